@@ -1,0 +1,28 @@
+"""Berth: one `pulumi up` provisions the hosts and data an app needs, then releases the app onto them."""
+
+import pulumi
+
+from components.backups import BackupsArgs, BackupsStorage
+from components.database import ManagedPostgres, ManagedPostgresArgs
+from components.hosts import Servers, ServersArgs, SshAccess
+from components.origin import web_sources
+from components.secrets import Secrets
+from components.settings import read_stack
+
+stack = read_stack()  # validates everything before a single resource is declared
+stack_name = pulumi.get_stack()
+secrets = Secrets(stack.secrets)
+
+ssh = SshAccess(stack.ssh.user, stack.ssh.port, secrets.maybe(stack.ssh.private_key))
+servers = Servers("servers", ServersArgs.from_stack(stack, stack_name, ssh, web_sources(stack.restrict_origin)))
+pulumi.export("servers", servers.summary())
+pulumi.export("ssh", servers.ssh_commands())
+
+if stack.database:
+    database = ManagedPostgres("database", ManagedPostgresArgs.from_stack(stack, stack_name, servers))
+    pulumi.export("database", database.summary)
+    pulumi.export("databaseUrl", database.url)
+
+if stack.backups:
+    backups = BackupsStorage("backups", BackupsArgs.from_stack(stack, stack_name, secrets))
+    pulumi.export("backups", {"bucket": backups.bucket, "endpoint": backups.endpoint, "region": backups.region})

@@ -1,0 +1,177 @@
+"""Rules that span sections of the stack file. Each returns Problems; `load` reports them all at once."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import catalog
+from .config import Stack
+from .errors import Problem
+
+
+def _servers(stack: Stack) -> list[Problem]:
+    problems = []
+    provider = stack.provider
+    for role, spec in stack.servers.items():
+        at = f"berth:servers.{role}"
+        if provider == "existing":
+            if not spec.hosts:
+                problems.append(Problem(f"{at}.hosts", "is required for cloud provider existing: the hosts' addresses"))
+            for key, value in (("count", spec.count), ("size", spec.size), ("osImage", spec.os_image)):
+                if value is not None:
+                    problems.append(Problem(f"{at}.{key}", "does not apply to existing hosts; list them under hosts"))
+            continue
+        if spec.hosts:
+            problems.append(Problem(f"{at}.hosts", f"is for cloud provider existing; {provider} creates hosts from count"))
+        size = spec.size or catalog.DEFAULT_SIZES[provider]
+        known = catalog.DIGITALOCEAN_SIZES if provider == "digitalocean" else catalog.HETZNER_SERVER_TYPES
+        if size not in known:
+            problems.append(Problem(f"{at}.size", f"{size!r} is not a {provider} size this version knows; one of "
+                                                  f"{', '.join(sorted(known))} (add new ones to components/catalog.py)"))
+    if stack.primary_role not in stack.servers:
+        problems.append(Problem("berth:primaryRole", f"{stack.primary_role!r} is not a role under berth:servers"))
+    return problems
+
+
+def _proxy(stack: Stack) -> list[Problem]:
+    problems = []
+    mode = stack.tls_mode
+    if not stack.proxied_roles:
+        return problems
+    if mode != "off" and not stack.proxy.hosts:
+        problems.append(Problem("berth:proxy.hosts", f"is required for TLS ({mode}): the hostnames the app answers"))
+    web_hosts = sum(stack.role_count(role) for role in stack.proxied_roles)
+    if mode == "letsencrypt" and web_hosts > 1:
+        problems.append(Problem("berth:proxy.ssl", f"letsencrypt works on one host only; {web_hosts} hosts sit behind "
+                                                    "the proxy. Put them behind Cloudflare (berth:dns.proxied: true) "
+                                                    "for cloudflare-origin"))
+    if mode == "cloudflare-origin" and not stack.behind_cloudflare:
+        problems.append(Problem("berth:proxy.ssl", "cloudflare-origin needs berth:dns with proxied: true"))
+    if mode == "off":
+        if not stack.behind_cloudflare:
+            problems.append(Problem("berth:proxy.ssl", "off is only allowed behind Cloudflare's proxy "
+                                                        "(berth:dns.proxied: true)"))
+        if not stack.proxy.acknowledge_plaintext_origin:
+            problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
+                                    "must be true with ssl: off (traffic from Cloudflare to the host is unencrypted)"))
+    return problems
+
+
+def _edge(stack: Stack) -> list[Problem]:
+    problems = []
+    if stack.cloudflare is not None and stack.dns is None:
+        problems.append(Problem("berth:cloudflare", "applies to a Cloudflare zone; set berth:dns.zone too"))
+    if stack.dns is not None:
+        zone = stack.dns.zone
+        for i, host in enumerate(stack.proxy.hosts):
+            if host != zone and not host.endswith("." + zone):
+                problems.append(Problem(f"berth:proxy.hosts[{i}]", f"{host!r} is not in the zone {zone!r}"))
+        if stack.behind_cloudflare:
+            ssl_mode = stack.cloudflare_settings.ssl_mode
+            weak = ssl_mode in ("off", "flexible")
+            if stack.tls_mode != "off" and weak:
+                problems.append(Problem("berth:cloudflare.sslMode", f"{ssl_mode} makes Cloudflare speak HTTP to an "
+                                                                     "origin that redirects to HTTPS (a redirect loop); "
+                                                                     "use strict"))
+            if stack.tls_mode == "off" and not weak:
+                problems.append(Problem("berth:cloudflare.sslMode", f"{ssl_mode} needs TLS at the origin; with "
+                                                                     "proxy.ssl off use flexible"))
+            if weak and not stack.cloudflare_settings.acknowledge_weak_ssl_mode:
+                problems.append(Problem("berth:cloudflare.acknowledgeWeakSslMode",
+                                        f"must be true with sslMode {ssl_mode}"))
+    return problems
+
+
+def _secrets(stack: Stack) -> list[Problem]:
+    return [
+        Problem(f"berth:{path}", f"names {secret!r}, which is not set in berth:secrets "
+                                 f"(pulumi config set --secret --path 'secrets.{secret}' ...)", missing_secret=secret)
+        for path, secret in stack.secret_refs()
+        if secret not in stack.secrets
+    ]
+
+
+def _database(stack: Stack) -> list[Problem]:
+    problems = []
+    db = stack.database
+    if db is None:
+        return problems
+    if db.region is None and stack.provider != "digitalocean":
+        problems.append(Problem("berth:database.region", "is required when the hosts are not on DigitalOcean"))
+    if db.env_var in stack.env.clear or db.env_var in dict(stack.env.secret_pairs()):
+        problems.append(Problem("berth:database.envVar", f"{db.env_var} is also set in berth:env; keep one"))
+    return problems
+
+
+def _storage(stack: Stack) -> list[Problem]:
+    problems = []
+    if stack.volume is not None:
+        if stack.provider == "existing":
+            problems.append(Problem("berth:volume", "existing hosts bring their own disks; use berth:volumes with a "
+                                                     "host path or a Docker volume"))
+        if stack.provider == "hetzner" and stack.volume.size_gb < 10:
+            problems.append(Problem("berth:volume.sizeGb", "Hetzner volumes start at 10 GB"))
+    targets = [mount.target for mount in stack.mounts]
+    if len(set(targets)) != len(targets):
+        problems.append(Problem("berth:volumes", "mounts two volumes at the same container path"))
+    for i, mount in enumerate(stack.mounts):
+        under_volume = stack.volume is not None and (
+            mount.source == stack.volume.mount_path or mount.source.startswith(stack.volume.mount_path + "/"))
+        if mount.is_host_path and stack.provider != "existing" and not under_volume:
+            problems.append(Problem(f"berth:volumes[{i}]", f"host path {mount.source} is on the server's boot disk, "
+                                                           "which a rebuilt server loses; mount it under "
+                                                           "berth:volume.mountPath or use a Docker volume name"))
+    return problems
+
+
+def _accessories(stack: Stack) -> list[Problem]:
+    problems = []
+    replicated: dict[str, str] = {}
+    app_targets = [mount.target for mount in stack.mounts]
+    for name, accessory in stack.accessories.items():
+        at = f"berth:accessories.{name}"
+        for role in accessory.roles or []:
+            if role not in stack.servers:
+                problems.append(Problem(f"{at}.roles", f"{role!r} is not a role under berth:servers"))
+        if accessory.kind == "litestream":
+            if stack.backups is None:
+                problems.append(Problem(f"{at}", "litestream replicates to berth:backups; configure it"))
+            for i, path in enumerate(accessory.databases):
+                if path in replicated:
+                    problems.append(Problem(f"{at}.databases[{i}]", f"{path} is already replicated by "
+                                                                     f"{replicated[path]}; one Litestream per file"))
+                replicated[path] = name
+                if not any(path.startswith(target.rstrip("/") + "/") for target in app_targets):
+                    problems.append(Problem(f"{at}.databases[{i}]", f"{path} is not under any of berth:volumes' "
+                                                                     "container paths, so Litestream cannot see it"))
+        if accessory.kind == "postgres" and stack.database is not None:
+            if accessory.database and accessory.database.env_var == stack.database.env_var:
+                problems.append(Problem(f"{at}.database.envVar", f"{stack.database.env_var} is already set by "
+                                                                  "berth:database"))
+    return problems
+
+
+CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
+    _servers, _proxy, _edge, _secrets, _database, _storage, _accessories,
+)
+
+
+def cross_section_problems(stack: Stack) -> list[Problem]:
+    return [problem for check in CHECKS for problem in check(stack)]
+
+
+def warnings(stack: Stack) -> list[str]:
+    """Allowed but worth a reviewer's eye: the plan prints these."""
+    notes = []
+    world = {"0.0.0.0/0", "::/0"}
+    if world & set(stack.ssh.allow_from):
+        notes.append("berth:ssh.allowFrom opens SSH to the whole internet (key-only login still applies)")
+    for name, accessory in stack.accessories.items():
+        if accessory.publish_public:
+            notes.append(f"berth:accessories.{name}.publish exposes {accessory.publish} to the internet")
+    if stack.tls_mode == "off":
+        notes.append("berth:proxy.ssl is off: Cloudflare reaches the hosts over plain HTTP")
+    if stack.dns is None and stack.proxy.hosts:
+        notes.append("berth:dns is not set: point these records at the web hosts by hand: "
+                     + ", ".join(stack.proxy.hosts))
+    return notes

@@ -1,0 +1,64 @@
+"""Hetzner Cloud: servers with a kept primary IPv4, a volume each, one firewall attached to all."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_hcloud as hcloud
+
+from ..render.firewall import RuleSet
+from .base import Cloud, HostSpec, Machine, stateful
+
+
+class Hetzner(Cloud):
+    provider = "hetzner"
+
+    def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None:
+        self.ssh_keys = [
+            hcloud.SshKey(f"{self.service}-key-{i + 1}", public_key=key, name=f"{self.service}-{self.stack}-{i + 1}",
+                          opts=pulumi.ResourceOptions(parent=parent))
+            for i, key in enumerate(authorized_keys)
+        ]
+
+    def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine:
+        child = pulumi.ResourceOptions(parent=parent)
+        labels = {"berth": self.group_tag, "service": self.service, "role": spec.role}
+        ip = hcloud.PrimaryIp(f"{spec.name}-ip", name=f"{spec.name}-ipv4", type="ipv4", location=self.region,
+                              assignee_type="server", auto_delete=False, delete_protection=True, labels=labels,
+                              opts=stateful(parent))
+        server = hcloud.Server(
+            spec.name, name=spec.name, server_type=spec.size, image=spec.os_image, location=self.region,
+            ssh_keys=[key.id for key in self.ssh_keys], labels=labels,
+            public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv4=ip.id.apply(int), ipv6_enabled=True)],
+            # Hetzner requires both protections to be equal; servers are replaceable, their data is not.
+            delete_protection=False, rebuild_protection=False,
+            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),
+        )
+        ready_after: list[pulumi.Resource] = []
+        device = None
+        if spec.volume_gb:
+            # Formatted and mounted by the bootstrap (format only if blank), not by Hetzner's automount.
+            volume = hcloud.Volume(f"{spec.name}-data", name=f"{spec.name}-data", size=spec.volume_gb,
+                                   location=self.region, automount=False, delete_protection=True,
+                                   labels=labels, opts=stateful(parent))
+            ready_after.append(hcloud.VolumeAttachment(f"{spec.name}-data", server_id=server.id.apply(int),
+                                                       volume_id=volume.id.apply(int), automount=False,
+                                                       opts=child))
+            device = volume.id.apply(lambda volume_id: f"/dev/disk/by-id/scsi-0HC_Volume_{volume_id}")
+        return Machine(public_ipv4=ip.ip_address, public_ipv6=server.ipv6_address, private_ipv4=None,
+                       server_id=server.id, volume_device=device, ready_after=ready_after)
+
+    def firewall(self, rules: RuleSet, machines: list[Machine], parent: pulumi.Resource) -> None:
+        inbound = [hcloud.FirewallRuleArgs(direction="in", protocol=r.protocol, port=r.ports,
+                                           source_ips=list(r.addresses)) for r in rules.inbound]
+        outbound = [hcloud.FirewallRuleArgs(direction="out", protocol=r.protocol, port=r.ports,
+                                            destination_ips=list(r.addresses)) for r in rules.outbound]
+        firewall = hcloud.Firewall(f"{self.service}-firewall", name=f"{self.service}-{self.stack}",
+                                   rules=inbound + outbound, opts=pulumi.ResourceOptions(parent=parent))
+        hcloud.FirewallAttachment(
+            f"{self.service}-firewall", firewall_id=firewall.id.apply(int),
+            server_ids=[m.server_id.apply(int) for m in machines if m.server_id is not None],
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+
+CLOUD = Hetzner

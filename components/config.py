@@ -1,0 +1,565 @@
+"""The stack file (`Pulumi.<stack>.yaml`, namespace `berth:`) as typed models.
+
+Each section validates itself; `checks.py` holds the rules that span sections; `load` runs both and
+raises one `ConfigError` naming every bad key. Defaults are the safe choice: TLS on, SSH restricted,
+accessories unexposed. Derived values (the TLS mode `auto` resolves to, the roles behind the proxy)
+live here so no component re-derives them.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from . import catalog
+from .errors import ConfigError, Problem, from_pydantic
+from .fields import (
+    AbsolutePath,
+    Address,
+    Cidr,
+    DockerVolumeName,
+    Duration,
+    EnvName,
+    EnvValue,
+    Hostname,
+    MountPoint,
+    Name,
+    PinnedImage,
+    Port,
+    Repository,
+    SshPublicKey,
+    Text,
+    Version,
+)
+
+PRIMARY_ROLE = "web"
+_MEMORY = re.compile(r"^\d+[bkmg]$")
+_PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+):(?P<port>\d{1,5})$")
+
+
+class Section(BaseModel):
+    """Common settings: camelCase keys as in the stack file, unknown keys refused, values immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+    )
+
+
+# --- mounts ---------------------------------------------------------------------------------------
+
+class Mount(typing.NamedTuple):
+    source: str  # absolute host path or Docker volume name
+    target: str
+    read_only: bool
+
+    @property
+    def is_host_path(self) -> bool:
+        return self.source.startswith("/")
+
+
+def parse_mount(value: str) -> Mount:
+    """Kamal's `source:target[:ro]` syntax."""
+    parts = value.split(":")
+    mode = "rw"
+    if len(parts) == 3:
+        mode = parts.pop()
+    if len(parts) != 2 or mode not in ("ro", "rw"):
+        raise ValueError(f"{value!r} is not a mount like /mnt/storage:/rails/storage or data:/data[:ro]")
+    source, target = parts
+    if source.startswith("/"):
+        AbsolutePathCheck.validate_python(source)
+    else:
+        DockerVolumeCheck.validate_python(source)
+    AbsolutePathCheck.validate_python(target)
+    return Mount(source, target, mode == "ro")
+
+
+def _mount(value: str) -> str:
+    try:
+        parse_mount(value)
+    except ValidationError as error:
+        raise ValueError(f"{value!r}: {error.errors()[0]['ctx']['error']}") from None
+    return value
+
+
+from pydantic import AfterValidator, TypeAdapter  # noqa: E402  (kept next to their only use)
+
+AbsolutePathCheck = TypeAdapter(AbsolutePath)
+DockerVolumeCheck = TypeAdapter(DockerVolumeName)
+MountSpec = typing.Annotated[str, AfterValidator(_mount)]
+
+
+# --- sections -------------------------------------------------------------------------------------
+
+class Registry(Section):
+    server: Hostname = "docker.io"
+    username: str = Field(min_length=1)
+    password: EnvName  # a berth:secrets name
+
+
+class Cloud(Section):
+    provider: Literal["digitalocean", "hetzner", "existing"]
+    region: str | None = Field(None, validate_default=True)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str | None, info: ValidationInfo) -> str | None:
+        known = {"digitalocean": catalog.DIGITALOCEAN_REGIONS, "hetzner": catalog.HETZNER_LOCATIONS}
+        provider = info.data.get("provider")
+        if provider in known:
+            if region is None:
+                raise ValueError(f"is required for {provider}; one of {', '.join(known[provider])}")
+            if region not in known[provider]:
+                raise ValueError(f"{region!r} is not a {provider} region; one of {', '.join(known[provider])}")
+        return region
+
+
+class Ssh(Section):
+    user: str = Field("root", pattern=r"^[a-z_][a-z0-9_-]*$")
+    port: Port = 22
+    authorized_keys: list[SshPublicKey] = Field(min_length=1)
+    allow_from: list[Cidr] = Field(min_length=1)
+    private_key: EnvName | None = None  # a berth:secrets name; otherwise the ssh-agent
+
+
+class ContainerOptions(Section):
+    memory: str | None = Field(None, pattern=_MEMORY.pattern)
+    cpus: float | None = Field(None, gt=0, le=64)
+
+
+class Role(Section):
+    count: int | None = Field(None, ge=1, le=20)
+    hosts: list[Address] | None = Field(None, min_length=1)
+    size: str | None = None
+    os_image: str | None = None
+    cmd: str | None = None
+    options: ContainerOptions = ContainerOptions()
+    proxy: bool | None = None  # default: only the primary role is behind the proxy
+
+    @field_validator("hosts")
+    @classmethod
+    def _unique_hosts(cls, hosts: list[str] | None) -> list[str] | None:
+        if hosts and len(set(hosts)) != len(hosts):
+            raise ValueError("lists a host twice")
+        return hosts
+
+
+class OutboundRule(Section):
+    protocol: Literal["tcp", "udp", "icmp"]
+    ports: Text | None = Field(None, pattern=r"^\d{1,5}(-\d{1,5})?$")
+    to: list[Cidr] = Field(["0.0.0.0/0", "::/0"], min_length=1)
+
+    @model_validator(mode="after")
+    def _ports_match_protocol(self) -> "OutboundRule":
+        if self.protocol == "icmp" and self.ports:
+            raise ValueError("icmp has no ports; remove `ports`")
+        if self.protocol != "icmp" and not self.ports:
+            raise ValueError(f"{self.protocol} needs `ports`, like \"443\" or \"1-65535\"")
+        if self.ports:
+            bounds = [int(p) for p in self.ports.split("-")]
+            if not all(1 <= p <= 65535 for p in bounds) or bounds != sorted(bounds):
+                raise ValueError(f"ports {self.ports!r} is not a port or an ascending range within 1-65535")
+        return self
+
+
+class Firewall(Section):
+    outbound: list[OutboundRule] | None = None  # None: all outbound traffic allowed
+
+
+class Volume(Section):
+    size_gb: int = Field(ge=1, le=16384)
+    mount_path: MountPoint = "/mnt/storage"
+
+
+class Healthcheck(Section):
+    path: str = Field("/up", pattern=r"^/\S*$")
+    interval: Duration = "1s"
+    timeout: Duration = "5s"
+
+
+class Buffering(Section):
+    requests: bool = True
+    responses: bool = True
+    max_request_body: int = Field(0, ge=0)
+    max_response_body: int = Field(0, ge=0)
+    memory: int = Field(1_000_000, gt=0)
+
+
+TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]
+
+
+class Proxy(Section):
+    hosts: list[Hostname] = []
+    app_port: Port = 80
+    ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off"] = "auto"
+    acknowledge_plaintext_origin: bool = False  # required with ssl: off
+    healthcheck: Healthcheck = Healthcheck()
+    response_timeout: Duration = "30s"
+    deploy_timeout: Duration = "30s"
+    drain_timeout: Duration = "30s"
+    forward_headers: bool | None = None  # default: true behind Cloudflare's proxy
+    buffering: Buffering = Buffering()
+    version: str = Field("v0.9.2", pattern=r"^v\d+\.\d+\.\d+$")
+    shared: bool = False  # deploy into a kamal-proxy another stack owns
+
+    @field_validator("hosts")
+    @classmethod
+    def _unique(cls, hosts: list[str]) -> list[str]:
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("lists a host twice")
+        return hosts
+
+
+class Env(Section):
+    clear: dict[EnvName, EnvValue] = {}
+    secret: list[str] = []  # "NAME" or "NAME:SECRET" (env var NAME from berth:secrets SECRET)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$", entry):
+                raise ValueError(f"{entry!r} is not NAME or NAME:SECRET_NAME")
+        names = [entry.split(":")[0] for entry in entries]
+        if len(set(names)) != len(names):
+            raise ValueError("names an environment variable twice")
+        return entries
+
+    @model_validator(mode="after")
+    def _clear_or_secret(self) -> "Env":
+        both = set(self.clear) & {name for name, _ in self.secret_pairs()}
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} is both clear and secret; keep one")
+        return self
+
+    def secret_pairs(self) -> list[tuple[str, str]]:
+        """(env var name, berth:secrets name) for each secret entry."""
+        pairs = []
+        for entry in self.secret:
+            name, _, secret = entry.partition(":")
+            pairs.append((name, secret or name))
+        return pairs
+
+
+class Rollout(Section):
+    batch_size: int = Field(0, ge=0)
+
+
+class Database(Section):
+    engine: Literal["pg"] = "pg"
+    version: Text = "18"
+    size: str = "db-s-1vcpu-1gb"
+    nodes: int = Field(1, ge=1, le=3)
+    name: str = Field(pattern=_PG_IDENTIFIER.pattern)
+    user: str = Field(pattern=_PG_IDENTIFIER.pattern)
+    env_var: EnvName = "DATABASE_URL"
+    region: str | None = None  # default: berth:cloud.region (required when the hosts are not on DigitalOcean)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: str, info: ValidationInfo) -> str:
+        versions = catalog.DATABASE_ENGINE_VERSIONS[info.data.get("engine", "pg")]
+        if version not in versions:
+            raise ValueError(f"{version!r} is not one of {', '.join(versions)}")
+        return version
+
+    @field_validator("size")
+    @classmethod
+    def _known_size(cls, size: str) -> str:
+        if size not in catalog.DIGITALOCEAN_DATABASE_SIZES:
+            raise ValueError(f"{size!r} is not one of {', '.join(catalog.DIGITALOCEAN_DATABASE_SIZES)}")
+        return size
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str | None) -> str | None:
+        if region is not None and region not in catalog.DIGITALOCEAN_REGIONS:
+            raise ValueError(f"{region!r} is not a DigitalOcean region")
+        return region
+
+    @model_validator(mode="after")
+    def _standby_needs_size(self) -> "Database":
+        if self.nodes > 1 and self.size in catalog.SINGLE_NODE_DATABASE_SIZES:
+            raise ValueError(f"size {self.size} runs one node only; pick db-s-1vcpu-2gb or larger for standby nodes")
+        return self
+
+
+class Dns(Section):
+    zone: Hostname
+    proxied: bool = True
+
+
+class Hsts(Section):
+    max_age: int = Field(31536000, ge=0)
+    include_subdomains: bool = False
+    preload: bool = False
+
+
+class Cloudflare(Section):
+    ssl_mode: Literal["off", "flexible", "full", "strict"] = "strict"
+    always_use_https: bool = True
+    min_tls_version: Literal["1.0", "1.1", "1.2", "1.3"] = "1.2"
+    restrict_origin: bool | None = None  # default: true when records are proxied
+    hsts: Hsts | None = None
+    acknowledge_weak_ssl_mode: bool = False  # required for sslMode off or flexible
+
+    @field_validator("min_tls_version", mode="before")
+    @classmethod
+    def _yaml_float(cls, value: Any) -> Any:
+        return f"{value:.1f}" if isinstance(value, float) else value
+
+
+class Backups(Section):
+    provider: Literal["spaces", "s3"]
+    bucket: str = Field(pattern=_BUCKET.pattern)
+    region: str
+    endpoint: str | None = Field(None, pattern=r"^https://[a-z0-9.-]+(:\d+)?/?$")
+    access_key_id: EnvName | None = None  # berth:secrets names (provider s3)
+    secret_access_key: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> "Backups":
+        if self.provider == "spaces":
+            if self.region not in catalog.SPACES_REGIONS:
+                raise ValueError(f"region {self.region!r} has no Spaces; one of {', '.join(catalog.SPACES_REGIONS)}")
+            if self.endpoint or self.access_key_id or self.secret_access_key:
+                raise ValueError("spaces creates its own endpoint and key; remove endpoint/accessKeyId/secretAccessKey")
+        else:
+            missing = [key for key, value in (("endpoint", self.endpoint), ("accessKeyId", self.access_key_id),
+                                              ("secretAccessKey", self.secret_access_key)) if not value]
+            if missing:
+                raise ValueError(f"provider s3 needs {', '.join(missing)}")
+        return self
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.endpoint or f"https://{self.region}.digitaloceanspaces.com"
+
+
+class PostgresSettings(Section):
+    name: str = Field(pattern=_PG_IDENTIFIER.pattern)
+    user: str = Field(pattern=_PG_IDENTIFIER.pattern)
+    password: EnvName  # a berth:secrets name
+    env_var: EnvName = "DATABASE_URL"
+
+
+Preset = Literal["litestream", "meilisearch", "postgres", "generic"]
+_PRESET_BY_REPOSITORY = {
+    "litestream/litestream": "litestream",
+    "getmeili/meilisearch": "meilisearch",
+    "postgres": "postgres",
+    "library/postgres": "postgres",
+}
+
+
+class Accessory(Section):
+    image: PinnedImage
+    preset: Preset | None = None  # inferred from the image when omitted
+    roles: list[Name] | None = None  # run on every host of these roles; default: the primary host only
+    port: Port | None = None  # reachable from the app over the kamal network, never published
+    publish: str | None = Field(None, pattern=_PUBLISH.pattern)  # "127.0.0.1:7700"
+    publish_public: bool = False
+    env: Env = Env()
+    files: dict[AbsolutePath, str] = {}
+    directories: list[MountSpec] = []
+    volumes: list[MountSpec] = []
+    cmd: str | None = None
+    options: ContainerOptions = ContainerOptions()
+    databases: list[AbsolutePath] = []  # litestream: paths as the app container sees them
+    sync_interval: Duration = "1s"  # litestream
+    master_key: EnvName | None = None  # meilisearch: a berth:secrets name
+    database: PostgresSettings | None = None  # postgres
+
+    @property
+    def kind(self) -> str:
+        if self.preset:
+            return self.preset
+        repository = self.image.split("@")[0].rsplit(":", 1)[0]
+        return _PRESET_BY_REPOSITORY.get(repository, "generic")
+
+    @model_validator(mode="after")
+    def _preset_fields(self) -> "Accessory":
+        kind = self.kind
+        if kind == "litestream" and not self.databases:
+            raise ValueError("litestream needs `databases`: the SQLite files to replicate")
+        if kind != "litestream" and self.databases:
+            raise ValueError("`databases` belongs to the litestream preset")
+        if kind == "meilisearch" and not self.master_key:
+            raise ValueError("meilisearch needs `masterKey`: a berth:secrets name")
+        if kind == "postgres" and self.database is None:
+            raise ValueError("postgres needs `database`: {name, user, password}")
+        if self.publish:
+            ip = _PUBLISH.match(self.publish)["ip"]
+            if ip in ("0.0.0.0", "::") and not self.publish_public:
+                raise ValueError(f"publish {self.publish!r} opens the port to the world; "
+                                 "use 127.0.0.1:PORT, or set publishPublic: true if you mean it")
+        if self.publish_public and not self.publish:
+            raise ValueError("publishPublic needs publish")
+        return self
+
+    def secret_refs(self) -> list[tuple[str, str]]:
+        refs = [(f"env.secret[{i}]", secret) for i, (_, secret) in enumerate(self.env.secret_pairs())]
+        if self.master_key:
+            refs.append(("masterKey", self.master_key))
+        if self.database:
+            refs.append(("database.password", self.database.password))
+        return refs
+
+
+# --- the stack ------------------------------------------------------------------------------------
+
+class Stack(Section):
+    """One validated stack file. Components receive pieces of it; only this module reads raw config."""
+
+    service: Name
+    image: Repository
+    version: Version
+    secrets: dict[EnvName, SecretStr] = {}
+    registry: Registry | None = None
+    cloud: Cloud
+    ssh: Ssh
+    servers: dict[Name, Role] = Field(min_length=1)
+    primary_role: Name = PRIMARY_ROLE
+    firewall: Firewall = Firewall()
+    volume: Volume | None = None
+    volumes: list[MountSpec] = []
+    asset_path: AbsolutePath | None = None
+    proxy: Proxy = Proxy()
+    env: Env = Env()
+    release_command: str | None = Field(None, min_length=1)
+    retain_containers: int = Field(5, ge=0, le=50)
+    maintenance: bool = False
+    maintenance_message: str | None = None
+    rollout: Rollout = Rollout()
+    database: Database | None = None
+    dns: Dns | None = None
+    cloudflare: Cloudflare | None = None
+    backups: Backups | None = None
+    accessories: dict[Name, Accessory] = {}
+
+    # Derived values ------------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        return self.cloud.provider
+
+    def role_count(self, role: str) -> int:
+        spec = self.servers[role]
+        return len(spec.hosts) if spec.hosts else (spec.count or 1)
+
+    def is_proxied(self, role: str) -> bool:
+        spec = self.servers[role]
+        return spec.proxy if spec.proxy is not None else role == self.primary_role
+
+    @property
+    def proxied_roles(self) -> list[str]:
+        return [role for role in self.servers if self.is_proxied(role)]
+
+    @property
+    def behind_cloudflare(self) -> bool:
+        return self.dns is not None and self.dns.proxied
+
+    @property
+    def tls_mode(self) -> TlsMode:
+        if self.proxy.ssl != "auto":
+            return self.proxy.ssl
+        return "cloudflare-origin" if self.behind_cloudflare else "letsencrypt"
+
+    @property
+    def forward_headers(self) -> bool:
+        if self.proxy.forward_headers is not None:
+            return self.proxy.forward_headers
+        return self.behind_cloudflare
+
+    @property
+    def cloudflare_settings(self) -> Cloudflare:
+        return self.cloudflare or Cloudflare()
+
+    @property
+    def restrict_origin(self) -> bool:
+        restrict = self.cloudflare_settings.restrict_origin
+        return self.behind_cloudflare if restrict is None else (restrict and self.behind_cloudflare)
+
+    @property
+    def mounts(self) -> list[Mount]:
+        return [parse_mount(volume) for volume in self.volumes]
+
+    def secret_refs(self) -> list[tuple[str, str]]:
+        """(key path, secret name) for every place that names a berth:secrets entry."""
+        refs = [(f"env.secret[{i}]", secret) for i, (_, secret) in enumerate(self.env.secret_pairs())]
+        if self.registry:
+            refs.append(("registry.password", self.registry.password))
+        if self.ssh.private_key:
+            refs.append(("ssh.privateKey", self.ssh.private_key))
+        if self.backups and self.backups.provider == "s3":
+            refs += [("backups.accessKeyId", self.backups.access_key_id),
+                     ("backups.secretAccessKey", self.backups.secret_access_key)]
+        for name, accessory in self.accessories.items():
+            refs += [(f"accessories.{name}.{path}", secret) for path, secret in accessory.secret_refs()]
+        return refs
+
+    def secret(self, name: str) -> SecretStr:
+        return self.secrets[name]
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+# Keys Pulumi hands over as plain text; every other top-level key arrives as JSON.
+SCALAR_KEYS = frozenset({
+    "service", "image", "version", "primaryRole", "assetPath", "releaseCommand", "retainContainers",
+    "maintenance", "maintenanceMessage",
+})
+
+
+def keys_at(loc: tuple) -> list[str]:
+    """The keys the stack file accepts at a key path, for "did you mean" hints."""
+    model: Any = Stack
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is not None:  # otherwise `part` is a dict key or list index: stay on the item model
+            model = _unwrap(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [field.alias or name for name, field in model.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Model class behind Optional[...], list[...] and dict[str, ...]."""
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        for inner in typing.get_args(arg):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def load(raw: dict[str, Any]) -> Stack:
+    """Validate the `berth:` namespace (keys without the prefix) and return the Stack, or raise."""
+    from .checks import cross_section_problems
+
+    try:
+        stack = Stack.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(from_pydantic(error.errors(), keys_at)) from None
+    problems: list[Problem] = cross_section_problems(stack)
+    if problems:
+        raise ConfigError(problems)
+    return stack

@@ -1,0 +1,85 @@
+"""DigitalOcean managed PostgreSQL: cluster, database, user, and trusted sources = the app hosts.
+
+The cluster's own inputs never wait on a droplet (only on the VPC), so the engine creates it in
+parallel with the servers; just the firewall rule, which names the hosts, comes after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import pulumi
+import pulumi_digitalocean as do
+
+from .clouds.base import stateful
+
+if TYPE_CHECKING:
+    from .config import Stack
+    from .hosts import Servers
+
+
+@dataclass(frozen=True)
+class TrustedSource:
+    kind: str  # "droplet" (by id) or "ip_addr"
+    value: pulumi.Output[str]
+
+
+@dataclass
+class ManagedPostgresArgs:
+    service: str
+    stack_name: str
+    region: str
+    version: str
+    size: str
+    nodes: int
+    database: str
+    user: str
+    network_id: pulumi.Output[str] | None
+    trusted_sources: list[TrustedSource]
+
+    @classmethod
+    def from_stack(cls, stack: "Stack", stack_name: str, servers: "Servers") -> "ManagedPostgresArgs":
+        db = stack.database
+        on_do = stack.provider == "digitalocean"
+        sources = [
+            TrustedSource("droplet", host.machine.server_id) if on_do and host.machine.server_id is not None
+            else TrustedSource("ip_addr", host.machine.public_ipv4)
+            for host in servers.hosts
+        ]
+        return cls(service=stack.service, stack_name=stack_name, region=db.region or stack.cloud.region,
+                   version=db.version, size=db.size, nodes=db.nodes, database=db.name, user=db.user,
+                   network_id=servers.cloud.network_id if on_do else None, trusted_sources=sources)
+
+
+def database_url(user: str, password: str, host: str, port: int, database: str) -> str:
+    """Private connection string with TLS required, the password URL-quoted."""
+    return f"postgres://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{int(port)}/{database}?sslmode=require"
+
+
+class ManagedPostgres(pulumi.ComponentResource):
+    url: pulumi.Output[str]  # secret
+
+    def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:ManagedPostgres", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster = do.DatabaseCluster(
+            f"{name}-cluster", name=f"{args.service}-{args.stack_name}", engine="pg", version=args.version,
+            size=args.size, region=args.region, node_count=args.nodes, private_network_uuid=args.network_id,
+            tags=["berth", args.service], opts=stateful(self),
+        )
+        self.db = do.DatabaseDb(f"{name}-db", cluster_id=self.cluster.id, name=args.database, opts=stateful(self))
+        self.user = do.DatabaseUser(f"{name}-user", cluster_id=self.cluster.id, name=args.user, opts=child)
+        self.firewall = do.DatabaseFirewall(
+            f"{name}-trusted-sources", cluster_id=self.cluster.id,
+            rules=[do.DatabaseFirewallRuleArgs(type=source.kind, value=source.value)
+                   for source in args.trusted_sources],
+            opts=child,
+        )
+        self.url = pulumi.Output.secret(pulumi.Output.all(
+            self.user.name, self.user.password, self.cluster.private_host, self.cluster.port, self.db.name,
+        ).apply(lambda v: database_url(*v)))
+        self.summary = pulumi.Output.all(host=self.cluster.private_host, port=self.cluster.port,
+                                         name=self.db.name, user=self.user.name)
+        self.register_outputs({"host": self.cluster.private_host, "url": self.url})

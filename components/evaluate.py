@@ -1,0 +1,225 @@
+"""Run the Pulumi program under the SDK's mock monitor and record everything it declares.
+
+This is how Pulumi documents unit tests (`pulumi.runtime.set_mocks`), extended to keep what the plain
+mocks drop: resource options (protect, retain, dependencies, ignore_changes), which inputs are secret,
+and the stack outputs. The offline plan and the test suite both call `evaluate`; many stacks are
+evaluated in one process so the provider SDKs are imported once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime.stack import run_in_stack
+
+from .origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from .stackfile import StackFile
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROGRAM = PROJECT_DIR / "__main__.py"
+PROJECT = "berth"
+
+
+def _fake_ipv4(seed: str) -> str:
+    """A stable documentation address (TEST-NET-3) per resource, so two runs agree."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return f"203.0.113.{digest[0] % 250 + 2}"
+
+
+def _fake_ipv6(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return str(ipaddress.IPv6Address(b"\x20\x01\x0d\xb8" + digest[:12]))
+
+
+def _fake_id(typ: str, name: str) -> str:
+    """Numeric, as DigitalOcean and Hetzner ids are, and stable across runs."""
+    return str(int(hashlib.sha256(f"{typ}/{name}".encode()).hexdigest()[:8], 16))
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Plausible provider answers: addresses, hosts, keys, so the program's applies all resolve."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        name, typ = args.name, args.typ
+        if typ == "digitalocean:index/droplet:Droplet":
+            state.update(ipv4Address=_fake_ipv4(name), ipv6Address=_fake_ipv6(name),
+                         ipv4AddressPrivate=f"10.10.0.{_fake_ipv4(name).rsplit('.', 1)[1]}")
+        elif typ == "digitalocean:index/reservedIp:ReservedIp":
+            state.update(ipAddress=_fake_ipv4(name))
+        elif typ == "hcloud:index/server:Server":
+            state.update(ipv4Address=_fake_ipv4(name), ipv6Address=_fake_ipv6(name))
+        elif typ == "hcloud:index/primaryIp:PrimaryIp":
+            state.update(ipAddress=_fake_ipv4(name))
+        elif typ == "digitalocean:index/databaseCluster:DatabaseCluster":
+            host = f"{name}-do-user-0.db.ondigitalocean.com"
+            state.update(host=host, privateHost=f"private-{host}", port=25060, database="defaultdb",
+                         user="doadmin", uri=pulumi.Output.secret(f"postgresql://doadmin@{host}:25060"),
+                         privateUri=pulumi.Output.secret(f"postgresql://doadmin@private-{host}:25060"))
+        elif typ == "digitalocean:index/databaseUser:DatabaseUser":
+            state.update(password=pulumi.Output.secret("offline-password"))
+        elif typ == "digitalocean:index/spacesKey:SpacesKey":
+            state.update(accessKey="OFFLINEACCESSKEY", secretKey=pulumi.Output.secret("offline-secret-key"))
+        elif typ == "digitalocean:index/spacesBucket:SpacesBucket":
+            state.update(bucketDomainName=f"{args.inputs.get('name')}.{args.inputs.get('region')}.digitaloceanspaces.com",
+                         endpoint=f"{args.inputs.get('region')}.digitaloceanspaces.com")
+        elif typ == "tls:index/privateKey:PrivateKey":
+            state.update(privateKeyPem=pulumi.Output.secret("-----BEGIN PRIVATE KEY-----\noffline\n"),
+                         publicKeyPem="-----BEGIN PUBLIC KEY-----\noffline\n")
+        elif typ == "tls:index/certRequest:CertRequest":
+            state.update(certRequestPem="-----BEGIN CERTIFICATE REQUEST-----\noffline\n")
+        elif typ == "cloudflare:index/originCaCertificate:OriginCaCertificate":
+            state.update(certificate="-----BEGIN CERTIFICATE-----\noffline\n")
+        elif typ == "docker:index/remoteImage:RemoteImage":
+            state.update(repoDigest=f"{args.inputs.get('name', '').split(':')[0]}@sha256:" + "0" * 64,
+                         imageId="sha256:" + hashlib.sha256(name.encode()).hexdigest())
+        elif typ.startswith("command:remote:Command"):
+            state.update(stdout="", stderr="")
+        return _fake_id(typ, name), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "cloudflare:index/getZone:getZone":
+            name = (args.args.get("filter") or {}).get("name", "example.com")
+            return {"id": hashlib.sha256(name.encode()).hexdigest()[:32], "name": name, "zoneId": "zone"}
+        if args.token == "cloudflare:index/getIpRanges:getIpRanges":
+            return {"ipv4Cidrs": list(CLOUDFLARE_IPV4), "ipv6Cidrs": list(CLOUDFLARE_IPV6)}
+        return {}
+
+
+@dataclass
+class Registration:
+    """One declared resource, as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]  # secret values stay wrapped: see `secret_paths`
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+    provider: str
+
+    @property
+    def plain_inputs(self) -> dict[str, Any]:
+        return unwrap(self.inputs)
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    logs: list[tuple[int, str]] = field(default_factory=list)
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == typ]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+
+def unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    """Where in a value the engine would see a secret."""
+    if rpc.is_rpc_secret(value):
+        return [path or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in secret_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks, evaluation: Evaluation):
+        super().__init__(mocks)
+        self.evaluation = evaluation
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.evaluation.resources.append(Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=request.deleteBeforeReplace,
+                replace_on_changes=list(request.replaceOnChanges),
+                provider=request.provider,
+            ))
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.evaluation.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self, evaluation: Evaluation):
+        super().__init__()
+        self.evaluation = evaluation
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.evaluation.logs.append((record.levelno, record.getMessage()))
+
+
+def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True) -> Evaluation:
+    """Evaluate the program for one stack file. Raises what the program raises (ConfigError included)."""
+    evaluation = Evaluation(stack_file.name)
+    logger = logging.getLogger(f"berth.evaluate.{stack_file.name}")
+    logger.propagate = False
+    logger.handlers = [_LogCapture(evaluation)]
+    monitor = _RecordingMonitor(OfflineMocks(), evaluation)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(OfflineMocks(), project=PROJECT, stack=stack_file.name, preview=preview,
+                                 logger=logger, monitor=monitor)
+        settings.ROOT.set(None)  # run_in_stack makes the root stack, so its outputs are recorded
+        runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)
+        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    finally:
+        runtime_config.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
+    return evaluation

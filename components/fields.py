@@ -1,0 +1,182 @@
+"""Field types of the stack file: each one says, in the error, what it expected.
+
+These are `Annotated` pydantic types so that every section model reuses the same rule and the same
+wording, and so that the JSON Schema carries the patterns editors can check as the user types.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_REPOSITORY = re.compile(
+    r"^(?:(?P<registry>[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)$"
+)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_DOCKER_VOLUME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_SSH_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$"
+)
+# Host paths a volume must never be mounted over: the system would stop booting or Docker would eat it.
+_RESERVED_MOUNTS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/root", "/run", "/sbin",
+                    "/sys", "/usr", "/var", "/var/lib/docker", "/home", "/tmp")
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Go-style duration (`1m30s`), the format kamal-proxy parses."""
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a duration like 10s, 500ms or 1m30s")
+    if duration_seconds(value) <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value) or len(value) > 40:
+        raise ValueError(
+            f"{value!r} must start with a letter and hold only a-z, 0-9 and '-' (at most 40 characters)"
+        )
+    if value.endswith("-") or "--" in value:
+        raise ValueError(f"{value!r} must not end with '-' or contain '--'")
+    return value
+
+
+def _hostname(value: str) -> str:
+    value = value.rstrip(".")
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a lowercase DNS name like app.example.com")
+    if labels[-1].isdigit():
+        raise ValueError(f"{value!r} is an IP address; a hostname is needed here")
+    return value
+
+
+def _address(value: str) -> str:
+    """An existing host: an IP address or a DNS name."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    try:
+        return _hostname(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither an IP address nor a hostname") from None
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a CIDR with its host bits zero, like 203.0.113.7/32 or 2001:db8::/48"
+        ) from None
+    return str(network)
+
+
+def _repository(value: str) -> str:
+    if "@" in value or (":" in value.rsplit("/", 1)[-1]):
+        raise ValueError(f"{value!r} carries a tag or digest; give the repository only and set berth:version")
+    if not _REPOSITORY.match(value):
+        raise ValueError(f"{value!r} is not an image repository like ghcr.io/acme/app")
+    return value
+
+
+def _pinned_image(value: str) -> str:
+    """An accessory image: repository plus an exact tag or digest, so a restart never upgrades it."""
+    if "@" in value:
+        repository, digest = value.split("@", 1)
+        if _DIGEST.match(digest) and _REPOSITORY.match(repository):
+            return value
+        raise ValueError(f"{value!r} is not an image reference like repo@sha256:<64 hex>")
+    repository, _, tag = value.rpartition(":")
+    if not repository or "/" in tag or not _REPOSITORY.match(repository) or not _TAG.match(tag):
+        raise ValueError(f"{value!r} is not a pinned image like getmeili/meilisearch:v1.5")
+    if tag == "latest":
+        raise ValueError(f"{value!r} uses :latest; pin an exact version so restarts never upgrade it")
+    return value
+
+
+def _version(value: str) -> str:
+    if not (_TAG.match(value) or _DIGEST.match(value)):
+        raise ValueError(f"{value!r} is not an image tag (like 3f9c2e1 or v1.2.0) or a sha256: digest")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name like RAILS_MASTER_KEY")
+    return value
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or posixpath.normpath(value) != value or "//" in value:
+        raise ValueError(f"{value!r} is not a normalised absolute path like /rails/storage")
+    return value
+
+
+def _mount_point(value: str) -> str:
+    _absolute_path(value)
+    if value in _RESERVED_MOUNTS:
+        raise ValueError(f"{value!r} is a system directory; mount the volume somewhere like /mnt/storage")
+    return value
+
+
+def _ssh_key(value: str) -> str:
+    if not _SSH_KEY.match(value.strip()):
+        raise ValueError("is not an OpenSSH public key line like 'ssh-ed25519 AAAA... you@host'")
+    return value.strip()
+
+
+def _docker_volume_name(value: str) -> str:
+    if not _DOCKER_VOLUME.match(value):
+        raise ValueError(f"{value!r} is not a Docker volume name")
+    return value
+
+
+def _stringify_number(value: object) -> object:
+    """YAML turns `version: 18` into an int; these fields mean the text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _stringify_scalar(value: object) -> object:
+    """Environment values are text; YAML's `true` and `2` mean "true" and "2", as in Kamal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _stringify_number(value)
+
+
+Duration = Annotated[str, AfterValidator(_duration), Field(examples=["10s"], pattern=_DURATION.pattern)]
+Name = Annotated[str, AfterValidator(_name), Field(pattern=_NAME.pattern, max_length=40)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+Address = Annotated[str, AfterValidator(_address)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Repository = Annotated[str, AfterValidator(_repository)]
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version)]
+EnvName = Annotated[str, AfterValidator(_env_name), Field(pattern=_ENV_NAME.pattern)]
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+MountPoint = Annotated[str, AfterValidator(_mount_point)]
+SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]
+DockerVolumeName = Annotated[str, AfterValidator(_docker_volume_name)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Text = Annotated[str, BeforeValidator(_stringify_number)]
+EnvValue = Annotated[str, BeforeValidator(_stringify_scalar)]

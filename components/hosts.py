@@ -1,0 +1,178 @@
+"""Hosts: one `Host` per role and count, and `Servers`, which owns what they share (keys, network, firewall).
+
+A host is ready when `docker info` answers over SSH after the bootstrap script ran; its Docker provider
+(`ssh://user@ip`) depends on that, so nothing is released onto a half-configured machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from . import catalog
+from .clouds.base import Cloud, HostSpec, Machine, cloud_for
+from .config import Stack
+from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
+from .render.firewall import RuleSet, rule_set
+
+SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
+SWAP_MB = 2048
+
+
+@dataclass(frozen=True)
+class SshAccess:
+    user: str
+    port: int
+    private_key: pulumi.Output[str] | None  # None: the ssh-agent (SSH_AUTH_SOCK)
+
+    def connection(self, host: pulumi.Input[str]) -> command.remote.ConnectionArgs:
+        return command.remote.ConnectionArgs(host=host, user=self.user, port=float(self.port),
+                                             private_key=self.private_key)
+
+    def command_line(self, address: str) -> str:
+        port = "" if self.port == 22 else f" -p {self.port}"
+        return f"ssh{port} {self.user}@{address}"
+
+
+def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
+    """Every host the stack file asks for, in a stable order (roles as written, then index)."""
+    specs = []
+    provider = stack.provider
+    for role, spec in stack.servers.items():
+        for index in range(stack.role_count(role)):
+            specs.append(HostSpec(
+                name=f"{stack.service}-{role}-{index + 1}",
+                role=role,
+                index=index,
+                region=stack.cloud.region,
+                size=None if provider == "existing" else (spec.size or catalog.DEFAULT_SIZES[provider]),
+                os_image=None if provider == "existing" else (spec.os_image or catalog.DEFAULT_OS_IMAGES[provider]),
+                tags=("berth", stack.service, role),
+                volume_gb=stack.volume.size_gb if stack.volume else None,
+                address=spec.hosts[index] if spec.hosts else None,
+            ))
+    return specs
+
+
+@dataclass
+class HostArgs:
+    spec: HostSpec
+    cloud: Cloud
+    ssh: SshAccess
+    bootstrap: BootstrapSpec
+
+
+class Host(pulumi.ComponentResource):
+    """A machine that runs Docker, has its volume mounted, and can be deployed to."""
+
+    machine: Machine
+    docker_provider: docker.Provider
+    ready: command.remote.Command
+
+    def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:Host", name, {}, opts)
+        self.spec = args.spec
+        self.ssh = args.ssh
+        self.machine = args.cloud.machine(args.spec, self)
+        device = self.machine.volume_device or pulumi.Output.from_input(None)
+        script = pulumi.Output.from_input(device).apply(
+            lambda path: bootstrap_script(replace(args.bootstrap, volume_device=path)))
+        connection = args.ssh.connection(self.machine.public_ipv4)
+        bootstrap = command.remote.Command(
+            f"{name}-bootstrap", connection=connection, create=privileged("bash -s", args.ssh.user),
+            stdin=script, triggers=[script.apply(script_hash)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.machine.ready_after),
+        )
+        self.ready = command.remote.Command(
+            f"{name}-ready", connection=connection,
+            create=privileged("docker info --format '{{.ServerVersion}}'", args.ssh.user),
+            triggers=[script.apply(script_hash)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[bootstrap]),
+        )
+        self.docker_provider = docker.Provider(
+            f"{name}-docker",
+            host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
+            ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
+        )
+        self.register_outputs({"publicIpv4": self.machine.public_ipv4})
+
+    def summary(self) -> pulumi.Output[dict]:
+        m = self.machine
+        return pulumi.Output.all(
+            name=self.spec.name, ipv4=m.public_ipv4, ipv6=m.public_ipv6, private_ip=m.private_ipv4,
+        ).apply(lambda v: {"name": v["name"], "publicIpv4": v["ipv4"], "publicIpv6": v["ipv6"],
+                           "privateIp": v["private_ip"]})
+
+
+@dataclass
+class ServersArgs:
+    service: str
+    stack_name: str
+    provider: str
+    region: str | None
+    specs: list[HostSpec]
+    authorized_keys: list[str]
+    ssh: SshAccess
+    rules: RuleSet
+    bootstrap: BootstrapSpec
+    memory_mb: dict[str, int | None]  # per host name, for the swap rule
+
+    @classmethod
+    def from_stack(cls, stack: Stack, stack_name: str, ssh: SshAccess, web_from: list[str]) -> "ServersArgs":
+        custom = None
+        if stack.firewall.outbound is not None:
+            custom = [(r.protocol, r.ports, list(r.to)) for r in stack.firewall.outbound]
+        rules = rule_set(stack.ssh.port, list(stack.ssh.allow_from), web_from, custom)
+        specs = host_specs(stack, stack_name)
+        existing = stack.provider == "existing"
+        return cls(
+            service=stack.service, stack_name=stack_name, provider=stack.provider, region=stack.cloud.region,
+            specs=specs, authorized_keys=list(stack.ssh.authorized_keys), ssh=ssh, rules=rules,
+            bootstrap=BootstrapSpec(
+                user=stack.ssh.user, docker_source="docker",
+                mount_path=stack.volume.mount_path if stack.volume else None,
+                authorized_keys=tuple(stack.ssh.authorized_keys) if existing else (),
+                host_firewall=rules if existing else None,
+            ),
+            memory_mb={s.name: catalog.memory_mb(stack.provider, s.size) for s in specs},
+        )
+
+
+class Servers(pulumi.ComponentResource):
+    """All hosts of a stack, by role, plus the keys, network and firewall they share."""
+
+    hosts: list[Host]
+
+    def __init__(self, name: str, args: ServersArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:Servers", name, {}, opts)
+        self.cloud = cloud_for(args.provider, args.service, args.stack_name, args.region)
+        self.cloud.prepare(args.authorized_keys, self)
+        self.hosts = []
+        for spec in args.specs:
+            memory = args.memory_mb.get(spec.name)
+            swap = SWAP_MB if memory is not None and memory < SWAP_BELOW_MB else 0
+            self.hosts.append(Host(spec.name, HostArgs(spec=spec, cloud=self.cloud, ssh=args.ssh,
+                                                       bootstrap=replace(args.bootstrap, swap_mb=swap)),
+                                   opts=pulumi.ResourceOptions(parent=self)))
+        if self.cloud.has_firewall:
+            self.cloud.firewall(args.rules, [h.machine for h in self.hosts], self)
+        self.ssh = args.ssh
+        self.register_outputs({})
+
+    def by_role(self) -> dict[str, list[Host]]:
+        roles: dict[str, list[Host]] = {}
+        for host in self.hosts:
+            roles.setdefault(host.spec.role, []).append(host)
+        return roles
+
+    def summary(self) -> pulumi.Output[dict]:
+        return pulumi.Output.all(**{role: pulumi.Output.all(*[h.summary() for h in hosts])
+                                    for role, hosts in self.by_role().items()})
+
+    def ssh_commands(self) -> pulumi.Output[dict]:
+        return pulumi.Output.all(**{h.spec.name: h.machine.public_ipv4.apply(self.ssh.command_line)
+                                    for h in self.hosts})

@@ -1,0 +1,191 @@
+"""The host bootstrap: one idempotent shell script that turns a fresh Ubuntu host into a Kamal host.
+
+It runs over SSH after first boot and again whenever its text changes, never through user data, so a
+change here never replaces a running server. Every step checks before it acts: the volume is formatted
+only when it holds no filesystem, lines are added to fstab only once, the network is created only when
+missing. The text depends on nothing but the spec, so two renders are byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+
+from .firewall import RuleSet
+
+DOCKER_NETWORK = "kamal"
+
+
+@dataclass(frozen=True)
+class BootstrapSpec:
+    user: str = "root"
+    docker_source: str = "docker"  # "docker": Docker's apt repository; "distro": Ubuntu's docker.io
+    volume_device: str | None = None  # e.g. /dev/disk/by-id/scsi-0DO_Volume_app-web-1
+    mount_path: str | None = None
+    swap_mb: int = 0
+    authorized_keys: tuple[str, ...] = ()  # appended for `user` (existing hosts; clouds inject them)
+    host_firewall: RuleSet | None = None  # ufw rules, for hosts no cloud firewall covers
+
+
+_HEADER = """\
+#!/usr/bin/env bash
+# Berth host bootstrap. Idempotent: safe to run again on a configured host.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+  apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@"
+}
+"""
+
+_DOCKER_REPO = """\
+# Docker Engine from Docker's apt repository.
+if ! command -v docker >/dev/null 2>&1; then
+  apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install ca-certificates curl
+  install -m 0755 -d /etc/apt/keyrings
+  curl -fsSL "https://download.docker.com/linux/ubuntu/gpg" -o /etc/apt/keyrings/docker.asc
+  chmod a+r /etc/apt/keyrings/docker.asc
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu ${VERSION_CODENAME} stable" \\
+    > /etc/apt/sources.list.d/docker.list
+  apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install docker-ce docker-ce-cli containerd.io
+fi
+"""
+
+_DOCKER_DISTRO = """\
+# Docker Engine from Ubuntu's own package.
+if ! command -v docker >/dev/null 2>&1; then
+  apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install docker.io
+fi
+"""
+
+_DOCKER_RUNNING = """\
+systemctl enable --now docker
+docker network inspect {network} >/dev/null 2>&1 || docker network create {network} >/dev/null
+"""
+
+_VOLUME = """\
+# Block volume: format only when blank, mount by UUID with nofail so a missing volume never blocks boot.
+device={device}
+mount_path={mount_path}
+for _ in $(seq 1 60); do
+  [ -b "$device" ] && break
+  sleep 2
+done
+if [ ! -b "$device" ]; then
+  echo "berth: volume $device is not attached" >&2
+  exit 1
+fi
+if ! blkid -p "$device" >/dev/null 2>&1; then
+  mkfs.ext4 -q -F "$device"
+fi
+uuid=$(blkid -s UUID -o value "$device")
+mkdir -p "$mount_path"
+if ! grep -q "^UUID=$uuid " /etc/fstab; then
+  echo "UUID=$uuid $mount_path ext4 defaults,nofail,discard 0 2" >> /etc/fstab
+fi
+mountpoint -q "$mount_path" || mount "$mount_path"
+"""
+
+_SSH = """\
+# SSH: keys only.
+cat > /etc/ssh/sshd_config.d/10-berth.conf <<'CONF'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+CONF
+sshd -t
+systemctl reload ssh 2>/dev/null || systemctl reload sshd
+"""
+
+_UPGRADES = """\
+# Security updates install themselves.
+if ! dpkg -s unattended-upgrades >/dev/null 2>&1; then
+  apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install unattended-upgrades
+fi
+cat > /etc/apt/apt.conf.d/20auto-upgrades <<'CONF'
+APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";
+CONF
+"""
+
+_SWAP = """\
+# Swap on small hosts, so a deploy's second container does not meet the OOM killer.
+if [ ! -f /swapfile ]; then
+  fallocate -l {swap_mb}M /swapfile
+  chmod 600 /swapfile
+  mkswap /swapfile >/dev/null
+fi
+swapon --show=NAME --noheadings | grep -qx /swapfile || swapon /swapfile
+grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap sw 0 0' >> /etc/fstab
+"""
+
+_KEYS = """\
+# Operators' keys.
+home=$(getent passwd {user} | cut -d: -f6)
+install -d -m 0700 -o {user} "$home/.ssh"
+touch "$home/.ssh/authorized_keys"
+chmod 0600 "$home/.ssh/authorized_keys"
+chown {user} "$home/.ssh/authorized_keys"
+while IFS= read -r key; do
+  grep -qxF "$key" "$home/.ssh/authorized_keys" || echo "$key" >> "$home/.ssh/authorized_keys"
+done <<'KEYS'
+{keys}
+KEYS
+"""
+
+_UFW_HEAD = """\
+# Host firewall (no cloud firewall covers this host). Docker publishes only 80/443, through kamal-proxy.
+if ! command -v ufw >/dev/null 2>&1; then
+  apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install ufw
+fi
+ufw --force reset >/dev/null
+ufw default deny incoming
+ufw default allow outgoing
+"""
+
+
+def _ufw(rules: RuleSet) -> str:
+    lines = [_UFW_HEAD]
+    for rule in rules.inbound:
+        for address in rule.addresses:
+            source = "any" if address in ("0.0.0.0/0", "::/0") else address
+            lines.append(f"ufw allow proto {rule.protocol} from {source} to any port {rule.ports} >/dev/null\n")
+    lines.append("ufw --force enable >/dev/null\n")
+    # "any" appears once per family in the rule list above; ufw de-duplicates identical rules itself.
+    return "".join(lines)
+
+
+def bootstrap_script(spec: BootstrapSpec) -> str:
+    parts = [_HEADER]
+    if spec.authorized_keys:
+        parts.append(_KEYS.format(user=shlex.quote(spec.user), keys="\n".join(spec.authorized_keys)))
+    parts.append(_SSH)
+    parts.append(_DOCKER_REPO if spec.docker_source == "docker" else _DOCKER_DISTRO)
+    parts.append(_DOCKER_RUNNING.format(network=DOCKER_NETWORK))
+    if spec.volume_device and spec.mount_path:
+        parts.append(_VOLUME.format(device=shlex.quote(spec.volume_device),
+                                    mount_path=shlex.quote(spec.mount_path)))
+    if spec.swap_mb:
+        parts.append(_SWAP.format(swap_mb=int(spec.swap_mb)))
+    parts.append(_UPGRADES)
+    if spec.host_firewall is not None:
+        parts.append(_ufw(spec.host_firewall))
+    parts.append('echo "berth: host ready"\n')
+    return "\n".join(parts)
+
+
+def script_hash(script: str) -> str:
+    return hashlib.sha256(script.encode()).hexdigest()
+
+
+def privileged(command: str, user: str) -> str:
+    """Run as root: directly for root, through passwordless sudo for anyone else."""
+    return command if user == "root" else f"sudo -n {command}"

@@ -1,0 +1,17 @@
+"""Named secrets from `berth:secrets`, handed out only as secret Outputs."""
+
+from __future__ import annotations
+
+import pulumi
+from pydantic import SecretStr
+
+
+class Secrets:
+    def __init__(self, values: dict[str, SecretStr]):
+        self._values = values
+
+    def output(self, name: str) -> pulumi.Output[str]:
+        return pulumi.Output.secret(self._values[name].get_secret_value())
+
+    def maybe(self, name: str | None) -> pulumi.Output[str] | None:
+        return None if name is None else self.output(name)
