@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
-from pulumi.runtime import config as runtime_config
 from pulumi.runtime.stack import run_in_stack
 
 from .origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
@@ -203,9 +203,11 @@ class _LogCapture(logging.Handler):
         self.evaluation.logs.append((record.levelno, record.getMessage()))
 
 
-def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True) -> Evaluation:
-    """Evaluate the program for one stack file. Raises what the program raises (ConfigError included)."""
-    evaluation = Evaluation(stack_file.name)
+def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True,
+             record: Evaluation | None = None) -> Evaluation:
+    """Evaluate the program for one stack file. Raises what the program raises (ConfigError included);
+    pass `record` to inspect what was declared before the failure."""
+    evaluation = record if record is not None else Evaluation(stack_file.name)
     logger = logging.getLogger(f"berth.evaluate.{stack_file.name}")
     logger.propagate = False
     logger.handlers = [_LogCapture(evaluation)]

@@ -30,6 +30,8 @@ class StackFile:
         """What the engine would put in PULUMI_CONFIG: text values, sections as JSON."""
         out = {}
         for key, value in self.berth.items():
+            if value is None:  # `key:` with no value: the engine passes nothing
+                continue
             text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             if isinstance(value, bool):
                 text = "true" if value else "false"

@@ -1,0 +1,154 @@
+"""`make plan`: what `pulumi up` would create for a stack, offline, with no CLI and no credentials.
+
+The program runs under Pulumi's mock monitor with the stack file's config; the resources it declares
+are printed as a tree per component with the settings a reviewer checks, then warnings and a monthly
+cost estimate. Secrets that are named but not set are warnings here (with the command that sets them);
+a real `pulumi up` refuses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.tree import Tree
+
+from . import catalog, checks, pricing, stackfile
+from .config import Stack, load
+from .errors import ConfigError, Problem
+from .evaluate import PROJECT_DIR, Evaluation, Registration, evaluate
+
+
+@dataclass
+class Plan:
+    stack: Stack
+    evaluation: Evaluation
+    warnings: list[str] = field(default_factory=list)
+    unset_secrets: list[str] = field(default_factory=list)
+
+
+def build(path: Path) -> Plan:
+    """Validate and evaluate one stack file. Raises ConfigError for anything but unset secrets."""
+    stack_file = stackfile.read(path)
+    problems: list[Problem] = list(stack_file.problems)
+    unset: list[str] = []
+    try:
+        load(stack_file.berth)
+    except ConfigError as error:
+        if error.only_missing_secrets:
+            unset = sorted({p.missing_secret for p in error.problems if p.missing_secret})
+        else:
+            problems += error.problems
+    if problems:
+        raise ConfigError(problems)
+    if unset:
+        stack_file = stack_file.with_secrets(unset)
+    stack = load(stack_file.berth)
+    evaluation = evaluate(stack_file)
+    return Plan(stack, evaluation, checks.warnings(stack), unset)
+
+
+def _rules(rules: list[dict[str, Any]], direction: str) -> str:
+    key = "sourceAddresses" if direction == "in" else "destinationAddresses"
+    parts = []
+    for rule in rules:
+        addresses = rule.get(key) or rule.get("sourceIps") or rule.get("destinationIps") or []
+        who = "world" if set(addresses) >= {"0.0.0.0/0"} else ", ".join(addresses[:3]) + (
+            f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+        port = rule.get("portRange") or rule.get("port") or "all"
+        parts.append(f"{port}/{rule['protocol']} {'from' if direction == 'in' else 'to'} {who}")
+    return "; ".join(parts)
+
+
+def _num(value: Any) -> Any:
+    """The wire format carries numbers as floats; 70.0 GB reads better as 70 GB."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def describe(resource: Registration) -> str:
+    """The settings a reviewer cares about, per resource type."""
+    i = resource.plain_inputs
+    t = resource.type
+    if t.endswith("/droplet:Droplet"):
+        return f"{i.get('size')} in {i.get('region')}, {i.get('image')}, tags {', '.join(i.get('tags', []))}"
+    if t == "hcloud:index/server:Server":
+        return f"{i.get('serverType')} in {i.get('location')}, {i.get('image')}"
+    if t.endswith("/volume:Volume"):
+        return f"{_num(i.get('size'))} GB"
+    if t == "digitalocean:index/firewall:Firewall":
+        return (f"in: {_rules(i.get('inboundRules', []), 'in')} | "
+                f"out: {_rules(i.get('outboundRules', []), 'out')}")
+    if t == "hcloud:index/firewall:Firewall":
+        rules = i.get("rules", [])
+        return (f"in: {_rules([r for r in rules if r['direction'] == 'in'], 'in')} | "
+                f"out: {_rules([r for r in rules if r['direction'] == 'out'], 'out')}")
+    if t.endswith("databaseCluster:DatabaseCluster"):
+        return f"{i.get('engine')} {i.get('version')}, {i.get('size')} x {_num(i.get('nodeCount'))}, {i.get('region')}"
+    if t.endswith("databaseFirewall:DatabaseFirewall"):
+        return "trusted: " + ", ".join(f"{r['type']} {r['value']}" for r in i.get("rules", []))
+    if t.endswith("spacesBucket:SpacesBucket"):
+        return f"{i.get('name')} in {i.get('region')}, {i.get('acl')}"
+    if t == "command:remote:Command":
+        return f"over SSH: {i.get('create', '')[:60]}"
+    if t == "pulumi:providers:docker":
+        return f"docker at {i.get('host')}"
+    if t.endswith("/primaryIp:PrimaryIp"):
+        return f"{i.get('type')} in {i.get('location')}, kept when the server goes"
+    return ""
+
+
+def render(plan: Plan, console: Console) -> None:
+    resources = plan.evaluation.resources
+    tree = Tree(f"[bold]berth[/] stack [cyan]{plan.evaluation.stack}[/] "
+                f"({plan.stack.provider}, {len([r for r in resources if r.custom])} resources)")
+    nodes: dict[str, Tree] = {}
+    for resource in resources:  # parents register before their children
+        parent = nodes.get(resource.parent, tree)
+        flags = " [yellow]protected[/]" if resource.protect else ""
+        detail = describe(resource)
+        label = (f"[bold magenta]{resource.type.split(':')[-1]}[/] {resource.name}" if not resource.custom else
+                 f"{resource.type.split(':')[-1]} [bold]{resource.name}[/]{flags}"
+                 + (f" [dim]{detail}[/]" if detail else ""))
+        nodes[resource.urn] = parent.add(label)
+    s = plan.stack
+    tree.add(f"release [bold]{s.image}:{s.version}[/], TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
+             f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}")
+    console.print(tree)
+    if plan.unset_secrets:
+        console.print("\n[bold yellow]Secrets named but not set[/] (a real `pulumi up` refuses to run):")
+        for name in plan.unset_secrets:
+            console.print(f"  pulumi config set --stack {plan.evaluation.stack} --secret --path "
+                          f"'secrets.{name}' <value>", markup=False, highlight=False, soft_wrap=True)
+    if plan.warnings:
+        console.print("\n[bold yellow]Review[/]:")
+        for note in plan.warnings:
+            console.print(f"  - {note}", markup=False, highlight=False, soft_wrap=True)
+    lines = pricing.estimate(plan.stack, plan.evaluation.stack)
+    console.print(f"\n[bold]Estimated monthly cost[/] (list prices as of {catalog.PRICES_CHECKED}, before tax):")
+    for line in lines:
+        console.print(f"  {line.amount:8.2f} {line.currency}  {line.item}", markup=False, highlight=False)
+    for currency, total in pricing.totals(lines).items():
+        console.print(f"  [bold]{total:8.2f} {currency}  total[/]")
+
+
+def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.<stack>.yaml"),
+         file: Path | None = typer.Option(None, help="A stack file elsewhere (examples/...)")) -> None:
+    console = Console()
+    path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        console.print(f"[red]No stack file at {path}[/]")
+        raise typer.Exit(2)
+    try:
+        plan = build(path)
+    except ConfigError as error:
+        console.print(f"[bold red]{path.name} is not valid[/]")
+        console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    render(plan, console)
+
+
+if __name__ == "__main__":
+    typer.run(main)

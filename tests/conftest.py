@@ -1,0 +1,43 @@
+"""Shared fixtures: every shipped stack and example is evaluated once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components import stackfile
+from components.config import Stack, load
+from components.errors import ConfigError
+from components.evaluate import PROJECT_DIR, Evaluation, evaluate
+
+SHIPPED = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+SHIPPED_IDS = [path.stem.removeprefix("Pulumi.") for path in SHIPPED]
+
+
+def with_all_secrets(stack_file: stackfile.StackFile) -> stackfile.StackFile:
+    """Fill every named secret with a placeholder, as `make plan` does."""
+    try:
+        load(stack_file.berth)
+    except ConfigError as error:
+        assert error.only_missing_secrets, str(error)
+        return stack_file.with_secrets([p.missing_secret for p in error.problems])
+    return stack_file
+
+
+def ready(path: Path) -> stackfile.StackFile:
+    return with_all_secrets(stackfile.read(path))
+
+
+@pytest.fixture(scope="session")
+def evaluations() -> dict[str, tuple[Stack, Evaluation]]:
+    out = {}
+    for path, name in zip(SHIPPED, SHIPPED_IDS, strict=True):
+        stack_file = ready(path)
+        out[name] = (load(stack_file.berth), evaluate(stack_file))
+    return out
+
+
+@pytest.fixture(params=SHIPPED_IDS)
+def shipped(request, evaluations) -> tuple[Stack, Evaluation]:
+    return evaluations[request.param]

@@ -1,0 +1,141 @@
+"""The stack-file contract: valid files load, each class of bad input names its key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components import stackfile
+from components.config import load
+from components.errors import ConfigError
+from components.evaluate import PROJECT_DIR
+from conftest import SHIPPED, SHIPPED_IDS, with_all_secrets
+
+BASE = with_all_secrets(stackfile.read(PROJECT_DIR / "Pulumi.production.yaml")).berth
+
+
+def mutated(**changes) -> dict:
+    raw = copy.deepcopy(BASE)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return raw
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(raw)
+    return [str(problem) for problem in caught.value.problems]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
+def test_every_shipped_stack_loads(path):
+    stack = load(with_all_secrets(stackfile.read(path)).berth)
+    assert stack.servers and stack.service
+
+
+BAD_INPUTS = {
+    "service name": (dict(service="Cover_Text"), "berth:service:"),
+    "role name": (dict(servers={"Web!": {"count": 1}}), "berth:servers.Web!:"),
+    "digitalocean region": (dict(cloud={"provider": "digitalocean", "region": "sfo9"}), "berth:cloud.region:"),
+    "digitalocean size": (dict(servers__web__size="s-9vcpu-1tb"), "berth:servers.web.size:"),
+    "hetzner location": (dict(cloud={"provider": "hetzner", "region": "fra1"}), "berth:cloud.region:"),
+    "hetzner server type": (dict(cloud={"provider": "hetzner", "region": "fsn1"}, database=None,
+                                 servers={"web": {"size": "cx999"}}), "berth:servers.web.size:"),
+    "hostname": (dict(proxy__hosts=["not a host"]), "berth:proxy.hosts[0]:"),
+    "proxy host outside the zone": (dict(proxy__hosts=["covertext.example"]), "berth:proxy.hosts[0]:"),
+    "cidr": (dict(ssh__allowFrom=["10.0.0.1/8"]), "berth:ssh.allowFrom[0]:"),
+    "ssh open nowhere": (dict(ssh__allowFrom=[]), "berth:ssh.allowFrom:"),
+    "port": (dict(proxy__appPort=70000), "berth:proxy.appPort:"),
+    "outbound port range": (dict(firewall={"outbound": [{"protocol": "tcp", "ports": "443-80"}]}),
+                            "berth:firewall.outbound[0]:"),
+    "duration": (dict(proxy__healthcheck__interval="10"), "berth:proxy.healthcheck.interval:"),
+    "image with tag": (dict(image="ghcr.io/workhorse-solutions/covertext:latest"), "berth:image:"),
+    "accessory image unpinned": (dict(accessories={"cache": {"image": "redis:latest"}}),
+                                 "berth:accessories.cache.image:"),
+    "env var name": (dict(env__clear={"1BAD": "x"}), "berth:env.clear.1BAD:"),
+    "unset secret": (dict(env__secret=["STRIPE_KEY"]), "berth:env.secret[0]:"),
+    "plain registry password": (dict(registry__password="ghp_0123456789"), "berth:registry.password:"),
+    "existing hosts with count": (dict(cloud={"provider": "existing"}, database=None,
+                                       volume=None, volumes=["storage:/rails/storage"]), "berth:servers.web.hosts:"),
+    "hosts on a cloud": (dict(servers={"web": {"hosts": ["192.0.2.1"]}}), "berth:servers.web.hosts:"),
+    "volume mount path": (dict(volume__mountPath="/etc"), "berth:volume.mountPath:"),
+    "container mount": (dict(volumes=["/mnt/storage:relative"]), "berth:volumes[0]:"),
+    "host path off the volume": (dict(volumes=["/srv/data:/rails/storage"]), "berth:volumes[0]:"),
+    "accessory name": (dict(accessories={"Search Index": {"image": "getmeili/meilisearch:v1.5",
+                                                          "masterKey": "RAILS_MASTER_KEY"}}),
+                       "berth:accessories.Search Index:"),
+    "accessory public port": (dict(accessories={"search": {"image": "getmeili/meilisearch:v1.5",
+                                                           "masterKey": "RAILS_MASTER_KEY",
+                                                           "publish": "0.0.0.0:7700"}}),
+                              "berth:accessories.search:"),
+    "unknown key": (dict(proxyy={"hosts": []}), "berth:proxyy: is not a known key; did you mean 'proxy'?"),
+    "nested unknown key": (dict(servers={"web": {"cout": 1}}), "did you mean 'count'?"),
+    "letsencrypt on three hosts": (dict(servers={"web": {"count": 3}}), "berth:proxy.ssl:"),
+    "database version": (dict(database__version="9"), "berth:database.version:"),
+    "litestream without backups": (dict(accessories={"litestream": {"image": "litestream/litestream:0.5.2",
+                                                                    "databases": ["/rails/storage/a.sqlite3"]}}),
+                                   "berth:accessories.litestream:"),
+    "litestream file off the volume": (dict(backups={"provider": "spaces", "bucket": "cov-bk", "region": "sfo3"},
+                                            accessories={"litestream": {"image": "litestream/litestream:0.5.2",
+                                                                        "databases": ["/tmp/a.sqlite3"]}}),
+                                       "berth:accessories.litestream.databases[0]:"),
+    "cloudflare without dns": (dict(dns=None, cloudflare={"sslMode": "strict"}), "berth:cloudflare:"),
+    "flexible ssl behind tls origin": (dict(dns={"zone": "covertext.app", "proxied": True},
+                                            cloudflare={"sslMode": "flexible"}), "berth:cloudflare.sslMode:"),
+    "ssl off without acknowledgement": (dict(proxy__ssl="off"), "berth:proxy.acknowledgePlaintextOrigin:"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_names_its_key(name):
+    changes, expected = BAD_INPUTS[name]
+    problems = problems_of(mutated(**changes))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_all_problems_reported_at_once():
+    problems = problems_of(mutated(service="Bad", image="x:1", proxy__appPort=0, ssh__allowFrom=["nope"]))
+    paths = {problem.split(":", 2)[0] + ":" + problem.split(":", 2)[1] for problem in problems}
+    assert {"berth:service", "berth:image", "berth:proxy.appPort", "berth:ssh.allowFrom[0]"} <= paths
+
+
+def test_secret_values_never_echoed_in_errors():
+    raw = mutated(secrets={"RAILS_MASTER_KEY": {"nested": "hunter2-super-secret"}})
+    problems = problems_of(raw)
+    assert any("berth:secrets.RAILS_MASTER_KEY" in p for p in problems)
+    assert not any("hunter2" in p for p in problems)
+
+
+def test_plain_text_secret_in_stack_file_is_refused():
+    parsed = stackfile.parse("x", {"config": {"berth:secrets": {"TOKEN": "plain-value", "OK": {"secure": "v1:abc"}}}})
+    assert [str(p) for p in parsed.problems] == [
+        "berth:secrets.TOKEN: is plain text in the stack file; set it with pulumi config set --secret "
+        "--path 'secrets.TOKEN' (the value is not shown here)"]
+    assert "plain-value" not in str(parsed.berth)
+
+
+def test_derived_tls_mode_and_forward_headers():
+    assert load(BASE).tls_mode == "letsencrypt"
+    proxied = load(mutated(dns={"zone": "covertext.app", "proxied": True}))
+    assert proxied.tls_mode == "cloudflare-origin"
+    assert proxied.forward_headers is True
+    assert proxied.restrict_origin is True
+
+
+def test_engine_config_round_trip():
+    """What Pulumi hands the program decodes back to what the stack file said."""
+    from components.settings import decode
+
+    sf = stackfile.read(PROJECT_DIR / "Pulumi.staging.yaml")
+    engine = {key.removeprefix("berth:"): value for key, value in sf.engine_config().items()}
+    raw, problems = decode(engine)
+    assert problems == []
+    assert load(with_all_secrets(stackfile.StackFile("staging", raw)).berth) == load(with_all_secrets(sf).berth)
