@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -56,6 +57,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if typ == "digitalocean:index/droplet:Droplet":
             state.update(ipv4Address=_fake_ipv4(name), ipv6Address=_fake_ipv6(name),
                          ipv4AddressPrivate=f"10.10.0.{_fake_ipv4(name).rsplit('.', 1)[1]}")
+        elif typ == "digitalocean:index/sshKey:SshKey":
+            state.update(fingerprint=":".join(hashlib.md5(str(args.inputs.get("publicKey")).encode()).hexdigest()[i:i + 2]
+                                              for i in range(0, 32, 2)))
         elif typ == "digitalocean:index/reservedIp:ReservedIp":
             state.update(ipAddress=_fake_ipv4(name))
         elif typ == "hcloud:index/server:Server":
@@ -104,6 +108,7 @@ class Registration:
     type: str
     name: str
     urn: str
+    id: str
     parent: str
     custom: bool
     inputs: dict[str, Any]  # secret values stay wrapped: see `secret_paths`
@@ -141,7 +146,12 @@ class Evaluation:
         return next((r for r in self.resources if r.urn == urn), None)
 
 
+COMPUTED = "<computed>"  # stands for a value only the provider knows, so two evaluations compare equal
+
+
 def unwrap(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return COMPUTED
     if rpc.is_rpc_secret(value):
         return unwrap(value["value"])
     if isinstance(value, dict):
@@ -174,6 +184,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 type=request.type,
                 name=request.name,
                 urn=response.urn,
+                id=response.id,
                 parent=request.parent,
                 custom=request.custom,
                 inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),

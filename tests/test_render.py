@@ -1,0 +1,73 @@
+"""Pure renderers: bootstrap script (checked by the real shellcheck) and firewall rule sets."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from components.render.bootstrap import BootstrapSpec, bootstrap_script, privileged
+from components.render.firewall import WORLD, rule_set
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC ops@x"
+SPECS = {
+    "cloud host with volume and swap": BootstrapSpec(volume_device="/dev/disk/by-id/scsi-0DO_Volume_app-web-1-data",
+                                                     mount_path="/mnt/storage", swap_mb=2048),
+    "distro docker, no volume": BootstrapSpec(docker_source="distro"),
+    "existing host with keys and ufw": BootstrapSpec(
+        user="deploy", authorized_keys=(KEY,),
+        host_firewall=rule_set(2222, ["198.51.100.0/24"], list(WORLD), None)),
+}
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_bootstrap_passes_shellcheck(name, tmp_path):
+    script = tmp_path / "bootstrap.sh"
+    script.write_text(bootstrap_script(SPECS[name]))
+    result = subprocess.run(["shellcheck", "--shell=bash", "--severity=style", str(script)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_bootstrap_is_byte_identical_across_renders(name):
+    assert bootstrap_script(SPECS[name]) == bootstrap_script(SPECS[name])
+
+
+def test_bootstrap_formats_only_blank_volumes_and_mounts_nofail():
+    script = bootstrap_script(SPECS["cloud host with volume and swap"])
+    assert 'if ! blkid -p "$device"' in script and 'mkfs.ext4 -q -F "$device"' in script
+    assert script.index("blkid -p") < script.index("mkfs.ext4")
+    assert "defaults,nofail,discard" in script
+    assert "fallocate -l 2048M /swapfile" in script
+    assert "PasswordAuthentication no" in script and "PermitRootLogin prohibit-password" in script
+    assert "docker network create kamal" in script
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in script
+
+
+def test_bootstrap_without_volume_or_swap_leaves_them_out():
+    script = bootstrap_script(SPECS["distro docker, no volume"])
+    assert "mkfs" not in script and "swapfile" not in script and "ufw" not in script
+    assert "apt_install docker.io" in script
+
+
+def test_existing_host_gets_keys_and_host_firewall():
+    script = bootstrap_script(SPECS["existing host with keys and ufw"])
+    assert KEY in script
+    assert "ufw allow proto tcp from 198.51.100.0/24 to any port 2222" in script
+    assert "ufw allow proto tcp from any to any port 443" in script
+    assert "ufw default deny incoming" in script
+
+
+def test_privileged_uses_sudo_for_non_root():
+    assert privileged("bash -s", "root") == "bash -s"
+    assert privileged("bash -s", "deploy") == "sudo -n bash -s"
+
+
+def test_rule_set_is_explicit_both_ways():
+    rules = rule_set(22, ["203.0.113.7/32"], list(WORLD), None)
+    assert [(r.protocol, r.ports, r.addresses) for r in rules.inbound] == [
+        ("tcp", "22", ("203.0.113.7/32",)), ("tcp", "80", WORLD), ("tcp", "443", WORLD)]
+    assert {(r.protocol, r.ports) for r in rules.outbound} == {("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", None)}
+    locked = rule_set(22, ["203.0.113.7/32"], list(WORLD), [("tcp", "443", ["0.0.0.0/0"])])
+    assert [(r.protocol, r.ports) for r in locked.outbound] == [("tcp", "443")]
