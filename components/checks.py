@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import catalog
 from .config import Stack
 from .errors import Problem
 
@@ -23,11 +22,6 @@ def _servers(stack: Stack) -> list[Problem]:
             continue
         if spec.hosts:
             problems.append(Problem(f"{at}.hosts", f"is for cloud provider existing; {provider} creates hosts from count"))
-        size = spec.size or catalog.DEFAULT_SIZES[provider]
-        known = catalog.DIGITALOCEAN_SIZES if provider == "digitalocean" else catalog.HETZNER_SERVER_TYPES
-        if size not in known:
-            problems.append(Problem(f"{at}.size", f"{size!r} is not a {provider} size this version knows; one of "
-                                                  f"{', '.join(sorted(known))} (add new ones to components/catalog.py)"))
     if stack.primary_role not in stack.servers:
         problems.append(Problem("berth:primaryRole", f"{stack.primary_role!r} is not a role under berth:servers"))
     return problems

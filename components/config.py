@@ -151,6 +151,16 @@ class Role(Section):
     options: ContainerOptions = ContainerOptions()
     proxy: bool | None = None  # default: only the primary role is behind the proxy
 
+    @field_validator("size")
+    @classmethod
+    def _known_size(cls, size: str | None, info: ValidationInfo) -> str | None:
+        provider = (info.context or {}).get("provider")
+        known = {"digitalocean": catalog.DIGITALOCEAN_SIZES, "hetzner": catalog.HETZNER_SERVER_TYPES}.get(provider)
+        if size is not None and known is not None and size not in known:
+            raise ValueError(f"{size!r} is not a {provider} size this version knows; one of "
+                             f"{', '.join(sorted(known))} (add new ones to components/catalog.py)")
+        return size
+
     @field_validator("hosts")
     @classmethod
     def _unique_hosts(cls, hosts: list[str] | None) -> list[str] | None:
@@ -556,7 +566,11 @@ def load(raw: dict[str, Any]) -> Stack:
     from .checks import cross_section_problems
 
     try:
-        stack = Stack.model_validate(raw)
+        # The cloud decides which sizes exist; passing it as context lets each role check its own.
+        cloud = raw.get("cloud") if isinstance(raw, dict) else None
+        provider = cloud.get("provider") if isinstance(cloud, dict) else None
+        provider = provider if isinstance(provider, str) else None
+        stack = Stack.model_validate(raw, context={"provider": provider})
     except ValidationError as error:
         raise ConfigError(from_pydantic(error.errors(), keys_at)) from None
     problems: list[Problem] = cross_section_problems(stack)

@@ -11,7 +11,7 @@ import posixpath
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -171,12 +171,13 @@ Address = Annotated[str, AfterValidator(_address)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Repository = Annotated[str, AfterValidator(_repository)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
-Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version)]
+_TEXT_OR_NUMBER = WithJsonSchema({"type": ["string", "number"]})
+Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version), _TEXT_OR_NUMBER]
 EnvName = Annotated[str, AfterValidator(_env_name), Field(pattern=_ENV_NAME.pattern)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 MountPoint = Annotated[str, AfterValidator(_mount_point)]
 SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]
 DockerVolumeName = Annotated[str, AfterValidator(_docker_volume_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Text = Annotated[str, BeforeValidator(_stringify_number)]
-EnvValue = Annotated[str, BeforeValidator(_stringify_scalar)]
+Text = Annotated[str, BeforeValidator(_stringify_number), _TEXT_OR_NUMBER]
+EnvValue = Annotated[str, BeforeValidator(_stringify_scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})]

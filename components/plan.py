@@ -130,6 +130,8 @@ def render(plan: Plan, console: Console) -> None:
     console.print(f"\n[bold]Estimated monthly cost[/] (list prices as of {catalog.PRICES_CHECKED}, before tax):")
     for line in lines:
         console.print(f"  {line.amount:8.2f} {line.currency}  {line.item}", markup=False, highlight=False)
+    if not lines:
+        console.print("  nothing billed through Berth: existing hosts are paid for at their own provider")
     for currency, total in pricing.totals(lines).items():
         console.print(f"  [bold]{total:8.2f} {currency}  total[/]")
 

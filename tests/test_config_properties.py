@@ -12,6 +12,7 @@ from components import stackfile
 from components.config import Stack, load
 from components.errors import ConfigError
 from components.evaluate import PROJECT_DIR, Evaluation, evaluate
+from components.settings import decode
 from conftest import SHIPPED, with_all_secrets
 
 VALID = [with_all_secrets(stackfile.read(path)).berth for path in SHIPPED]
@@ -63,8 +64,10 @@ def test_mutations_give_a_stack_or_a_config_error(raw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_stack())
 def test_invalid_stack_registers_nothing(raw):
+    # Judge the file as the program sees it: the engine passes top-level scalars as text (false -> "false").
+    engine = {key.removeprefix("berth:"): value for key, value in stackfile.StackFile("m", raw).engine_config().items()}
     try:
-        load(raw)
+        load(decode(engine)[0])
     except ConfigError:
         record = Evaluation("mutant")
         try:

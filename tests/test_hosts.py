@@ -1,0 +1,101 @@
+"""Hosts, firewalls, managed Postgres and backups under mocks, per cloud."""
+
+from __future__ import annotations
+
+from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+from components.render.bootstrap import script_hash
+
+
+def test_digitalocean_production(evaluations):
+    stack, ev = evaluations["production"]
+    (droplet,) = ev.of_type("digitalocean:index/droplet:Droplet")
+    i = droplet.plain_inputs
+    assert (i["size"], i["region"], i["image"], i["monitoring"]) == ("s-1vcpu-2gb", "sfo2", "ubuntu-24-04-x64", True)
+    assert set(i["tags"]) == {"berth", "covertext", "web", "berth-covertext-production"}
+    assert i["vpcUuid"] == ev.named("covertext-vpc").id
+    assert {"image", "sshKeys", "userData"} <= set(droplet.ignore_changes)
+    (volume,) = ev.of_type("digitalocean:index/volume:Volume")
+    assert volume.plain_inputs["size"] == 70 and volume.plain_inputs["region"] == "sfo2"
+    (attachment,) = ev.of_type("digitalocean:index/volumeAttachment:VolumeAttachment")
+    assert attachment.plain_inputs["dropletId"] == int(droplet.id)
+    (assignment,) = ev.of_type("digitalocean:index/reservedIpAssignment:ReservedIpAssignment")
+    assert assignment.plain_inputs["dropletId"] == int(droplet.id)
+    (firewall,) = ev.of_type("digitalocean:index/firewall:Firewall")
+    assert firewall.plain_inputs["tags"] == ["berth-covertext-production"]
+    assert firewall.plain_inputs["inboundRules"] == [
+        {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["203.0.113.7/32"]},
+        {"protocol": "tcp", "portRange": "80", "sourceAddresses": ["0.0.0.0/0", "::/0"]},
+        {"protocol": "tcp", "portRange": "443", "sourceAddresses": ["0.0.0.0/0", "::/0"]},
+    ]
+    assert {r["protocol"] for r in firewall.plain_inputs["outboundRules"]} == {"tcp", "udp", "icmp"}
+    (cluster,) = ev.of_type("digitalocean:index/databaseCluster:DatabaseCluster")
+    c = cluster.plain_inputs
+    assert (c["engine"], c["version"], c["size"], c["region"], c["nodeCount"]) == ("pg", "18", "db-s-1vcpu-1gb", "sfo2", 1)
+    assert c["privateNetworkUuid"] == ev.named("covertext-vpc").id
+    assert ev.named("database-db").plain_inputs["name"] == "covertext_production"
+
+
+def test_database_url_is_a_secret_output_with_tls(evaluations):
+    _, ev = evaluations["production"]
+    assert ev.outputs["databaseUrl"]["value"].endswith("/covertext_production?sslmode=require")
+    from components.evaluate import secret_paths
+
+    assert secret_paths(ev.outputs["databaseUrl"]) == ["."]
+    assert set(ev.outputs["database"]) == {"host", "port", "name", "user"}
+
+
+def test_hetzner_staging(evaluations):
+    _, ev = evaluations["staging"]
+    (server,) = ev.of_type("hcloud:index/server:Server")
+    s = server.plain_inputs
+    assert (s["serverType"], s["location"], s["image"]) == ("cx22", "nbg1", "ubuntu-24.04")
+    assert s["deleteProtection"] == s["rebuildProtection"]
+    (ip,) = ev.of_type("hcloud:index/primaryIp:PrimaryIp")
+    assert ip.plain_inputs["autoDelete"] is False and ip.plain_inputs["type"] == "ipv4"
+    assert s["publicNets"] == [{"ipv4Enabled": True, "ipv4": int(ip.id), "ipv6Enabled": True}]
+    (volume,) = ev.of_type("hcloud:index/volume:Volume")
+    assert volume.plain_inputs["automount"] is False and volume.plain_inputs["size"] == 20
+    assert "format" not in volume.plain_inputs  # formatted by the bootstrap, only when blank
+    (attachment,) = ev.of_type("hcloud:index/firewallAttachment:FirewallAttachment")
+    assert attachment.plain_inputs["serverIds"] == [int(server.id)]
+    (firewall,) = ev.of_type("hcloud:index/firewall:Firewall")
+    assert {r["direction"] for r in firewall.plain_inputs["rules"]} == {"in", "out"}
+    assert ev.outputs["backups"]["bucket"] == "covertext-staging-backups"
+
+
+def test_existing_host_declares_no_cloud_resources(evaluations):
+    _, ev = evaluations["dbcours"]
+    packages = {r.type.split(":")[0] for r in ev.resources if r.custom}
+    assert packages <= {"command", "pulumi"}
+    bootstrap = ev.named("dbcours-web-1-bootstrap").plain_inputs
+    assert "ufw allow proto tcp from 198.51.100.0/24 to any port 22" in bootstrap["stdin"]
+    assert bootstrap["connection"]["host"] == "192.0.2.10"
+    assert ev.outputs["ssh"] == {"dbcours-web-1": "ssh root@192.0.2.10"}
+
+
+def test_three_web_hosts_each_with_volume_and_firewall_cover(evaluations):
+    _, ev = evaluations["zen-miner"]
+    droplets = ev.of_type("digitalocean:index/droplet:Droplet")
+    assert sorted(d.name for d in droplets) == ["zen-miner-web-1", "zen-miner-web-2", "zen-miner-web-3"]
+    assert len(ev.of_type("digitalocean:index/volume:Volume")) == 3
+    attachments = ev.of_type("digitalocean:index/volumeAttachment:VolumeAttachment")
+    assert sorted(a.plain_inputs["dropletId"] for a in attachments) == sorted(int(d.id) for d in droplets)
+    (firewall,) = ev.of_type("digitalocean:index/firewall:Firewall")
+    (tag,) = firewall.plain_inputs["tags"]
+    assert all(tag in d.plain_inputs["tags"] for d in droplets)
+    web = [r for r in firewall.plain_inputs["inboundRules"] if r["portRange"] in ("80", "443")]
+    assert all(r["sourceAddresses"] == list(CLOUDFLARE_IPV4 + CLOUDFLARE_IPV6) for r in web)
+    assert len(ev.outputs["servers"]["web"]) == 3
+
+
+def test_bootstrap_then_readiness_then_docker_provider(shipped):
+    _, ev = shipped
+    for host in ev.of_type("berth:index:Host"):
+        bootstrap = ev.named(f"{host.name}-bootstrap")
+        ready = ev.named(f"{host.name}-ready")
+        provider = ev.named(f"{host.name}-docker")
+        assert bootstrap.plain_inputs["triggers"] == [script_hash(bootstrap.plain_inputs["stdin"])]
+        assert bootstrap.urn in ready.dependencies
+        assert ready.urn in provider.dependencies
+        assert "docker info" in ready.plain_inputs["create"]
+        assert provider.plain_inputs["host"].startswith("ssh://root@")

@@ -1,0 +1,63 @@
+"""`make plan` on every shipped stack, and on a broken one."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from components.evaluate import PROJECT_DIR
+from components.schema import stack_file_schema
+from conftest import SHIPPED, SHIPPED_IDS
+
+app = __import__("typer").Typer()
+app.command()(__import__("components.plan", fromlist=["main"]).main)
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
+def test_plan_shows_resources_cost_and_unset_secrets(path):
+    result = runner.invoke(app, ["--file", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Host " in result.output and "Servers servers" in result.output
+    assert "Estimated monthly cost" in result.output and ("total" in result.output or "nothing billed" in result.output)
+    assert "pulumi config set --stack" in result.output and "--secret --path 'secrets." in result.output
+
+
+def test_production_plan_lists_what_a_reviewer_checks():
+    result = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "200"})
+    out = result.output
+    assert "s-1vcpu-2gb in sfo2" in out and "70 GB" in out and "protected" in out
+    assert "22/tcp from 203.0.113.7/32" in out and "pg 18, db-s-1vcpu-1gb x 1, sfo2" in out
+    assert "TLS letsencrypt" in out and "34.00 USD  total" in out
+
+
+def test_broken_stack_file_exits_non_zero(tmp_path):
+    broken = tmp_path / "Pulumi.broken.yaml"
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.production.yaml").read_text())
+    document["config"]["berth:proxy"]["healthcheck"]["interval"] = "10"
+    document["config"]["berth:servers"]["web"]["size"] = "s-99vcpu"
+    broken.write_text(yaml.safe_dump(document))
+    result = runner.invoke(app, ["--file", str(broken)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "berth:proxy.healthcheck.interval: '10' is not a duration" in result.output
+    assert "berth:servers.web.size:" in result.output
+    assert "Host " not in result.output
+
+
+def test_committed_schema_is_current():
+    committed = json.loads((PROJECT_DIR / "schema" / "stack.schema.json").read_text())
+    assert committed == stack_file_schema(), "run `make schema`"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
+def test_shipped_stacks_validate_against_the_schema(path):
+    jsonschema.validate(yaml.safe_load(path.read_text()), stack_file_schema())
+
+
+def test_schema_rejects_plain_text_secrets():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"config": {"berth:secrets": {"TOKEN": "plain"}}}, stack_file_schema())
