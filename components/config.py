@@ -13,10 +13,12 @@ import typing
 from typing import Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -96,8 +98,6 @@ def _mount(value: str) -> str:
         raise ValueError(f"{value!r}: {error.errors()[0]['ctx']['error']}") from None
     return value
 
-
-from pydantic import AfterValidator, TypeAdapter  # noqa: E402  (kept next to their only use)
 
 AbsolutePathCheck = TypeAdapter(AbsolutePath)
 DockerVolumeCheck = TypeAdapter(DockerVolumeName)

@@ -222,11 +222,12 @@ def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = Tru
     logger = logging.getLogger(f"berth.evaluate.{stack_file.name}")
     logger.propagate = False
     logger.handlers = [_LogCapture(evaluation)]
-    monitor = _RecordingMonitor(OfflineMocks(), evaluation)
+    mocks = OfflineMocks()
+    monitor = _RecordingMonitor(mocks, evaluation)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi.runtime.set_mocks(OfflineMocks(), project=PROJECT, stack=stack_file.name, preview=preview,
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_file.name, preview=preview,
                                  logger=logger, monitor=monitor)
         settings.ROOT.set(None)  # run_in_stack makes the root stack, so its outputs are recorded
         runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)

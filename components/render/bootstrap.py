@@ -159,7 +159,6 @@ def _ufw(rules: RuleSet) -> str:
             source = "any" if address in ("0.0.0.0/0", "::/0") else address
             lines.append(f"ufw allow proto {rule.protocol} from {source} to any port {rule.ports} >/dev/null\n")
     lines.append("ufw --force enable >/dev/null\n")
-    # "any" appears once per family in the rule list above; ufw de-duplicates identical rules itself.
     return "".join(lines)
 
 
