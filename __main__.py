@@ -6,6 +6,7 @@ from components.backups import BackupsArgs, BackupsStorage
 from components.database import ManagedPostgres, ManagedPostgresArgs
 from components.hosts import Servers, ServersArgs, SshAccess
 from components.origin import web_sources
+from components.render.edge import manual_records
 from components.secrets import Secrets
 from components.settings import read_stack
 
@@ -14,9 +15,23 @@ stack_name = pulumi.get_stack()
 secrets = Secrets(stack.secrets)
 
 ssh = SshAccess(stack.ssh.user, stack.ssh.port, secrets.maybe(stack.ssh.private_key))
-servers = Servers("servers", ServersArgs.from_stack(stack, stack_name, ssh, web_sources(stack.restrict_origin)))
+servers = Servers("servers", ServersArgs.from_stack(stack, stack_name, ssh, web_sources(stack.restrict_origin), secrets))
+web_hosts = servers.proxied_hosts(stack.proxied_roles)
 pulumi.export("servers", servers.summary())
 pulumi.export("ssh", servers.ssh_commands())
+pulumi.export("urls", stack.urls)
+pulumi.export("healthcheckUrl", stack.healthcheck_url)
+
+origin = None
+if stack.dns:
+    from components.edge import Edge, EdgeArgs  # the Cloudflare SDK loads only for stacks that use it
+
+    edge = Edge("edge", EdgeArgs.from_stack(stack, stack_name, web_hosts))
+    origin = edge.origin
+else:
+    pulumi.export("dnsRecordsToCreate", pulumi.Output.all(*[
+        pulumi.Output.all(h.name, h.ipv4, h.ipv6) for h in web_hosts
+    ]).apply(lambda hosts: manual_records(stack.proxy.hosts, {name: (v4, v6) for name, v4, v6 in hosts})))
 
 if stack.database:
     database = ManagedPostgres("database", ManagedPostgresArgs.from_stack(stack, stack_name, servers))

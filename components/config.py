@@ -506,6 +506,15 @@ class Stack(Section):
         return self.behind_cloudflare if restrict is None else (restrict and self.behind_cloudflare)
 
     @property
+    def urls(self) -> list[str]:
+        """Where users reach the app: HTTPS in every TLS mode (Cloudflare's edge, or the proxy's own)."""
+        return [f"https://{host}" for host in self.proxy.hosts]
+
+    @property
+    def healthcheck_url(self) -> str | None:
+        return f"{self.urls[0]}{self.proxy.healthcheck.path}" if self.proxy.hosts else None
+
+    @property
     def mounts(self) -> list[Mount]:
         return [parse_mount(volume) for volume in self.volumes]
 

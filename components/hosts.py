@@ -17,6 +17,7 @@ from .clouds.base import Cloud, HostSpec, Machine, cloud_for
 from .config import Stack
 from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
 from .render.firewall import RuleSet, rule_set
+from .secrets import Secrets
 
 SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
 SWAP_MB = 2048
@@ -58,11 +59,31 @@ def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
 
 
 @dataclass
+class WebHost:
+    """A host behind kamal-proxy, by its public addresses."""
+
+    name: str
+    ipv4: pulumi.Output[str]
+    ipv6: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials the host's Docker provider pulls private images with."""
+
+    server: str
+    username: str
+    password: pulumi.Output[str]  # secret
+
+
+@dataclass
 class HostArgs:
     spec: HostSpec
     cloud: Cloud
     ssh: SshAccess
     bootstrap: BootstrapSpec
+    host_firewall: pulumi.Output[RuleSet] | None = None  # ufw rules, for hosts no cloud firewall covers
+    registry: RegistryAuth | None = None
 
 
 class Host(pulumi.ComponentResource):
@@ -77,9 +98,8 @@ class Host(pulumi.ComponentResource):
         self.spec = args.spec
         self.ssh = args.ssh
         self.machine = args.cloud.machine(args.spec, self)
-        device = self.machine.volume_device or pulumi.Output.from_input(None)
-        script = pulumi.Output.from_input(device).apply(
-            lambda path: bootstrap_script(replace(args.bootstrap, volume_device=path)))
+        script = pulumi.Output.all(self.machine.volume_device, args.host_firewall).apply(
+            lambda v: bootstrap_script(replace(args.bootstrap, volume_device=v[0], host_firewall=v[1])))
         connection = args.ssh.connection(self.machine.public_ipv4)
         bootstrap = command.remote.Command(
             f"{name}-bootstrap", connection=connection, create=privileged("bash -s", args.ssh.user),
@@ -96,6 +116,9 @@ class Host(pulumi.ComponentResource):
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+            registry_auth=[docker.ProviderRegistryAuthArgs(
+                address=args.registry.server, username=args.registry.username, password=args.registry.password,
+            )] if args.registry else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
         )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})
@@ -117,18 +140,22 @@ class ServersArgs:
     specs: list[HostSpec]
     authorized_keys: list[str]
     ssh: SshAccess
-    rules: RuleSet
+    rules: pulumi.Output[RuleSet]
     bootstrap: BootstrapSpec
     memory_mb: dict[str, int | None]  # per host name, for the swap rule
+    registry: RegistryAuth | None = None
 
     @classmethod
-    def from_stack(cls, stack: Stack, stack_name: str, ssh: SshAccess, web_from: list[str]) -> "ServersArgs":
+    def from_stack(cls, stack: Stack, stack_name: str, ssh: SshAccess, web_from: pulumi.Input[list[str]],
+                   secrets: Secrets) -> "ServersArgs":
         custom = None
         if stack.firewall.outbound is not None:
             custom = [(r.protocol, r.ports, list(r.to)) for r in stack.firewall.outbound]
-        rules = rule_set(stack.ssh.port, list(stack.ssh.allow_from), web_from, custom)
+        rules = pulumi.Output.from_input(web_from).apply(
+            lambda sources: rule_set(stack.ssh.port, list(stack.ssh.allow_from), sources, custom))
         specs = host_specs(stack, stack_name)
         existing = stack.provider == "existing"
+        registry = stack.registry
         return cls(
             service=stack.service, stack_name=stack_name, provider=stack.provider, region=stack.cloud.region,
             specs=specs, authorized_keys=list(stack.ssh.authorized_keys), ssh=ssh, rules=rules,
@@ -136,9 +163,10 @@ class ServersArgs:
                 user=stack.ssh.user, docker_source="docker",
                 mount_path=stack.volume.mount_path if stack.volume else None,
                 authorized_keys=tuple(stack.ssh.authorized_keys) if existing else (),
-                host_firewall=rules if existing else None,
             ),
             memory_mb={s.name: catalog.memory_mb(stack.provider, s.size) for s in specs},
+            registry=RegistryAuth(registry.server, registry.username, secrets.output(registry.password))
+            if registry else None,
         )
 
 
@@ -155,8 +183,9 @@ class Servers(pulumi.ComponentResource):
         for spec in args.specs:
             memory = args.memory_mb.get(spec.name)
             swap = SWAP_MB if memory is not None and memory < SWAP_BELOW_MB else 0
-            self.hosts.append(Host(spec.name, HostArgs(spec=spec, cloud=self.cloud, ssh=args.ssh,
-                                                       bootstrap=replace(args.bootstrap, swap_mb=swap)),
+            self.hosts.append(Host(spec.name, HostArgs(
+                spec=spec, cloud=self.cloud, ssh=args.ssh, bootstrap=replace(args.bootstrap, swap_mb=swap),
+                host_firewall=None if self.cloud.has_firewall else args.rules, registry=args.registry),
                                    opts=pulumi.ResourceOptions(parent=self)))
         if self.cloud.has_firewall:
             self.cloud.firewall(args.rules, [h.machine for h in self.hosts], self)
@@ -168,6 +197,11 @@ class Servers(pulumi.ComponentResource):
         for host in self.hosts:
             roles.setdefault(host.spec.role, []).append(host)
         return roles
+
+    def proxied_hosts(self, roles: list[str]) -> list[WebHost]:
+        """The hosts behind kamal-proxy, as the edge points records at them."""
+        return [WebHost(h.spec.name, h.machine.public_ipv4, h.machine.public_ipv6)
+                for h in self.hosts if h.spec.role in roles]
 
     def summary(self) -> pulumi.Output[dict]:
         return pulumi.Output.all(**{role: pulumi.Output.all(*[h.summary() for h in hosts])

@@ -1,10 +1,16 @@
-"""Who may reach the hosts on 80/443: everyone, or only Cloudflare when the origin is restricted."""
+"""Who may reach the hosts on 80/443: everyone, or only Cloudflare when the origin is restricted.
+
+The live list comes from Cloudflare's API (`get_ip_ranges`). When it answers nothing, as under the
+offline plan's mocks, the published list below is used, so the plan still shows a restricted origin.
+"""
 
 from __future__ import annotations
 
+import pulumi
+
 from .render.firewall import WORLD
 
-# Cloudflare's published ranges (https://www.cloudflare.com/ips/); the edge refreshes them from the API.
+# Cloudflare's published ranges (https://www.cloudflare.com/ips/), the fallback when the API is silent.
 CLOUDFLARE_IPV4 = (
     "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
     "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
@@ -16,5 +22,17 @@ CLOUDFLARE_IPV6 = (
 )
 
 
-def web_sources(restrict_to_cloudflare: bool) -> list[str]:
-    return list(CLOUDFLARE_IPV4 + CLOUDFLARE_IPV6) if restrict_to_cloudflare else list(WORLD)
+def cloudflare_ranges(ipv4: list[str] | None, ipv6: list[str] | None) -> list[str]:
+    """The API's answer in a stable order, or the published list when the API gave none."""
+    if not ipv4 and not ipv6:
+        return list(CLOUDFLARE_IPV4 + CLOUDFLARE_IPV6)
+    return sorted(ipv4 or []) + sorted(ipv6 or [])
+
+
+def web_sources(restrict_to_cloudflare: bool) -> pulumi.Output[list[str]]:
+    if not restrict_to_cloudflare:
+        return pulumi.Output.from_input(list(WORLD))
+    import pulumi_cloudflare as cloudflare  # only stacks behind Cloudflare pay for this SDK
+
+    ranges = cloudflare.get_ip_ranges_output()
+    return ranges.apply(lambda r: cloudflare_ranges(list(r.ipv4_cidrs or []), list(r.ipv6_cidrs or [])))

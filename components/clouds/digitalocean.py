@@ -51,14 +51,16 @@ class DigitalOcean(Cloud):
                        private_ipv4=droplet.ipv4_address_private, server_id=droplet.id,
                        volume_device=device, ready_after=ready_after)
 
-    def firewall(self, rules: RuleSet, machines: list[Machine], parent: pulumi.Resource) -> None:
+    def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(
             f"{self.service}-firewall", name=f"{self.service}-{self.stack}", tags=[self.group_tag],
-            inbound_rules=[do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports,
-                                                      source_addresses=list(r.addresses)) for r in rules.inbound],
-            outbound_rules=[do.FirewallOutboundRuleArgs(protocol=r.protocol, port_range=r.ports,
-                                                        destination_addresses=list(r.addresses))
-                            for r in rules.outbound],
+            inbound_rules=rules.apply(lambda rs: [
+                do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports, source_addresses=list(r.addresses))
+                for r in rs.inbound]),
+            outbound_rules=rules.apply(lambda rs: [
+                do.FirewallOutboundRuleArgs(protocol=r.protocol, port_range=r.ports,
+                                            destination_addresses=list(r.addresses))
+                for r in rs.outbound]),
             opts=pulumi.ResourceOptions(parent=parent),
         )
 

@@ -19,7 +19,7 @@ class Existing(Cloud):
         return Machine(public_ipv4=pulumi.Output.from_input(spec.address), public_ipv6=None,
                        private_ipv4=None, server_id=None, volume_device=None)
 
-    def firewall(self, rules: RuleSet, machines: list[Machine], parent: pulumi.Resource) -> None:
+    def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         return None  # the bootstrap script applies the same rules with ufw
 
 

@@ -47,13 +47,15 @@ class Hetzner(Cloud):
         return Machine(public_ipv4=ip.ip_address, public_ipv6=server.ipv6_address, private_ipv4=None,
                        server_id=server.id, volume_device=device, ready_after=ready_after)
 
-    def firewall(self, rules: RuleSet, machines: list[Machine], parent: pulumi.Resource) -> None:
-        inbound = [hcloud.FirewallRuleArgs(direction="in", protocol=r.protocol, port=r.ports,
-                                           source_ips=list(r.addresses)) for r in rules.inbound]
-        outbound = [hcloud.FirewallRuleArgs(direction="out", protocol=r.protocol, port=r.ports,
-                                            destination_ips=list(r.addresses)) for r in rules.outbound]
+    def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
+        def hcloud_rules(rs: RuleSet) -> list[hcloud.FirewallRuleArgs]:
+            return [hcloud.FirewallRuleArgs(direction="in", protocol=r.protocol, port=r.ports,
+                                            source_ips=list(r.addresses)) for r in rs.inbound] + [
+                hcloud.FirewallRuleArgs(direction="out", protocol=r.protocol, port=r.ports,
+                                        destination_ips=list(r.addresses)) for r in rs.outbound]
+
         firewall = hcloud.Firewall(f"{self.service}-firewall", name=f"{self.service}-{self.stack}",
-                                   rules=inbound + outbound, opts=pulumi.ResourceOptions(parent=parent))
+                                   rules=rules.apply(hcloud_rules), opts=pulumi.ResourceOptions(parent=parent))
         hcloud.FirewallAttachment(
             f"{self.service}-firewall", firewall_id=firewall.id.apply(int),
             server_ids=[m.server_id.apply(int) for m in machines if m.server_id is not None],
