@@ -6,6 +6,8 @@ from components.backups import BackupsArgs, BackupsStorage
 from components.database import ManagedPostgres, ManagedPostgresArgs
 from components.hosts import Servers, ServersArgs, SshAccess
 from components.origin import web_sources
+from components.proxy import KamalProxy, KamalProxyArgs
+from components.release import Release, ReleaseArgs
 from components.render.edge import manual_records
 from components.secrets import Secrets
 from components.settings import read_stack
@@ -38,6 +40,21 @@ if stack.database:
     pulumi.export("database", database.summary)
     pulumi.export("databaseUrl", database.url)
 
+secret_env = {}
+if stack.database:
+    secret_env[stack.database.env_var] = database.url
+
 if stack.backups:
     backups = BackupsStorage("backups", BackupsArgs.from_stack(stack, stack_name, secrets))
     pulumi.export("backups", {"bucket": backups.bucket, "endpoint": backups.endpoint, "region": backups.region})
+
+proxies = {
+    host.spec.name: KamalProxy(f"{host.spec.name}-proxy", KamalProxyArgs(
+        host=host, version=stack.proxy.version, service=stack.service, shared=stack.proxy.shared,
+        certificate_pem=origin.certificate_pem if origin else None,
+        private_key_pem=origin.private_key_pem if origin else None,
+    ))
+    for host in servers.hosts if host.spec.role in stack.proxied_roles
+}
+release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env))
+pulumi.export("release", release.summary)

@@ -87,6 +87,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         elif typ == "docker:index/remoteImage:RemoteImage":
             state.update(repoDigest=f"{args.inputs.get('name', '').split(':')[0]}@sha256:" + "0" * 64,
                          imageId="sha256:" + hashlib.sha256(name.encode()).hexdigest())
+        elif typ == "random:index/randomId:RandomId":
+            state.update(hex=hashlib.sha256(name.encode()).hexdigest()[:2 * int(args.inputs.get("byteLength", 3))])
         elif typ.startswith("command:remote:Command"):
             state.update(stdout="", stderr="")
         return _fake_id(typ, name), state

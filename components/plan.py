@@ -92,7 +92,17 @@ def describe(resource: Registration) -> str:
     if t.endswith("spacesBucket:SpacesBucket"):
         return f"{i.get('name')} in {i.get('region')}, {i.get('acl')}"
     if t == "command:remote:Command":
-        return f"over SSH: {i.get('create', '')[:60]}"
+        return f"over SSH: {i.get('create', '')[:90]}"
+    if t == "docker:index/container:Container":
+        return f"{i.get('name')} from {i.get('image', '')[:19]}"
+    if t == "docker:index/remoteImage:RemoteImage":
+        return f"pull {i.get('name')}"
+    if t == "cloudflare:index/dnsRecord:DnsRecord":
+        return f"{i.get('name')} {i.get('type')} {i.get('content')}{' proxied' if i.get('proxied') else ''}"
+    if t == "cloudflare:index/zoneSetting:ZoneSetting":
+        return f"{i.get('settingId')} = {i.get('value')}"
+    if t == "cloudflare:index/originCaCertificate:OriginCaCertificate":
+        return f"{i.get('requestType')} for {', '.join(i.get('hostnames', []))}, {_num(i.get('requestedValidity'))} days"
     if t == "pulumi:providers:docker":
         return f"docker at {i.get('host')}"
     if t.endswith("/primaryIp:PrimaryIp"):
@@ -100,19 +110,32 @@ def describe(resource: Registration) -> str:
     return ""
 
 
+def _label(resource: Registration) -> str:
+    flags = " [yellow]protected[/]" if resource.protect else ""
+    detail = describe(resource)
+    if not resource.custom:
+        return f"[bold magenta]{resource.type.split(':')[-1]}[/] {resource.name}"
+    return (f"{resource.type.split(':')[-1]} [bold]{resource.name}[/]{flags}"
+            + (f" [dim]{detail}[/]" if detail else ""))
+
+
 def render(plan: Plan, console: Console) -> None:
     resources = plan.evaluation.resources
     tree = Tree(f"[bold]berth[/] stack [cyan]{plan.evaluation.stack}[/] "
                 f"({plan.stack.provider}, {len([r for r in resources if r.custom])} resources)")
     nodes: dict[str, Tree] = {}
-    for resource in resources:  # parents register before their children
-        parent = nodes.get(resource.parent, tree)
-        flags = " [yellow]protected[/]" if resource.protect else ""
-        detail = describe(resource)
-        label = (f"[bold magenta]{resource.type.split(':')[-1]}[/] {resource.name}" if not resource.custom else
-                 f"{resource.type.split(':')[-1]} [bold]{resource.name}[/]{flags}"
-                 + (f" [dim]{detail}[/]" if detail else ""))
-        nodes[resource.urn] = parent.add(label)
+    # Registration order follows Output resolution, which varies; a sorted tree reads the same every run.
+    ordered = sorted(resources, key=lambda r: (r.custom, r.type.split(":")[-1], r.name))
+    children: dict[str, list[Registration]] = {}
+    for resource in ordered:
+        children.setdefault(resource.parent if any(p.urn == resource.parent for p in resources) else "", []
+                            ).append(resource)
+    queue = [("", tree)]
+    while queue:
+        parent_urn, parent = queue.pop(0)
+        for resource in children.get(parent_urn, []):
+            nodes[resource.urn] = parent.add(_label(resource))
+            queue.append((resource.urn, nodes[resource.urn]))
     s = plan.stack
     tree.add(f"release [bold]{s.image}:{s.version}[/], TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
              f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}")

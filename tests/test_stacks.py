@@ -177,6 +177,7 @@ def _check_fields(inputs: dict, args_class, where: str, sdk) -> list[str]:
 def test_inputs_have_the_types_the_sdk_annotates(shipped):
     _, evaluation = shipped
     import importlib
+    import importlib.util
 
     problems = []
     for resource in evaluation.resources:
@@ -185,7 +186,8 @@ def test_inputs_have_the_types_the_sdk_annotates(shipped):
         args_class = _args_class(resource.type)
         assert args_class is not None, resource.type
         sdk = importlib.import_module(args_class.__module__.rsplit(".", 1)[0])
-        inputs_module = importlib.import_module(f"{sdk.__name__}._inputs")
+        inputs_module = (importlib.import_module(f"{sdk.__name__}._inputs")
+                         if importlib.util.find_spec(f"{sdk.__name__}._inputs") else sdk)  # random has none
         problems += _check_fields(resource.plain_inputs, args_class, resource.name, inputs_module)
     assert problems == []
 

@@ -1,0 +1,82 @@
+"""kamal-proxy on one host: the container every release switches traffic through.
+
+Its inputs never depend on the app's version, so a release never restarts it. Changing its own
+version replaces it delete-first (it holds ports 80/443 and a fixed name), a brief outage exactly like
+`kamal proxy reboot`; its routes live in the `kamal-proxy-config` volume and survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from .hosts import Host
+from .render import proxy
+from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.files import File, write_files
+
+
+@dataclass
+class KamalProxyArgs:
+    host: Host
+    version: str  # kamal-proxy image tag, e.g. v0.9.2
+    service: str
+    shared: bool = False  # the proxy belongs to another stack on this host: route into it, never declare it
+    certificate_pem: pulumi.Output[str] | None = None  # cloudflare-origin: served for this service
+    private_key_pem: pulumi.Output[str] | None = None  # secret
+
+
+def tls_files_script(service: str, certificate: str, private_key: str) -> str:
+    """The service's certificate and key, readable by root and the proxy's user only."""
+    files = proxy.tls_files(service)
+    owner = "$proxy_uid:$proxy_gid"
+    prelude = (f"proxy_uid=$(docker exec {proxy.CONTAINER} id -u)\n"
+               f"proxy_gid=$(docker exec {proxy.CONTAINER} id -g)")
+    return write_files([
+        File(f"{files.host_dir}/cert.pem", certificate, mode="0644", owner=owner),
+        File(f"{files.host_dir}/key.pem", private_key, mode="0600", owner=owner),
+    ], prelude=prelude)
+
+
+class KamalProxy(pulumi.ComponentResource):
+    ready: list[pulumi.Resource]  # what a switch on this host waits for
+
+    def __init__(self, name: str, args: KamalProxyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:KamalProxy", name, {}, opts)
+        self.ready = []
+        self.container = None if args.shared else self._container(name, args)
+        if self.container is not None:
+            self.ready.append(self.container)
+        if args.certificate_pem is not None and args.private_key_pem is not None:
+            script = pulumi.Output.all(args.certificate_pem, args.private_key_pem).apply(
+                lambda pems: tls_files_script(args.service, pems[0], pems[1]))
+            self.ready.append(command.remote.Command(
+                f"{name}-tls-files", connection=args.host.ssh.connection(args.host.machine.public_ipv4),
+                create=privileged("bash -s", args.host.ssh.user), stdin=pulumi.Output.secret(script),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.ready)),
+            ))
+        self.register_outputs({})
+
+    def _container(self, name: str, args: KamalProxyArgs) -> docker.Container:
+        provider = args.host.docker_provider
+        image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
+                                   opts=pulumi.ResourceOptions(parent=self, provider=provider))
+        return docker.Container(
+            name, name=proxy.CONTAINER, image=image.image_id, command=["kamal-proxy", "run"],
+            restart="unless-stopped", must_run=True,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
+            # Both address families: the edge publishes AAAA records where the host has IPv6.
+            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=ip)
+                   for port in (80, 443) for ip in ("0.0.0.0", "::")],
+            volumes=[
+                docker.ContainerVolumeArgs(volume_name=proxy.CONFIG_VOLUME, container_path=proxy.CONFIG_DIR),
+                docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
+                                           read_only=True),
+            ],
+            log_driver="json-file", log_opts={"max-size": proxy.LOG_MAX_SIZE},
+            labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy")],
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True),
+        )

@@ -1,0 +1,259 @@
+"""Release: the app's containers on every host, the release command, and the health-gated switch.
+
+Why the container name carries the version: a new version is a new Docker name, so Pulumi creates the
+new container while the old one still serves; the switch (`kamal-proxy deploy`) depends on the new
+container, waits for its health check and drains the old target; only then does the prune step stop
+the superseded container. A failed health check fails the `up` at the switch with the old version
+still serving.
+
+Why app containers are `retain_on_delete`: Pulumi deletes a replaced resource at the end of a
+successful update, but after a failed one it deletes it at the *start* of the next update — which for
+the container still serving traffic would be an outage. So Pulumi only forgets superseded containers;
+the prune command removes them after a successful switch and keeps `retainContainers` stopped ones,
+with their images, for a rollback that needs no pull.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+import pulumi_random as random
+
+from .config import Stack, parse_mount
+from .fields import duration_seconds
+from .hosts import Host, Servers
+from .proxy import KamalProxy
+from .render import proxy as proxy_text
+from .render import release as text
+from .render.bootstrap import DOCKER_NETWORK, privileged
+from .secrets import Secrets
+
+
+@dataclass
+class ReleaseArgs:
+    service: str
+    repository: str
+    version: str
+    primary_role: str
+    hosts: list[Host]
+    proxied_roles: list[str]
+    role_cmd: dict[str, str | None]
+    role_memory: dict[str, str | None]
+    role_cpus: dict[str, float | None]
+    env_clear: dict[str, str]
+    env_secret: dict[str, pulumi.Output[str]]  # env name -> secret value
+    mounts: list[str]
+    asset_path: str | None
+    app_port: int
+    deploy: proxy_text.DeployOptions
+    release_command: str | None
+    retain: int
+    maintenance: bool
+    maintenance_message: str | None
+    batch_size: int
+    proxies: dict[str, KamalProxy]  # by host name
+    after: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # e.g. a restore, per host name
+
+    @classmethod
+    def from_stack(cls, stack: Stack, servers: Servers, secrets: Secrets, proxies: dict[str, KamalProxy],
+                   extra_secret_env: dict[str, pulumi.Output[str]] | None = None,
+                   after: dict[str, list[pulumi.Resource]] | None = None) -> "ReleaseArgs":
+        p = stack.proxy
+        deploy = proxy_text.DeployOptions(
+            hosts=tuple(p.hosts), tls=stack.tls_mode,
+            tls_files=proxy_text.tls_files(stack.service) if stack.tls_mode == "cloudflare-origin" else None,
+            health_check_path=p.healthcheck.path, health_check_interval=p.healthcheck.interval,
+            health_check_timeout=p.healthcheck.timeout, deploy_timeout=p.deploy_timeout,
+            drain_timeout=p.drain_timeout, target_timeout=p.response_timeout,
+            buffer_requests=p.buffering.requests, buffer_responses=p.buffering.responses,
+            buffer_memory=p.buffering.memory, max_request_body=p.buffering.max_request_body,
+            max_response_body=p.buffering.max_response_body, forward_headers=stack.forward_headers,
+        )
+        env_secret = {name: secrets.output(secret) for name, secret in stack.env.secret_pairs()}
+        env_secret.update(extra_secret_env or {})
+        return cls(
+            service=stack.service, repository=stack.image, version=stack.version, primary_role=stack.primary_role,
+            hosts=servers.hosts, proxied_roles=stack.proxied_roles,
+            role_cmd={r: s.cmd for r, s in stack.servers.items()},
+            role_memory={r: s.options.memory for r, s in stack.servers.items()},
+            role_cpus={r: s.options.cpus for r, s in stack.servers.items()},
+            env_clear=dict(stack.env.clear), env_secret=env_secret, mounts=list(stack.volumes),
+            asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
+            retain=stack.retain_containers, maintenance=stack.maintenance,
+            maintenance_message=stack.maintenance_message, batch_size=stack.rollout.batch_size,
+            proxies=proxies, after=after or {},
+        )
+
+    @property
+    def image(self) -> str:
+        return text.image_ref(self.repository, self.version)
+
+
+class Release(pulumi.ComponentResource):
+    """Everything that changes when `berth:version` changes, and nothing else."""
+
+    def __init__(self, name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:Release", name, {}, opts)
+        self.args = args
+        secret_names = sorted(args.env_secret)
+        self._env_values = pulumi.Output.all(*[args.env_secret[n] for n in secret_names]).apply(
+            lambda values: dict(zip(secret_names, values, strict=True)))
+        self.images = {h.spec.name: self._image(h) for h in args.hosts}
+        primary = next(h for h in args.hosts if h.spec.role == args.primary_role)
+        self.release_command = self._release_command(primary) if args.release_command else None
+
+        self.containers: dict[str, docker.Container] = {}
+        switches: dict[str, command.remote.Command] = {}
+        previous_batch: list[pulumi.Resource] = []
+        proxied = [h for h in args.hosts if h.spec.role in args.proxied_roles]
+        size = args.batch_size or len(proxied) or 1
+        for start in range(0, len(proxied), size):
+            batch = proxied[start:start + size]
+            for host in batch:
+                container = self._container(host)
+                switches[host.spec.name] = self._switch(host, container, previous_batch)
+            previous_batch = [switches[h.spec.name] for h in batch]
+        for host in args.hosts:
+            if host.spec.role not in args.proxied_roles:
+                self._container(host)
+        for host in args.hosts:
+            gate = switches.get(host.spec.name) or self.containers[host.spec.name]
+            self._prune(host, gate)
+            if host.spec.name in switches and args.maintenance:
+                self._maintenance(host, switches[host.spec.name])
+
+        primary_image = self.images[primary.spec.name]
+        self.summary = pulumi.Output.all(
+            digest=primary_image.repo_digest,
+            containers=pulumi.Output.all(**{n: c.name for n, c in self.containers.items()}),
+        ).apply(lambda v: {"version": args.version, "image": args.image, "digest": v["digest"],
+                           "containers": v["containers"]})
+        self.register_outputs({"release": self.summary})
+
+    # --- pieces ------------------------------------------------------------------------------------
+
+    def _opts(self, host: Host, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=host.docker_provider, **kwargs)
+
+    def _ssh(self, host: Host, suffix: str, *, create: pulumi.Input[str], stdin: pulumi.Input[str] | None = None,
+                triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
+        return command.remote.Command(
+            f"{host.spec.name}-{suffix}", connection=host.ssh.connection(host.machine.public_ipv4), create=create,
+            stdin=stdin, triggers=triggers, opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+        )
+
+    def _image(self, host: Host) -> docker.RemoteImage:
+        """Pulled with the registry credentials of the host's provider; kept, so a rollback needs no pull."""
+        return docker.RemoteImage(f"{host.spec.name}-image", name=self.args.image, keep_locally=True,
+                                  opts=self._opts(host))
+
+    def _container_spec(self, role: str) -> dict:
+        a = self.args
+        return {"image": a.image, "cmd": a.role_cmd.get(role), "env": a.env_clear, "secrets": sorted(a.env_secret),
+                "mounts": a.mounts, "memory": a.role_memory.get(role), "cpus": a.role_cpus.get(role),
+                "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path}
+
+    def _container(self, host: Host) -> docker.Container:
+        a = self.args
+        role = host.spec.role
+        image = self.images[host.spec.name]
+        # A settings or secret change without a new version still needs a new name, or the
+        # create-before-delete replacement would collide with the running container.
+        keepers: dict[str, pulumi.Input[str]] = {"spec": text.spec_hash(self._container_spec(role))}
+        if a.env_secret:
+            keepers["secrets"] = pulumi.Output.secret(self._env_values.apply(
+                lambda env: text.secrets_hash([f"{k}={env[k]}" for k in sorted(env)])))
+        revision = random.RandomId(f"{host.spec.name}-revision", byte_length=3, keepers=keepers,
+                                   opts=pulumi.ResourceOptions(parent=self))
+        name = revision.hex.apply(lambda suffix: f"{text.container_base(a.service, role, a.version)}-{suffix}")
+        depends_on: list[pulumi.Resource] = [*a.after.get(host.spec.name, [])]
+        volumes = [self._volume(mount) for mount in a.mounts]
+        if a.asset_path:
+            depends_on.append(self._ssh(host, "assets", create=privileged("bash -s", host.ssh.user),
+                                           stdin=text.asset_bridge_script(a.service, role, a.version, a.image,
+                                                                          a.asset_path, a.retain),
+                                           triggers=[a.version], depends_on=[image]))
+            volumes.append(docker.ContainerVolumeArgs(host_path=text.assets_dir(a.service, role, a.version),
+                                                      container_path=a.asset_path))
+        clear = [f"{k}={v}" for k, v in sorted(a.env_clear.items())]
+        envs = self._env_values.apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
+        proxied = role in a.proxied_roles
+        memory = a.role_memory.get(role)
+        cpus = a.role_cpus.get(role)
+        container = docker.Container(
+            f"{host.spec.name}-app", name=name, image=image.image_id,
+            command=shlex.split(a.role_cmd[role]) if a.role_cmd.get(role) else None,
+            envs=envs, volumes=volumes or None,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
+            labels=[docker.ContainerLabelArgs(label=k, value=v)
+                    for k, v in (("service", a.service), ("role", role), ("version", a.version))],
+            memory=text.memory_mb(memory) if memory else None, cpus=str(cpus) if cpus else None,
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=text.healthcheck_command(a.app_port, a.deploy.health_check_path),
+                interval=a.deploy.health_check_interval, timeout=a.deploy.health_check_timeout, retries=3,
+            ) if proxied else None,
+            restart="unless-stopped", must_run=True, log_driver="json-file",
+            log_opts={"max-size": text.LOG_MAX_SIZE},
+            destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
+            opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True),
+        )
+        self.containers[host.spec.name] = container
+        return container
+
+    @staticmethod
+    def _volume(mount: str) -> docker.ContainerVolumeArgs:
+        m = parse_mount(mount)
+        source = {"host_path": m.source} if m.is_host_path else {"volume_name": m.source}
+        return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
+
+    def _release_command(self, host: Host) -> command.remote.Command:
+        """Once per version on the primary host, before any switch; a failure stops the release there."""
+        a = self.args
+        run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
+                           mounts=tuple(a.mounts), command=a.release_command or "")
+        script = self._env_values.apply(lambda env: text.release_command_script(run, {**a.env_clear, **env}))
+        return self._ssh(host, "release-command", create=privileged("bash -s", host.ssh.user),
+                            stdin=pulumi.Output.secret(script), triggers=[a.version, a.release_command],
+                            depends_on=[self.images[host.spec.name], *a.after.get(host.spec.name, [])])
+
+    def _switch(self, host: Host, container: docker.Container,
+                previous_batch: list[pulumi.Resource]) -> command.remote.Command:
+        """No `delete`: when a new version replaces this command, Pulumi deletes the old one after the new
+        one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
+        a = self.args
+        route = proxy_text.route_name(a.service, host.spec.role)
+        create = container.name.apply(lambda target: privileged(
+            proxy_text.proxy_exec(proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)),
+            host.ssh.user))
+        gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
+        if self.release_command is not None:
+            gates.append(self.release_command)
+        return self._ssh(host, "switch", create=create, triggers=[container.id], depends_on=gates)
+
+    def _prune(self, host: Host, gate: pulumi.Resource) -> None:
+        a = self.args
+        container = self.containers[host.spec.name]
+        script = container.name.apply(lambda current: text.prune_script(
+            a.service, host.spec.role, current, a.repository, a.retain,
+            int(duration_seconds(a.deploy.drain_timeout))))
+        self._ssh(host, "prune", create=privileged("bash -s", host.ssh.user), stdin=script,
+                     triggers=[container.id], depends_on=[gate])
+
+    def _maintenance(self, host: Host, switch: command.remote.Command) -> None:
+        """Exists only while `berth:maintenance` is true: creating it stops the route (503 with the
+        message), a new message updates it in place, and deleting it (maintenance back to false) resumes.
+        kamal-proxy keeps a stopped route stopped across deploys, so a release does not touch it."""
+        a = self.args
+        route = proxy_text.route_name(a.service, host.spec.role)
+        stop = privileged(proxy_text.proxy_exec(
+            proxy_text.stop_args(route, a.maintenance_message, a.deploy.drain_timeout)), host.ssh.user)
+        command.remote.Command(
+            f"{host.spec.name}-maintenance", connection=host.ssh.connection(host.machine.public_ipv4),
+            create=stop, update=stop,
+            delete=privileged(proxy_text.proxy_exec(proxy_text.resume_args(route)), host.ssh.user),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[switch]),
+        )

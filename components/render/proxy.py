@@ -1,0 +1,112 @@
+"""kamal-proxy, as argv lists: how it runs, and the `deploy`, `stop` and `resume` calls a release makes.
+
+Flags follow kamal-proxy's own CLI (internal/cmd/deploy.go) and Kamal's `Proxy#deploy_options`:
+`--flag` for true, `--flag=false` for false (kamal-proxy's defaults differ with TLS, so booleans are
+always explicit), `--flag=value` otherwise.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+CONTAINER = "kamal-proxy"
+IMAGE = "basecamp/kamal-proxy"
+CONFIG_VOLUME = "kamal-proxy-config"  # holds the proxy's routes, so they survive a proxy restart
+CONFIG_DIR = "/home/kamal-proxy/.config/kamal-proxy"
+APPS_HOST_DIR = "/var/lib/berth/proxy/apps-config"  # per-service files the proxy reads (certificates)
+APPS_CONTAINER_DIR = "/home/kamal-proxy/.apps-config"
+LOG_MAX_SIZE = "10m"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Where a service's own certificate lives, on the host and as the proxy container sees it."""
+
+    host_dir: str
+    certificate: str  # container path
+    private_key: str  # container path
+
+
+def tls_files(service: str) -> TlsFiles:
+    container_dir = f"{APPS_CONTAINER_DIR}/{service}/tls"
+    return TlsFiles(f"{APPS_HOST_DIR}/{service}/tls", f"{container_dir}/cert.pem", f"{container_dir}/key.pem")
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    hosts: tuple[str, ...]
+    tls: str  # letsencrypt | cloudflare-origin | off
+    tls_files: TlsFiles | None
+    health_check_path: str
+    health_check_interval: str
+    health_check_timeout: str
+    deploy_timeout: str
+    drain_timeout: str
+    target_timeout: str
+    buffer_requests: bool
+    buffer_responses: bool
+    buffer_memory: int
+    max_request_body: int
+    max_response_body: int
+    forward_headers: bool
+
+
+def _flag(name: str, value: bool | str | int) -> str:
+    if value is True:
+        return f"--{name}"
+    if value is False:
+        return f"--{name}=false"
+    return f"--{name}={value}"
+
+
+def deploy_args(route: str, target: str, options: DeployOptions) -> list[str]:
+    """`kamal-proxy deploy`: health-checks the target, switches atomically, drains the old one, then returns."""
+    args = ["deploy", route, _flag("target", target)]
+    args += [_flag("host", host) for host in options.hosts]
+    if options.tls != "off":
+        args.append(_flag("tls", True))
+    if options.tls == "cloudflare-origin":
+        assert options.tls_files is not None
+        args += [_flag("tls-certificate-path", options.tls_files.certificate),
+                 _flag("tls-private-key-path", options.tls_files.private_key)]
+    args += [
+        _flag("deploy-timeout", options.deploy_timeout),
+        _flag("drain-timeout", options.drain_timeout),
+        _flag("health-check-path", options.health_check_path),
+        _flag("health-check-interval", options.health_check_interval),
+        _flag("health-check-timeout", options.health_check_timeout),
+        _flag("target-timeout", options.target_timeout),
+        _flag("buffer-requests", options.buffer_requests),
+        _flag("buffer-responses", options.buffer_responses),
+        _flag("buffer-memory", options.buffer_memory),
+    ]
+    # kamal-proxy refuses a body limit without its buffering flag; 0 is its default (unlimited).
+    if options.buffer_requests and options.max_request_body:
+        args.append(_flag("max-request-body", options.max_request_body))
+    if options.buffer_responses and options.max_response_body:
+        args.append(_flag("max-response-body", options.max_response_body))
+    args.append(_flag("forward-headers", options.forward_headers))
+    return args
+
+
+def stop_args(route: str, message: str | None, drain_timeout: str) -> list[str]:
+    """Maintenance: the proxy answers 503 (with the message) until `resume`."""
+    args = ["stop", route, _flag("drain-timeout", drain_timeout)]
+    if message:
+        args.append(_flag("message", message))
+    return args
+
+
+def resume_args(route: str) -> list[str]:
+    return ["resume", route]
+
+
+def proxy_exec(args: list[str]) -> str:
+    """The shell line that runs a kamal-proxy subcommand inside the running proxy container."""
+    return shlex.join(["docker", "exec", CONTAINER, "kamal-proxy", *args])
+
+
+def route_name(service: str, role: str) -> str:
+    """A route per service and role, as Kamal names them: two services on one proxy never collide."""
+    return f"{service}-{role}"

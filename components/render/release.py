@@ -1,0 +1,146 @@
+"""Release texts: container names, the env file, and the scripts run around a switch (asset bridging,
+the release command, pruning). Pure: the Release component hands them to remote commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from .bootstrap import DOCKER_NETWORK
+from .files import File, write_files
+
+STATE_DIR = "/var/lib/berth"
+LOG_MAX_SIZE = "10m"
+
+
+def docker_safe(text: str) -> str:
+    """Docker names allow [a-zA-Z0-9_.-]; a digest version (sha256:…) keeps its first 12 hex digits."""
+    if text.startswith("sha256:"):
+        text = text.removeprefix("sha256:")[:12]
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.") or "x"
+
+
+def container_base(service: str, role: str, version: str) -> str:
+    """`<service>-<role>-<version>`: a new version is a new name, so Pulumi creates it before the old one goes."""
+    return f"{service}-{role}-{docker_safe(version)}"
+
+
+def image_ref(repository: str, version: str) -> str:
+    return f"{repository}@{version}" if version.startswith("sha256:") else f"{repository}:{version}"
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """A stable digest of a container's non-secret settings (sorted JSON, so two runs agree)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def secrets_hash(values: list[str]) -> str:
+    """Changes when any secret changes; kept inside a secret Output by the caller."""
+    return hashlib.sha256("\0".join(values).encode()).hexdigest()
+
+
+def env_file(env: dict[str, str]) -> str:
+    """Docker's --env-file format: NAME=value per line, taken literally (no quotes, no multi-line values)."""
+    for name, value in env.items():
+        if "\n" in value:
+            raise ValueError(f"{name} holds a newline, which a Docker env file cannot carry")
+    return "".join(f"{name}={env[name]}\n" for name in sorted(env))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What `docker run` needs for a one-off container of the app (release command, Kamal's `app exec`)."""
+
+    name: str
+    image: str
+    mounts: tuple[str, ...]  # Kamal syntax source:target[:ro]
+    command: str
+
+
+def release_command_script(run: RunSpec, env: dict[str, str]) -> str:
+    """The release command with the app's env and secrets from a 0600 file that is gone when it exits."""
+    env_path = f"{STATE_DIR}/run/{run.name}.env"
+    script = write_files([File(env_path, env_file(env), mode="0600")])
+    argv = ["docker", "run", "--rm", "--name", run.name, "--network", DOCKER_NETWORK, "--env-file", env_path]
+    for mount in run.mounts:
+        argv += ["--volume", mount]
+    argv.append(run.image)
+    return script + (
+        f"trap 'rm -f {shlex.quote(env_path)}' EXIT\n"
+        f"docker rm -f {shlex.quote(run.name)} >/dev/null 2>&1 || true\n"
+        f"{shlex.join(argv)} {run.command}\n"
+    )
+
+
+def assets_dir(service: str, role: str, version: str) -> str:
+    return f"{STATE_DIR}/{service}/assets/{role}-{docker_safe(version)}"
+
+
+def asset_bridge_script(service: str, role: str, version: str, image: str, asset_path: str, retain: int) -> str:
+    """Kamal's asset bridging: the new version's assets plus the previous version's, never overwritten,
+    so pages rendered by either version find their fingerprinted files during and after the switch."""
+    root = f"{STATE_DIR}/{service}/assets"
+    extracted = f"{root}/extracted/{role}-{docker_safe(version)}"
+    target = assets_dir(service, role, version)
+    helper = f"{service}-{role}-assets-{docker_safe(version)}"
+    q = shlex.quote
+    return f"""#!/usr/bin/env bash
+set -euo pipefail
+root={q(root)}
+extracted={q(extracted)}
+target={q(target)}
+mkdir -p "$root/extracted"
+if [ ! -d "$extracted" ]; then
+  docker rm -f {q(helper)} >/dev/null 2>&1 || true
+  docker create --name {q(helper)} {q(image)} >/dev/null
+  mkdir -p "$extracted.tmp"
+  docker cp -L {q(helper + ":" + asset_path.rstrip("/") + "/.")} "$extracted.tmp"
+  docker rm -f {q(helper)} >/dev/null
+  mv "$extracted.tmp" "$extracted"
+fi
+previous=$(find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} ! -path "$extracted" \\
+  -printf '%T@ %p\\n' | sort -rn | head -n 1 | cut -d' ' -f2-)
+mkdir -p "$target"
+cp -a -n "$extracted/." "$target/"
+if [ -n "$previous" ]; then
+  cp -a -n "$previous/." "$target/"
+fi
+# Keep the newest {retain + 1} extracted versions of this role; older ones are no longer bridged.
+find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -printf '%T@ %p\\n' \\
+  | sort -rn | tail -n +{retain + 2} | cut -d' ' -f2- | xargs -r rm -rf
+"""
+
+
+def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int) -> str:
+    """After a successful switch: stop this role's other containers (already drained by kamal-proxy),
+    keep the newest `retain` stopped ones for an instant rollback, remove the rest and unused images."""
+    q = shlex.quote
+    labels = f"--filter label=service={q(service)} --filter label=role={q(role)}"
+    return f"""#!/usr/bin/env bash
+set -euo pipefail
+current={q(current)}
+docker ps {labels} --format '{{{{.Names}}}}' | while read -r name; do
+  if [ "$name" != "$current" ]; then docker stop -t {stop_timeout} "$name" >/dev/null; fi
+done
+docker ps -a {labels} --filter status=exited --format '{{{{.Names}}}}' | tail -n +{retain + 1} \\
+  | xargs -r docker rm >/dev/null
+docker images {q(repository)} --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | while read -r ref; do
+  if [ -z "$(docker ps -a --filter ancestor="$ref" --quiet)" ]; then docker rmi "$ref" >/dev/null || true; fi
+done
+"""
+
+
+def healthcheck_command(port: int, path: str) -> list[str]:
+    """Docker's own view of the container's health (`docker ps`), on the path kamal-proxy checks."""
+    url = shlex.quote(f"http://localhost:{port}{path}")
+    return ["CMD-SHELL", f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url} || exit 1"]
+
+
+def memory_mb(memory: str) -> int:
+    """Kamal's `512m` / `1g` to the Docker provider's megabytes."""
+    number, unit = int(memory[:-1]), memory[-1]
+    return {"b": number // (1024 * 1024), "k": number // 1024, "m": number, "g": number * 1024}[unit]

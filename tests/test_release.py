@@ -1,0 +1,327 @@
+"""Release under mocks: proxy, app containers, the switch's exact flags, secrets, rollout, maintenance."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from shell import shellcheck
+
+from components import stackfile
+from components.evaluate import PROJECT_DIR, evaluate, secret_paths
+from components.render import proxy as proxy_text
+from components.render.release import asset_bridge_script, container_base, docker_safe, env_file, memory_mb
+from conftest import SHIPPED, SHIPPED_IDS, ready
+
+ZEN = PROJECT_DIR / "examples" / "zen-miner.yaml"
+PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
+CONTAINER = "docker:index/container:Container"
+COMMAND = "command:remote:Command"
+
+
+def variant(path, **changes) -> stackfile.StackFile:
+    base = ready(path)
+    berth = copy.deepcopy(base.berth)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(berth.get(key), dict):
+            berth[key] = {**berth[key], **value}
+        else:
+            berth[key] = value
+    return stackfile.StackFile(base.name, berth)
+
+
+def app_containers(ev):
+    return [c for c in ev.of_type(CONTAINER) if c.name.endswith("-app")]
+
+
+# --- pure ------------------------------------------------------------------------------------------
+
+def test_names_are_docker_safe():
+    assert container_base("app", "web", "3f9c2e1") == "app-web-3f9c2e1"
+    assert docker_safe("sha256:" + "ab" * 32) == "abababababab"
+    assert docker_safe("v1.2+build/7") == "v1.2-build-7"
+
+
+def test_env_file_is_sorted_and_refuses_multiline_values():
+    assert env_file({"B": "2", "A": "x=y"}) == "A=x=y\nB=2\n"
+    with pytest.raises(ValueError, match="PEM"):
+        env_file({"PEM": "a\nb"})
+
+
+def test_memory_in_megabytes():
+    assert [memory_mb(m) for m in ("512m", "1g", "2048k")] == [512, 1024, 2]
+
+
+def test_deploy_args_in_kamal_proxy_flag_syntax():
+    options = proxy_text.DeployOptions(
+        hosts=("a.example",), tls="letsencrypt", tls_files=None, health_check_path="/up",
+        health_check_interval="1s", health_check_timeout="5s", deploy_timeout="30s", drain_timeout="30s",
+        target_timeout="30s", buffer_requests=True, buffer_responses=False, buffer_memory=1000000,
+        max_request_body=1024, max_response_body=2048, forward_headers=False)
+    assert proxy_text.deploy_args("app-web", "app-web-v1-abc:3000", options) == [
+        "deploy", "app-web", "--target=app-web-v1-abc:3000", "--host=a.example", "--tls",
+        "--deploy-timeout=30s", "--drain-timeout=30s", "--health-check-path=/up", "--health-check-interval=1s",
+        "--health-check-timeout=5s", "--target-timeout=30s", "--buffer-requests", "--buffer-responses=false",
+        "--buffer-memory=1000000", "--max-request-body=1024", "--forward-headers=false"]
+    assert "remove" not in proxy_text.deploy_args("app-web", "t:1", options)
+
+
+def test_stop_and_resume():
+    assert proxy_text.proxy_exec(proxy_text.stop_args("app-web", "Back at 10:00", "30s")) == (
+        "docker exec kamal-proxy kamal-proxy stop app-web --drain-timeout=30s '--message=Back at 10:00'")
+    assert proxy_text.proxy_exec(proxy_text.resume_args("app-web")) == "docker exec kamal-proxy kamal-proxy resume app-web"
+
+
+def test_asset_bridge_script_passes_shellcheck(tmp_path):
+    script = asset_bridge_script("app", "web", "v2", "r/app:v2", "/rails/public/assets", 5)
+    assert shellcheck({"assets": script}, tmp_path) == ""
+
+
+# --- kamal-proxy ---------------------------------------------------------------------------------
+
+def test_proxy_container_per_proxied_host(shipped):
+    stack, ev = shipped
+    proxies = [c for c in ev.of_type(CONTAINER) if c.plain_inputs["name"] == "kamal-proxy"]
+    web_hosts = sum(stack.role_count(r) for r in stack.proxied_roles)
+    assert len(proxies) == web_hosts
+    images = {i.urn: i.plain_inputs["name"] for i in ev.of_type("docker:index/remoteImage:RemoteImage")}
+    for container in proxies:
+        i = container.plain_inputs
+        assert i["restart"] == "unless-stopped" and i["command"] == ["kamal-proxy", "run"]
+        assert sorted((p["internal"], p["external"], p["ip"]) for p in i["ports"]) == [
+            (80, 80, "0.0.0.0"), (80, 80, "::"), (443, 443, "0.0.0.0"), (443, 443, "::")]
+        assert {"volumeName": "kamal-proxy-config", "containerPath": "/home/kamal-proxy/.config/kamal-proxy"} in i["volumes"]
+        assert i["networksAdvanced"] == [{"name": "kamal"}]
+        assert i["logOpts"] == {"max-size": "10m"}
+        assert container.delete_before_replace  # fixed name and ports: the old one must go first
+        (image,) = [images[u] for u in container.dependencies if u in images]
+        assert image == f"basecamp/kamal-proxy:{stack.proxy.version}"
+        assert stack.version not in str(i)
+
+
+def test_shared_proxy_is_not_declared_but_routed_into():
+    ev = evaluate(variant(PRODUCTION, proxy={"shared": True}))
+    assert [c for c in ev.of_type(CONTAINER) if c.plain_inputs["name"] == "kamal-proxy"] == []
+    assert "basecamp/kamal-proxy" not in str([i.plain_inputs for i in ev.of_type("docker:index/remoteImage:RemoteImage")])
+    (switch,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
+    assert switch.plain_inputs["create"].startswith("docker exec kamal-proxy kamal-proxy deploy covertext-web ")
+
+
+def test_origin_certificate_reaches_the_proxy_as_a_secret(evaluations):
+    _, ev = evaluations["zen-miner"]
+    files = [c for c in ev.of_type(COMMAND) if c.name.endswith("-tls-files")]
+    assert len(files) == 3
+    for command in files:
+        assert "stdin" in secret_paths(command.inputs)
+        stdin = command.plain_inputs["stdin"]
+        assert "BEGIN PRIVATE KEY" in stdin and "BEGIN CERTIFICATE-----" in stdin
+        assert "/var/lib/berth/proxy/apps-config/zen-miner/tls/key.pem" in stdin
+        assert "install -m 0600 /dev/null" in stdin
+        assert command.plain_inputs["create"] == "bash -s"
+    for switch in [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]:
+        create = switch.plain_inputs["create"]
+        assert "--tls --tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem" in create
+        assert "--tls-private-key-path=/home/kamal-proxy/.apps-config/zen-miner/tls/key.pem" in create
+        tls = next(c for c in files if c.name.startswith(switch.name.removesuffix("-switch")))
+        assert tls.urn in switch.dependencies
+
+
+# --- app containers ------------------------------------------------------------------------------
+
+def test_app_container_per_role_and_host(shipped):
+    stack, ev = shipped
+    containers = app_containers(ev)
+    assert len(containers) == sum(stack.role_count(r) for r in stack.servers)
+    for container in containers:
+        i = container.plain_inputs
+        role = next(label["value"] for label in i["labels"] if label["label"] == "role")
+        base = container_base(stack.service, role, stack.version)
+        assert i["name"].startswith(base + "-") and len(i["name"]) == len(base) + 7
+        assert {(label["label"], label["value"]) for label in i["labels"]} == {
+            ("service", stack.service), ("role", role), ("version", stack.version)}
+        assert i["networksAdvanced"] == [{"name": "kamal"}]
+        assert i["restart"] == "unless-stopped" and i["logOpts"] == {"max-size": "10m"}
+        assert container.retain_on_delete  # removed by the prune step after the switch, never by Pulumi
+        for clear_name, value in stack.env.clear.items():
+            assert f"{clear_name}={value}" in i["envs"]
+        assert secret_paths(container.inputs) == (["envs"] if stack.env.secret or stack.database else [])
+        mounts = {v["containerPath"]: v.get("hostPath") or v.get("volumeName") for v in i.get("volumes", [])}
+        for mount in stack.mounts:
+            assert mounts[mount.target] == mount.source
+        if stack.is_proxied(role):
+            assert i["healthcheck"]["tests"][0] == "CMD-SHELL"
+            assert f"localhost:{stack.proxy.app_port}{stack.proxy.healthcheck.path}" in i["healthcheck"]["tests"][1]
+
+
+def test_resource_limits_from_role_options(evaluations):
+    _, ev = evaluations["zen-miner"]
+    for container in app_containers(ev):
+        assert (container.plain_inputs["memory"], container.plain_inputs["cpus"]) == (512, "1.0")
+
+
+def test_database_url_reaches_the_app_as_a_secret(evaluations):
+    _, ev = evaluations["production"]
+    (container,) = app_containers(ev)
+    assert any(e.startswith("DATABASE_URL=postgres://covertext:") for e in container.plain_inputs["envs"])
+    assert secret_paths(container.inputs) == ["envs"]
+
+
+def test_job_role_gets_a_container_but_no_switch():
+    ev = evaluate(variant(PRODUCTION, servers={"web": {"count": 1, "size": "s-1vcpu-2gb"},
+                                               "jobs": {"count": 1, "cmd": "bin/jobs"}}))
+    jobs = [c for c in app_containers(ev) if c.name.startswith("covertext-jobs-")]
+    assert len(jobs) == 1 and jobs[0].plain_inputs["command"] == ["bin/jobs"]
+    assert "healthcheck" not in jobs[0].plain_inputs
+    names = {c.name for c in ev.of_type(COMMAND)}
+    assert "covertext-jobs-1-switch" not in names and "covertext-jobs-1-prune" in names
+
+
+# --- the switch ----------------------------------------------------------------------------------
+
+EXPECTED_FLAGS = {
+    "production": "--host=covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
+                  "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
+                  "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+    "staging": "--host=staging.covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
+               "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
+               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+    "dbcours": "--host=dbcours.example.com --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
+               "--health-check-interval=10s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
+               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+    "zen-miner": "--host=zenminer.example --host=www.zenminer.example --tls "
+                 "--tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem "
+                 "--tls-private-key-path=/home/kamal-proxy/.apps-config/zen-miner/tls/key.pem "
+                 "--deploy-timeout=30s --drain-timeout=30s --health-check-path=/up --health-check-interval=3s "
+                 "--health-check-timeout=5s --target-timeout=30s --buffer-requests --buffer-responses "
+                 "--buffer-memory=1000000 --forward-headers",
+}
+
+
+@pytest.mark.parametrize("name", SHIPPED_IDS)
+def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
+    stack, ev = evaluations[name]
+    containers = {c.name.removesuffix("-app"): c for c in app_containers(ev)}
+    switches = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
+    assert len(switches) == sum(stack.role_count(r) for r in stack.proxied_roles)
+    for switch in switches:
+        host = switch.name.removesuffix("-switch")
+        container = containers[host]
+        target = f"{container.plain_inputs['name']}:{stack.proxy.app_port}"
+        assert switch.plain_inputs["create"] == (
+            f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]}")
+        assert "delete" not in switch.plain_inputs  # a delete would remove the route on every release
+        assert switch.plain_inputs["triggers"] == [container.id]
+        assert container.urn in switch.dependencies
+
+
+def test_release_command_runs_once_on_the_primary_before_any_switch(evaluations):
+    stack, ev = evaluations["production"]
+    (release,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-release-command")]
+    assert release.name == "covertext-web-1-release-command"
+    assert release.plain_inputs["create"] == "bash -s"
+    assert "stdin" in secret_paths(release.inputs)
+    stdin = release.plain_inputs["stdin"]
+    assert "docker run --rm --name covertext-release-3f9c2e1 --network kamal --env-file " in stdin
+    assert stdin.rstrip().endswith("ghcr.io/workhorse-solutions/covertext:3f9c2e1 bin/rails db:prepare")
+    assert "--volume /mnt/storage:/rails/storage" in stdin
+    assert "RAILS_MASTER_KEY=" in stdin and "install -m 0600" in stdin
+    assert release.plain_inputs["triggers"] == ["3f9c2e1", "bin/rails db:prepare"]
+    for switch in [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]:
+        assert release.urn in switch.dependencies
+
+
+@pytest.mark.parametrize("batch, chained", [(0, False), (1, True)])
+def test_rollout_batches_chain_the_switches(batch, chained):
+    ev = evaluate(variant(ZEN, rollout={"batchSize": batch}))
+    switches = {c.name: c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")}
+    first, second, third = (switches[f"zen-miner-web-{n}-switch"] for n in (1, 2, 3))
+    assert (first.urn in second.dependencies) is chained
+    assert (second.urn in third.dependencies) is chained
+    assert first.urn not in third.dependencies or not chained
+
+
+def test_batches_of_two():
+    ev = evaluate(variant(ZEN, rollout={"batchSize": 2}))
+    switches = {c.name: c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")}
+    one, two, three = (switches[f"zen-miner-web-{n}-switch"] for n in (1, 2, 3))
+    assert one.urn not in two.dependencies
+    assert {one.urn, two.urn} <= set(three.dependencies)
+
+
+def test_prune_keeps_retained_containers_after_the_switch(evaluations):
+    stack, ev = evaluations["production"]
+    (prune,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-prune")]
+    (switch,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
+    assert switch.urn in prune.dependencies
+    assert f"tail -n +{stack.retain_containers + 1}" in prune.plain_inputs["stdin"]
+
+
+def test_maintenance_stops_the_route_and_resumes_on_delete():
+    ev = evaluate(variant(PRODUCTION, maintenance=True, maintenanceMessage="Back soon"))
+    (maintenance,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-maintenance")]
+    i = maintenance.plain_inputs
+    assert i["create"] == i["update"] == (
+        "docker exec kamal-proxy kamal-proxy stop covertext-web --drain-timeout=30s '--message=Back soon'")
+    assert i["delete"] == "docker exec kamal-proxy kamal-proxy resume covertext-web"
+
+
+def test_no_maintenance_resource_when_live(evaluations):
+    _, ev = evaluations["production"]
+    assert not [c for c in ev.of_type(COMMAND) if c.name.endswith("-maintenance")]
+
+
+def test_asset_bridging_mounts_the_merged_assets(evaluations):
+    _, ev = evaluations["dbcours"]
+    (container,) = app_containers(ev)
+    assert {"hostPath": "/var/lib/berth/dbcours/assets/web-v1.4.0", "containerPath": "/rails/public/assets"} in \
+        container.plain_inputs["volumes"]
+    (assets,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-assets")]
+    assert assets.urn in container.dependencies
+    assert "cp -a -n" in assets.plain_inputs["stdin"]
+
+
+def test_release_output(shipped):
+    stack, ev = shipped
+    release = ev.outputs["release"]
+    assert release["version"] == stack.version
+    assert release["image"] == f"{stack.image}:{stack.version}"
+    assert release["digest"].startswith(stack.image.split(":")[0])
+    assert set(release["containers"]) == {c.name.removesuffix("-app") for c in app_containers(ev)}
+
+
+def test_every_remote_script_passes_shellcheck(evaluations, tmp_path):
+    scripts = {}
+    for name, (_, ev) in evaluations.items():
+        for command in ev.of_type(COMMAND):
+            for key in ("create", "update", "delete", "stdin"):
+                if command.plain_inputs.get(key):
+                    scripts[f"{name}-{command.name}-{key}"] = command.plain_inputs[key]
+    assert len(scripts) > 20
+    assert shellcheck(scripts, tmp_path) == ""
+
+
+# --- the release invariant -----------------------------------------------------------------------
+
+RELEASE_TYPES = {CONTAINER, "docker:index/remoteImage:RemoteImage", "random:index/randomId:RandomId", COMMAND}
+RELEASE_COMMANDS = ("-switch", "-release-command", "-prune", "-assets")
+
+
+def _is_release(resource) -> bool:
+    if resource.type not in RELEASE_TYPES:
+        return False
+    if resource.type == COMMAND:
+        return resource.name.endswith(RELEASE_COMMANDS)
+    return not resource.name.endswith("-proxy") and not resource.name.endswith("-proxy-image")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
+def test_a_version_bump_changes_only_release_resources(path, evaluations):
+    _, before = evaluations[path.stem.removeprefix("Pulumi.")]
+    after = evaluate(variant(path, version="9e8d7c6"))
+    old = {r.urn: r.plain_inputs for r in before.resources}
+    new = {r.urn: r.plain_inputs for r in after.resources}
+    assert set(old) == set(new)
+    changed = [r for r in after.resources if old[r.urn] != new[r.urn]]
+    assert changed, "a version bump must change something"
+    assert [r.name for r in changed if not _is_release(r)] == []
+    assert {r.type for r in changed} >= {CONTAINER, "docker:index/remoteImage:RemoteImage"}
