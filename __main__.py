@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.accessories import declare as declare_accessories
 from components.backups import BackupsArgs, BackupsStorage
 from components.database import ManagedPostgres, ManagedPostgresArgs
 from components.hosts import Servers, ServersArgs, SshAccess
@@ -40,13 +41,16 @@ if stack.database:
     pulumi.export("database", database.summary)
     pulumi.export("databaseUrl", database.url)
 
-secret_env = {}
-if stack.database:
-    secret_env[stack.database.env_var] = database.url
-
+backups = None
 if stack.backups:
     backups = BackupsStorage("backups", BackupsArgs.from_stack(stack, stack_name, secrets))
     pulumi.export("backups", {"bucket": backups.bucket, "endpoint": backups.endpoint, "region": backups.region})
+
+accessories = declare_accessories(stack, stack_name, servers, secrets, backups)
+pulumi.export("accessories", accessories.summary())
+secret_env = dict(accessories.app_secret_env)
+if stack.database:
+    secret_env[stack.database.env_var] = database.url
 
 proxies = {
     host.spec.name: KamalProxy(f"{host.spec.name}-proxy", KamalProxyArgs(
@@ -56,5 +60,6 @@ proxies = {
     ))
     for host in servers.hosts if host.spec.role in stack.proxied_roles
 }
-release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env))
+release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env,
+                                                    accessories.before_app, accessories.before_release))
 pulumi.export("release", release.summary)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from .config import Stack
 from .errors import Problem
+from .render.edge import resolves_itself
 
 
 def _servers(stack: Stack) -> list[Problem]:
@@ -165,7 +166,8 @@ def warnings(stack: Stack) -> list[str]:
             notes.append(f"berth:accessories.{name}.publish exposes {accessory.publish} to the internet")
     if stack.tls_mode == "off":
         notes.append("berth:proxy.ssl is off: Cloudflare reaches the hosts over plain HTTP")
-    if stack.dns is None and stack.proxy.hosts:
-        notes.append("berth:dns is not set: point these records at the web hosts by hand: "
-                     + ", ".join(stack.proxy.hosts))
+    manual = [host for host in stack.proxy.hosts if not resolves_itself(host)]
+    if stack.dns is None and manual:
+        notes.append("berth:dns is not set: point these names at the web hosts by hand (the stack output "
+                     "dnsRecordsToCreate lists each record after `pulumi up`): " + ", ".join(manual))
     return notes

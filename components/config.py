@@ -46,6 +46,7 @@ from .fields import (
     Text,
     Version,
 )
+from .render.accessory import SECRET_REFERENCE
 
 PRIMARY_ROLE = "web"
 _MEMORY = re.compile(r"^\d+[bkmg]$")
@@ -385,7 +386,7 @@ class Accessory(Section):
     publish: str | None = Field(None, pattern=_PUBLISH.pattern)  # "127.0.0.1:7700"
     publish_public: bool = False
     env: Env = Env()
-    files: dict[AbsolutePath, str] = {}
+    files: dict[AbsolutePath, str] = {}  # container path -> content; `{{ secrets.NAME }}` inserts a secret
     directories: list[MountSpec] = []
     volumes: list[MountSpec] = []
     cmd: str | None = None
@@ -428,6 +429,8 @@ class Accessory(Section):
             refs.append(("masterKey", self.master_key))
         if self.database:
             refs.append(("database.password", self.database.password))
+        for path, content in self.files.items():
+            refs += [(f"files.{path}", secret) for secret in SECRET_REFERENCE.findall(content)]
         return refs
 
 

@@ -56,12 +56,14 @@ class ReleaseArgs:
     maintenance_message: str | None
     batch_size: int
     proxies: dict[str, KamalProxy]  # by host name
-    after: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # e.g. a restore, per host name
+    after: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # per host: accessories, a restore
+    release_after: list[pulumi.Resource] = field(default_factory=list)  # e.g. the database accessory
 
     @classmethod
     def from_stack(cls, stack: Stack, servers: Servers, secrets: Secrets, proxies: dict[str, KamalProxy],
                    extra_secret_env: dict[str, pulumi.Output[str]] | None = None,
-                   after: dict[str, list[pulumi.Resource]] | None = None) -> "ReleaseArgs":
+                   after: dict[str, list[pulumi.Resource]] | None = None,
+                   release_after: list[pulumi.Resource] | None = None) -> "ReleaseArgs":
         p = stack.proxy
         deploy = proxy_text.DeployOptions(
             hosts=tuple(p.hosts), tls=stack.tls_mode,
@@ -85,7 +87,7 @@ class ReleaseArgs:
             asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
             retain=stack.retain_containers, maintenance=stack.maintenance,
             maintenance_message=stack.maintenance_message, batch_size=stack.rollout.batch_size,
-            proxies=proxies, after=after or {},
+            proxies=proxies, after=after or {}, release_after=release_after or [],
         )
 
     @property
@@ -215,10 +217,10 @@ class Release(pulumi.ComponentResource):
         a = self.args
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
                            mounts=tuple(a.mounts), command=a.release_command or "")
-        script = self._env_values.apply(lambda env: text.release_command_script(run, {**a.env_clear, **env}))
+        script = self._env_values.apply(lambda env: text.docker_run_script([run], {**a.env_clear, **env}, run.name))
         return self._ssh(host, "release-command", create=privileged("bash -s", host.ssh.user),
                             stdin=pulumi.Output.secret(script), triggers=[a.version, a.release_command],
-                            depends_on=[self.images[host.spec.name], *a.after.get(host.spec.name, [])])
+                            depends_on=[self.images[host.spec.name], *a.release_after])
 
     def _switch(self, host: Host, container: docker.Container,
                 previous_batch: list[pulumi.Resource]) -> command.remote.Command:

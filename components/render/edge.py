@@ -60,10 +60,17 @@ def record_specs(hostnames: list[str], hosts: list[tuple[str, bool]]) -> list[Re
     return specs
 
 
+WILDCARD_DNS = ("nip.io", "sslip.io")  # services that answer 1.2.3.4.nip.io with 1.2.3.4 themselves
+
+
+def resolves_itself(hostname: str) -> bool:
+    return any(hostname.endswith("." + suffix) for suffix in WILDCARD_DNS)
+
+
 def manual_records(hostnames: list[str], addresses: dict[str, tuple[str, str | None]]) -> list[str]:
-    """The records a user without `berth:dns` creates by hand: `name A ip` lines."""
+    """The records a user without `berth:dns` creates by hand: `name A ip` lines (nip.io needs none)."""
     lines = []
-    for hostname in hostnames:
+    for hostname in [h for h in hostnames if not resolves_itself(h)]:
         for ipv4, ipv6 in addresses.values():
             lines.append(f"{hostname} A {ipv4}")
             if ipv6:

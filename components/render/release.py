@@ -61,19 +61,20 @@ class RunSpec:
     command: str
 
 
-def release_command_script(run: RunSpec, env: dict[str, str]) -> str:
-    """The release command with the app's env and secrets from a 0600 file that is gone when it exits."""
-    env_path = f"{STATE_DIR}/run/{run.name}.env"
-    script = write_files([File(env_path, env_file(env), mode="0600")])
-    argv = ["docker", "run", "--rm", "--name", run.name, "--network", DOCKER_NETWORK, "--env-file", env_path]
-    for mount in run.mounts:
-        argv += ["--volume", mount]
-    argv.append(run.image)
-    return script + (
-        f"trap 'rm -f {shlex.quote(env_path)}' EXIT\n"
-        f"docker rm -f {shlex.quote(run.name)} >/dev/null 2>&1 || true\n"
-        f"{shlex.join(argv)} {run.command}\n"
-    )
+def docker_run_script(runs: list[RunSpec], env: dict[str, str], env_name: str) -> str:
+    """One-off containers in order (the release command, a restore), with env and secrets from a 0600
+    file that is gone when the script exits; the first failure stops the script."""
+    env_path = f"{STATE_DIR}/run/{env_name}.env"
+    lines = [write_files([File(env_path, env_file(env), mode="0600")]).rstrip("\n"),
+             f"trap 'rm -f {shlex.quote(env_path)}' EXIT"]
+    for run in runs:
+        argv = ["docker", "run", "--rm", "--name", run.name, "--network", DOCKER_NETWORK, "--env-file", env_path]
+        for mount in run.mounts:
+            argv += ["--volume", mount]
+        argv.append(run.image)
+        lines.append(f"docker rm -f {shlex.quote(run.name)} >/dev/null 2>&1 || true")
+        lines.append(f"{shlex.join(argv)} {run.command}")
+    return "\n".join(lines) + "\n"
 
 
 def assets_dir(service: str, role: str, version: str) -> str:

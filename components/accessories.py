@@ -1,0 +1,230 @@
+"""Accessories: long-lived containers beside the app (`<service>-<name>` on the kamal network).
+
+They never depend on the app's version, so a release leaves them alone, and they publish no port
+unless the stack file asks (`publish: 127.0.0.1:PORT`). A fixed name means a changed accessory is
+replaced delete-first: a short restart, as `kamal accessory reboot` does. Presets fill in what
+Litestream, Meilisearch and Postgres need; everything else is the generic container.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from .backups import BackupsStorage
+from .config import Accessory as AccessoryConfig
+from .config import Stack, parse_mount
+from .hosts import Host, Servers
+from .render import accessory as text
+from .render import litestream
+from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.files import File
+from .render.release import LOG_MAX_SIZE, RunSpec, docker_run_script, memory_mb
+from .secrets import Secrets
+
+
+@dataclass
+class HostFile:
+    container_path: str
+    content: str  # may hold `{{ secrets.NAME }}`
+    secrets: list[str]
+
+
+@dataclass
+class AccessoryArgs:
+    service: str
+    name: str
+    host: Host
+    image: str
+    command: list[str] | None
+    env_clear: dict[str, str]
+    env_secret: dict[str, pulumi.Output[str]]
+    files: list[HostFile]
+    file_secrets: dict[str, pulumi.Output[str]]  # the berth:secrets the files refer to
+    directories: list[tuple[str, str]]  # (host path, container path)
+    volumes: list[str]  # Kamal syntax
+    publish: tuple[str, int, int] | None = None  # (ip, host port, container port)
+    memory: str | None = None
+    cpus: float | None = None
+    healthcheck: list[str] | None = None  # wait for healthy before dependants start
+    runs_before_start: list[RunSpec] = field(default_factory=list)  # one-off runs of the image (a restore)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Accessory(pulumi.ComponentResource):
+    container: docker.Container
+
+    def __init__(self, name: str, args: AccessoryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("berth:index:Accessory", name, {}, opts)
+        host = args.host
+        on_host = pulumi.ResourceOptions(parent=self, provider=host.docker_provider)
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+
+        names = sorted(args.file_secrets)
+        file_secrets = pulumi.Output.all(*[args.file_secrets[n] for n in names]).apply(
+            lambda values: dict(zip(names, values, strict=True)))
+        host_files = file_secrets.apply(lambda secrets: [
+            File(text.file_host_path(args.service, args.name, f.container_path),
+                 text.fill_secrets(f.content, secrets), mode="0600" if f.secrets else "0644")
+            for f in args.files])
+        depends_on = [image, *args.depends_on]
+        if args.files or args.directories:
+            script = host_files.apply(lambda files: text.setup_script(files, [d for d, _ in args.directories]))
+            depends_on.append(command.remote.Command(
+                f"{name}-setup", connection=host.ssh.connection(host.machine.public_ipv4),
+                create=privileged("bash -s", host.ssh.user),
+                stdin=pulumi.Output.secret(script) if args.file_secrets else script,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[host.ready]),
+            ))
+        if args.runs_before_start:
+            env_name = f"{args.service}-{args.name}"
+            script = self._env(args).apply(lambda env: docker_run_script(args.runs_before_start, env, env_name))
+            depends_on.append(command.remote.Command(
+                f"{name}-before-start", connection=host.ssh.connection(host.machine.public_ipv4),
+                create=privileged("bash -s", host.ssh.user), stdin=pulumi.Output.secret(script),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+            ))
+        self.before_start = depends_on[-1] if args.runs_before_start else None
+        volumes = [_volume(mount) for mount in args.volumes]
+        volumes += [docker.ContainerVolumeArgs(host_path=h, container_path=c) for h, c in args.directories]
+        volumes += [docker.ContainerVolumeArgs(host_path=text.file_host_path(args.service, args.name, f.container_path),
+                                               container_path=f.container_path, read_only=True) for f in args.files]
+        envs = self._env(args).apply(lambda env: [f"{k}={env[k]}" for k in sorted(env)])
+        labels = [docker.ContainerLabelArgs(label="service", value=args.service),
+                  docker.ContainerLabelArgs(label="accessory", value=args.name)]
+        if args.files:  # a changed file restarts the container onto it (secret files hash as a secret)
+            digest = host_files.apply(text.content_hash)
+            labels.append(docker.ContainerLabelArgs(
+                label="berth.files", value=pulumi.Output.secret(digest) if args.file_secrets else digest))
+        self.container = docker.Container(
+            name, name=text.container_name(args.service, args.name), image=image.image_id,
+            command=args.command, envs=envs, volumes=volumes or None, labels=labels,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
+            ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
+            if args.publish else None,
+            memory=memory_mb(args.memory) if args.memory else None, cpus=str(args.cpus) if args.cpus else None,
+            healthcheck=docker.ContainerHealthcheckArgs(tests=args.healthcheck, interval="5s", timeout="5s",
+                                                        retries=12) if args.healthcheck else None,
+            wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
+            restart="unless-stopped", must_run=True, log_driver="json-file", log_opts={"max-size": LOG_MAX_SIZE},
+            opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,
+                                        delete_before_replace=True),
+        )
+        self.register_outputs({"container": self.container.name})
+
+    @staticmethod
+    def _env(args: AccessoryArgs) -> pulumi.Output[dict[str, str]]:
+        names = sorted(args.env_secret)
+        return pulumi.Output.all(*[args.env_secret[n] for n in names]).apply(
+            lambda values: {**args.env_clear, **dict(zip(names, values, strict=True))})
+
+
+def _volume(mount: str) -> docker.ContainerVolumeArgs:
+    m = parse_mount(mount)
+    source = {"host_path": m.source} if m.is_host_path else {"volume_name": m.source}
+    return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
+
+
+# --- from the stack file -----------------------------------------------------------------------------
+
+@dataclass
+class Accessories:
+    """What the release needs from the accessories: what to wait for, and env the app gets."""
+
+    by_host: dict[str, list[Accessory]] = field(default_factory=dict)
+    before_app: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # per host name
+    before_release: list[pulumi.Resource] = field(default_factory=list)
+    app_secret_env: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    def summary(self) -> pulumi.Output[dict]:
+        return pulumi.Output.all(**{host: pulumi.Output.all(*[a.container.name for a in accessories])
+                                    for host, accessories in self.by_host.items()})
+
+
+def placement(stack: Stack, accessory: AccessoryConfig, servers: Servers) -> list[Host]:
+    """Every host of the accessory's roles, or the primary role's first host."""
+    if accessory.roles:
+        return [h for h in servers.hosts if h.spec.role in accessory.roles]
+    return [next(h for h in servers.hosts if h.spec.role == stack.primary_role)]
+
+
+def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
+            backups: BackupsStorage | None) -> Accessories:
+    out = Accessories()
+    for name, config in stack.accessories.items():
+        for host in placement(stack, config, servers):
+            args = _args(stack, stack_name, name, config, host, secrets, backups)
+            accessory = Accessory(f"{host.spec.name}-{name}", args)
+            out.by_host.setdefault(host.spec.name, []).append(accessory)
+            out.before_app.setdefault(host.spec.name, []).append(accessory.container)
+            out.before_release.append(accessory.container)
+            if accessory.before_start is not None:  # the restore gates the app too, not only the accessory
+                out.before_app[host.spec.name].append(accessory.before_start)
+                out.before_release.append(accessory.before_start)
+        if config.kind == "postgres" and config.database:
+            db = config.database
+            address = text.container_name(stack.service, name)
+            out.app_secret_env[db.env_var] = secrets.output(db.password).apply(
+                lambda password, db=db, address=address:
+                f"postgres://{db.user}:{quote(password, safe='')}@{address}:5432/{db.name}")
+    return out
+
+
+def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, host: Host, secrets: Secrets,
+          backups: BackupsStorage | None) -> AccessoryArgs:
+    env_clear = dict(config.env.clear)
+    env_secret = {env: secrets.output(secret) for env, secret in config.env.secret_pairs()}
+    files = [HostFile(path, content, text.secret_names(content)) for path, content in sorted(config.files.items())]
+    volumes = list(config.volumes)
+    command_line = shlex.split(config.cmd) if config.cmd else None
+    healthcheck = None
+    runs: list[RunSpec] = []
+    kind = config.kind
+    if kind == "litestream":
+        assert stack.backups is not None and backups is not None
+        bucket = litestream.Bucket(stack.backups.bucket, stack.backups.endpoint_url, stack.backups.region,
+                                   f"{stack.service}/{stack_name}")
+        files.append(HostFile(litestream.CONFIG_PATH,
+                              litestream.litestream_config(config.databases, bucket, config.sync_interval), []))
+        env_secret[litestream.ACCESS_KEY_ENV] = backups.access_key_id
+        env_secret[litestream.SECRET_KEY_ENV] = backups.secret_access_key
+        # The app's storage at the very paths the app sees, so `databases` mean the same files.
+        volumes += [m for m in stack.volumes if any(db.startswith(parse_mount(m).target.rstrip("/") + "/")
+                                                    for db in config.databases)]
+        command_line = command_line or ["replicate"]
+        mounts = (*volumes, f"{text.file_host_path(stack.service, name, litestream.CONFIG_PATH)}:"
+                            f"{litestream.CONFIG_PATH}:ro")
+        runs = [RunSpec(name=f"{stack.service}-{name}-restore-{i + 1}", image=config.image, mounts=mounts,
+                        command=shlex.join(litestream.restore_args(database)))
+                for i, database in enumerate(config.databases)]
+    elif kind == "meilisearch":
+        env_clear.setdefault("MEILI_ENV", "production")
+        env_clear.setdefault("MEILI_NO_ANALYTICS", "true")
+        env_secret["MEILI_MASTER_KEY"] = secrets.output(config.master_key)
+        if not volumes:
+            volumes.append(f"{stack.service}-{name}-data:/meili_data")
+    elif kind == "postgres":
+        db = config.database
+        env_clear.update(POSTGRES_USER=db.user, POSTGRES_DB=db.name)
+        env_secret["POSTGRES_PASSWORD"] = secrets.output(db.password)
+        if not volumes:
+            volumes.append(f"{stack.service}-{name}-data:/var/lib/postgresql")
+        healthcheck = ["CMD-SHELL", f"pg_isready -U {shlex.quote(db.user)} -d {shlex.quote(db.name)}"]
+    publish = None
+    if config.publish:
+        ip, _, port = config.publish.rpartition(":")
+        publish = (ip, int(port), config.port or int(port))
+    return AccessoryArgs(
+        service=stack.service, name=name, host=host, image=config.image, command=command_line,
+        env_clear=env_clear, env_secret=env_secret, files=files,
+        file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
+        directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)
+                     for d in config.directories],
+        volumes=volumes, publish=publish, memory=config.options.memory, cpus=config.options.cpus,
+        healthcheck=healthcheck, runs_before_start=runs,
+    )

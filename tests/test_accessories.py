@@ -1,0 +1,184 @@
+"""Accessories: litestream.yml read back field by field, restore before the app, presets, no public ports."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from components import stackfile
+from components.evaluate import PROJECT_DIR, evaluate, secret_paths
+from components.render.accessory import fill_secrets, secret_names
+from components.render.litestream import Bucket, litestream_config, restore_args
+from conftest import ready
+
+STAGING = PROJECT_DIR / "Pulumi.staging.yaml"
+CONTAINER = "docker:index/container:Container"
+COMMAND = "command:remote:Command"
+
+
+def variant(path, accessories=None, **changes) -> stackfile.StackFile:
+    base = ready(path)
+    berth = copy.deepcopy(base.berth)
+    berth.update(changes)
+    if accessories:
+        for name, patch in accessories.items():
+            berth["accessories"][name] = {**berth["accessories"].get(name, {}), **patch}
+    secrets = {**berth.get("secrets", {}), "EXTRA_TOKEN": stackfile.PLACEHOLDER}
+    return stackfile.StackFile(base.name, {**berth, "secrets": secrets})
+
+
+def accessory_containers(ev):
+    return [c for c in ev.of_type(CONTAINER) if any(label["label"] == "accessory" for label in c.plain_inputs["labels"])]
+
+
+# --- pure ------------------------------------------------------------------------------------------
+
+def test_litestream_config_reads_back_one_replica_per_database():
+    bucket = Bucket("b", "https://fsn1.your-objectstorage.com", "fsn1", "app/production")
+    dbs = ["/rails/storage/production.sqlite3", "/rails/storage/production_queue.sqlite3"]
+    parsed = yaml.safe_load(litestream_config(dbs, bucket, "1s"))
+    assert set(parsed) == {"dbs"}
+    assert [db["path"] for db in parsed["dbs"]] == dbs
+    for db in parsed["dbs"]:
+        assert "replicas" not in db
+        assert db["replica"] == {
+            "type": "s3", "bucket": "b", "path": f"app/production{db['path']}",
+            "endpoint": "https://fsn1.your-objectstorage.com", "region": "fsn1", "sync-interval": "1s"}
+
+
+def test_restore_only_when_missing_and_only_if_a_copy_exists():
+    assert restore_args("/rails/storage/x.sqlite3") == [
+        "restore", "-config", "/etc/litestream.yml", "-if-db-not-exists", "-if-replica-exists", "/rails/storage/x.sqlite3"]
+
+
+def test_file_secret_references():
+    content = "token = {{ secrets.EXTRA_TOKEN }}\nother = {{secrets.B}}"
+    assert secret_names(content) == ["EXTRA_TOKEN", "B"]
+    assert fill_secrets(content, {"EXTRA_TOKEN": "t", "B": "b"}) == "token = t\nother = b"
+
+
+# --- litestream under mocks ------------------------------------------------------------------------
+
+def test_litestream_accessory_on_staging(evaluations):
+    stack, ev = evaluations["staging"]
+    (litestream,) = [c for c in accessory_containers(ev) if c.plain_inputs["name"] == "covertext-litestream"]
+    i = litestream.plain_inputs
+    assert i["command"] == ["replicate"] and i["restart"] == "unless-stopped"
+    assert i["networksAdvanced"] == [{"name": "kamal"}] and "ports" not in i
+    volumes = {v["containerPath"]: v for v in i["volumes"]}
+    assert volumes["/rails/storage"]["hostPath"] == "/mnt/storage/rails"  # where the app sees it too
+    assert volumes["/etc/litestream.yml"] == {
+        "hostPath": "/var/lib/berth/covertext/accessories/litestream/files/etc/litestream.yml",
+        "containerPath": "/etc/litestream.yml", "readOnly": True}
+    names = {e.split("=", 1)[0] for e in i["envs"]}
+    assert {"LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"} <= names
+    assert secret_paths(litestream.inputs) == ["envs"]
+
+    (setup,) = [c for c in ev.of_type(COMMAND) if c.name == "covertext-web-1-litestream-setup"]
+    written = setup.plain_inputs["stdin"].split("<<'", 1)[1].split("\n", 1)[1].rsplit("\nBERTH_", 1)[0]
+    config = yaml.safe_load(written)
+    assert [db["path"] for db in config["dbs"]] == stack.accessories["litestream"].databases
+    for db in config["dbs"]:
+        assert db["replica"]["bucket"] == "covertext-staging-backups"
+        assert db["replica"]["endpoint"] == "https://nbg1.your-objectstorage.com"
+        assert db["replica"]["path"] == "covertext/staging" + db["path"]
+    assert "offline-placeholder-secret" not in written and "access-key" not in written
+
+
+def test_restore_precedes_the_litestream_container_and_the_app(evaluations):
+    _, ev = evaluations["staging"]
+    (restore,) = [c for c in ev.of_type(COMMAND) if c.name == "covertext-web-1-litestream-before-start"]
+    stdin = restore.plain_inputs["stdin"]
+    assert stdin.count("-if-db-not-exists -if-replica-exists") == 3
+    config = "/var/lib/berth/covertext/accessories/litestream/files/etc/litestream.yml"
+    assert f"--volume {config}:/etc/litestream.yml:ro" in stdin
+    assert "stdin" in secret_paths(restore.inputs)
+    (litestream,) = [c for c in accessory_containers(ev) if c.plain_inputs["name"] == "covertext-litestream"]
+    assert restore.urn in litestream.dependencies
+    app = ev.named("covertext-web-1-app")
+    assert restore.urn in app.dependencies and litestream.urn in app.dependencies
+    release = ev.named("covertext-web-1-release-command")
+    assert restore.urn in release.dependencies
+
+
+def test_wombat_replicates_its_four_databases(evaluations):
+    _, ev = evaluations["wombat"]
+    (setup,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-setup")]
+    assert setup.plain_inputs["stdin"].count("replica:") == 4
+    (restore,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-before-start")]
+    assert restore.plain_inputs["stdin"].count("litestream/litestream:0.5.2 restore") == 4
+
+
+# --- postgres and meilisearch ----------------------------------------------------------------------
+
+def test_postgres_accessory_builds_the_app_database_url(evaluations):
+    _, ev = evaluations["staging"]
+    (db,) = [c for c in accessory_containers(ev) if c.plain_inputs["name"] == "covertext-db"]
+    i = db.plain_inputs
+    assert "POSTGRES_USER=covertext" in i["envs"] and "POSTGRES_DB=covertext_staging" in i["envs"]
+    assert any(e.startswith("POSTGRES_PASSWORD=") for e in i["envs"]) and secret_paths(db.inputs) == ["envs"]
+    assert i["volumes"] == [{"hostPath": "/mnt/storage/postgres", "containerPath": "/var/lib/postgresql"}]
+    assert i["wait"] is True and "pg_isready" in i["healthcheck"]["tests"][1]
+    app = ev.named("covertext-web-1-app")
+    assert "DATABASE_URL=postgres://covertext:offline-placeholder-secret@covertext-db:5432/covertext_staging" in \
+        app.plain_inputs["envs"]
+    assert db.urn in ev.named("covertext-web-1-release-command").dependencies
+
+
+def test_meilisearch_on_the_network_only(evaluations):
+    _, ev = evaluations["bisan"]
+    (search,) = accessory_containers(ev)
+    i = search.plain_inputs
+    assert i["name"] == "bisan-meilisearch" and i["image"]
+    assert "ports" not in i
+    assert i["volumes"] == [{"volumeName": "contabo_data", "containerPath": "/meili_data"}]
+    assert any(e.startswith("MEILI_MASTER_KEY=") for e in i["envs"]) and "MEILI_ENV=production" in i["envs"]
+    assert secret_paths(search.inputs) == ["envs"]
+    assert ev.outputs["accessories"] == {"bisan-web-1": ["bisan-meilisearch"]}
+
+
+def test_no_accessory_publishes_a_port_by_default(shipped):
+    stack, ev = shipped
+    for container in accessory_containers(ev):
+        assert "ports" not in container.plain_inputs, container.name
+
+
+def test_publish_binds_to_the_address_given():
+    bisan = PROJECT_DIR / "examples" / "bisan.yaml"
+    ev = evaluate(variant(bisan, accessories={"meilisearch": {"publish": "127.0.0.1:7700"}}))
+    (search,) = accessory_containers(ev)
+    assert search.plain_inputs["ports"] == [{"ip": "127.0.0.1", "external": 7700, "internal": 7700}]
+
+
+# --- generic accessory with files ------------------------------------------------------------------
+
+def test_generic_accessory_files_directories_and_secrets():
+    ev = evaluate(variant(STAGING, accessories={"redis": {
+        "image": "redis:7.4.1", "cmd": "redis-server /etc/redis/redis.conf",
+        "files": {"/etc/redis/redis.conf": "requirepass {{ secrets.EXTRA_TOKEN }}\n", "/etc/motd": "hello\n"},
+        "directories": ["data:/data"], "env": {"clear": {"A": "1"}}}}))
+    (redis,) = [c for c in accessory_containers(ev) if c.plain_inputs["name"] == "covertext-redis"]
+    i = redis.plain_inputs
+    assert i["command"] == ["redis-server", "/etc/redis/redis.conf"]
+    assert {"hostPath": "/var/lib/berth/covertext/accessories/redis/data", "containerPath": "/data"} in i["volumes"]
+    assert {"hostPath": "/var/lib/berth/covertext/accessories/redis/files/etc/redis/redis.conf",
+            "containerPath": "/etc/redis/redis.conf", "readOnly": True} in i["volumes"]
+    assert redis.delete_before_replace
+    (setup,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-redis-setup")]
+    assert "stdin" in secret_paths(setup.inputs)
+    stdin = setup.plain_inputs["stdin"]
+    assert "requirepass offline-placeholder-secret" in stdin
+    assert "install -m 0600 /dev/null /var/lib/berth/covertext/accessories/redis/files/etc/redis/redis.conf" in stdin
+    assert "install -m 0644 /dev/null /var/lib/berth/covertext/accessories/redis/files/etc/motd" in stdin
+    assert "install -d -m 0755 /var/lib/berth/covertext/accessories/redis/data" in stdin
+    assert setup.urn in redis.dependencies
+
+
+def test_changing_an_accessory_leaves_the_app_alone(evaluations):
+    _, before = evaluations["staging"]
+    after = evaluate(variant(STAGING, accessories={"litestream": {"image": "litestream/litestream:0.5.3",
+                                                                  "syncInterval": "5s"}}))
+    old = {r.urn: r.plain_inputs for r in before.resources}
+    changed = {r.name for r in after.resources if old.get(r.urn) != r.plain_inputs}
+    assert changed and all("litestream" in name for name in changed), changed
