@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.tree import Tree
 
+from policy import berth_rules
+
 from . import catalog, checks, pricing, stackfile
 from .config import Stack, load
 from .errors import ConfigError, Problem
@@ -28,6 +30,7 @@ class Plan:
     evaluation: Evaluation
     warnings: list[str] = field(default_factory=list)
     unset_secrets: list[str] = field(default_factory=list)
+    violations: list[tuple[str, str]] = field(default_factory=list)  # (policy, message), as the pack reports
 
 
 def build(path: Path) -> Plan:
@@ -48,7 +51,13 @@ def build(path: Path) -> Plan:
         stack_file = stack_file.with_secrets(unset)
     stack = load(stack_file.berth)
     evaluation = evaluate(stack_file)
-    return Plan(stack, evaluation, checks.warnings(stack), unset)
+    return Plan(stack, evaluation, checks.warnings(stack), unset, policy_violations(evaluation))
+
+
+def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:
+    """The policy pack's verdicts over what the program declared (policy/berth_rules.py)."""
+    return berth_rules.check(berth_rules.Resource(type=r.type, name=r.name, props=r.plain_inputs, protect=r.protect)
+                             for r in evaluation.resources if r.custom)
 
 
 def _rules(rules: list[dict[str, Any]], direction: str) -> str:
@@ -145,6 +154,10 @@ def render(plan: Plan, console: Console) -> None:
         for name in plan.unset_secrets:
             console.print(f"  pulumi config set --stack {plan.evaluation.stack} --secret --path "
                           f"'secrets.{name}' <value>", markup=False, highlight=False, soft_wrap=True)
+    if plan.violations:
+        console.print("\n[bold red]Policy violations[/] (the policy pack fails `pulumi preview` on these):")
+        for policy, message in plan.violations:
+            console.print(f"  - {policy}: {message}", markup=False, highlight=False, soft_wrap=True)
     if plan.warnings:
         console.print("\n[bold yellow]Review[/]:")
         for note in plan.warnings:
