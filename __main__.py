@@ -22,6 +22,9 @@ servers = Servers("servers", ServersArgs.from_stack(stack, stack_name, ssh, web_
 web_hosts = servers.proxied_hosts(stack.proxied_roles)
 pulumi.export("servers", servers.summary())
 pulumi.export("ssh", servers.ssh_commands())
+pulumi.export("hosts", servers.access())
+pulumi.export("service", stack.service)
+pulumi.export("roles", {"primary": stack.primary_role, "proxied": stack.proxied_roles})
 pulumi.export("urls", stack.urls)
 pulumi.export("healthcheckUrl", stack.healthcheck_url)
 
@@ -48,6 +51,7 @@ if stack.backups:
 
 accessories = declare_accessories(stack, stack_name, servers, secrets, backups)
 pulumi.export("accessories", accessories.summary())
+pulumi.export("litestream", accessories.litestream)
 secret_env = dict(accessories.app_secret_env)
 if stack.database:
     secret_env[stack.database.env_var] = database.url

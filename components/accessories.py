@@ -140,6 +140,7 @@ class Accessories:
     before_app: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # per host name
     before_release: list[pulumi.Resource] = field(default_factory=list)
     app_secret_env: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    litestream: list[dict] = field(default_factory=list)  # host, container, databases: for `berth backup`
 
     def summary(self) -> pulumi.Output[dict]:
         return pulumi.Output.all(**{host: pulumi.Output.all(*[a.container.name for a in accessories])
@@ -163,6 +164,9 @@ def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
             out.by_host.setdefault(host.spec.name, []).append(accessory)
             out.before_app.setdefault(host.spec.name, []).append(accessory.container)
             out.before_release.append(accessory.container)
+            if config.kind == "litestream":
+                out.litestream.append({"host": host.spec.name, "container": text.container_name(stack.service, name),
+                                       "databases": list(config.databases)})
             if accessory.before_start is not None:  # the restore gates the app too, not only the accessory
                 out.before_app[host.spec.name].append(accessory.before_start)
                 out.before_release.append(accessory.before_start)

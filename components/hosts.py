@@ -207,6 +207,12 @@ class Servers(pulumi.ComponentResource):
         return pulumi.Output.all(**{role: pulumi.Output.all(*[h.summary() for h in hosts])
                                     for role, hosts in self.by_role().items()})
 
+    def access(self) -> pulumi.Output[dict]:
+        """How the ops command reaches each host: role, address, SSH user and port."""
+        return pulumi.Output.all(**{h.spec.name: h.machine.public_ipv4.apply(
+            lambda ip, h=h: {"role": h.spec.role, "address": ip, "user": self.ssh.user, "port": self.ssh.port})
+            for h in self.hosts})
+
     def ssh_commands(self) -> pulumi.Output[dict]:
         return pulumi.Output.all(**{h.spec.name: h.machine.public_ipv4.apply(self.ssh.command_line)
                                     for h in self.hosts})

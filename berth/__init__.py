@@ -1,0 +1,1 @@
+"""`python -m berth`: Kamal's day-two commands (logs, exec, console, rollback…) for a Berth stack."""

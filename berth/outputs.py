@@ -1,0 +1,72 @@
+"""A stack's outputs, as `pulumi stack output --json` prints them, in the shape the commands need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HostAccess:
+    name: str
+    role: str
+    address: str
+    user: str
+    port: int
+
+
+def _host_order(host: HostAccess) -> tuple[str, int]:
+    """<service>-<role>-<n> in numeric order (outputs arrive as an unordered map)."""
+    prefix, _, number = host.name.rpartition("-")
+    return (prefix, int(number)) if number.isdigit() else (host.name, 0)
+
+
+@dataclass(frozen=True)
+class Litestream:
+    host: str
+    container: str
+    databases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    service: str
+    primary_role: str
+    proxied_roles: tuple[str, ...]
+    hosts: tuple[HostAccess, ...]  # in the stack's order
+    containers: dict[str, str]  # host name -> current app container
+    version: str
+    litestream: tuple[Litestream, ...]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> "StackOutputs":
+        release = raw.get("release") or {}
+        roles = raw.get("roles") or {}
+        return cls(
+            service=raw["service"],
+            primary_role=roles.get("primary", "web"),
+            proxied_roles=tuple(roles.get("proxied", ["web"])),
+            hosts=tuple(sorted((HostAccess(name, h["role"], h["address"], h["user"], int(h["port"]))
+                               for name, h in (raw.get("hosts") or {}).items()), key=_host_order)),
+            containers=dict(release.get("containers") or {}),
+            version=str(release.get("version", "")),
+            litestream=tuple(Litestream(e["host"], e["container"], tuple(e["databases"]))
+                             for e in raw.get("litestream") or []),
+        )
+
+    def select(self, role: str | None = None, host: str | None = None) -> list[HostAccess]:
+        """Hosts by name, else by role, else the primary role's hosts."""
+        if host:
+            chosen = [h for h in self.hosts if h.name == host or h.address == host]
+        else:
+            chosen = [h for h in self.hosts if h.role == (role or self.primary_role)]
+        if not chosen:
+            raise LookupError(f"no host matches {host or role or self.primary_role!r}; "
+                              f"hosts: {', '.join(h.name for h in self.hosts)}")
+        return chosen
+
+    def proxied_hosts(self) -> list[HostAccess]:
+        return [h for h in self.hosts if h.role in self.proxied_roles]
+
+    def host(self, name: str) -> HostAccess:
+        return next(h for h in self.hosts if h.name == name)

@@ -1,0 +1,134 @@
+"""The ops command driven with outputs recorded from real (offline) evaluations: the exact commands it runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from berth.cli import Context, app
+from berth.outputs import StackOutputs
+from components.evaluate import unwrap
+
+SSH = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]
+
+
+class Recorder:
+    """Stands in for subprocess: answers `pulumi stack output` with recorded outputs, records the rest."""
+
+    def __init__(self, outputs: dict):
+        self.outputs = outputs
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv, capture=False, stdout=None):
+        if argv[:3] == ["pulumi", "stack", "output"]:
+            return subprocess.CompletedProcess(argv, 0, json.dumps(self.outputs), "")
+        self.calls.append(argv)
+        if stdout is not None:
+            stdout.write(b"SQLite format 3\x00")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+@pytest.fixture
+def recorded(evaluations):
+    def invoke(stack: str, *args: str, input: str | None = None):
+        recorder = Recorder(unwrap(evaluations[stack][1].outputs))
+        result = CliRunner().invoke(app, ["--stack", stack, *args], obj=Context(stack, runner=recorder), input=input)
+        assert result.exit_code == 0, result.output
+        return recorder.calls
+
+    return invoke
+
+
+def _ip(evaluations, stack, host):
+    return unwrap(evaluations[stack][1].outputs)["hosts"][host]["address"]
+
+
+def test_outputs_parse_from_a_real_evaluation(evaluations):
+    outputs = StackOutputs.parse(unwrap(evaluations["zen-miner"][1].outputs))
+    assert [h.name for h in outputs.hosts] == ["zen-miner-web-1", "zen-miner-web-2", "zen-miner-web-3"]
+    assert all(h.port == 22 and h.user == "root" for h in outputs.hosts)
+    assert outputs.containers["zen-miner-web-2"].startswith("zen-miner-web-2026.11.20-")
+
+
+def test_logs_on_every_primary_host(recorded, evaluations):
+    calls = recorded("zen-miner", "logs", "--lines", "50")
+    outputs = unwrap(evaluations["zen-miner"][1].outputs)
+    assert calls == [
+        [*SSH, f"root@{outputs['hosts'][h]['address']}",
+         f"docker logs --timestamps --tail 50 {outputs['release']['containers'][h]}"]
+        for h in ("zen-miner-web-1", "zen-miner-web-2", "zen-miner-web-3")]
+
+
+def test_follow_picks_one_host(recorded):
+    calls = recorded("zen-miner", "logs", "-f")
+    assert len(calls) == 1 and calls[0][-1].endswith("--follow " + calls[0][-1].split()[-1])
+
+
+def test_exec_and_console(recorded, evaluations):
+    ip = _ip(evaluations, "production", "covertext-web-1")
+    container = unwrap(evaluations["production"][1].outputs)["release"]["containers"]["covertext-web-1"]
+    assert recorded("production", "exec", "bin/rails runner 'puts 1'") == [
+        [*SSH, f"root@{ip}", f"docker exec {container} sh -c 'bin/rails runner '\"'\"'puts 1'\"'\"''"]]
+    assert recorded("production", "console") == [
+        [*SSH, "-t", f"root@{ip}", f"docker exec -it {container} sh -c 'bin/rails console'"]]
+    assert recorded("production", "shell")[0][-1] == f"docker exec -it {container} sh -c bash"
+
+
+def test_details_and_proxy_details(recorded, evaluations):
+    ip = _ip(evaluations, "production", "covertext-web-1")
+    assert recorded("production", "details") == [
+        [*SSH, f"root@{ip}", "docker ps --all --filter label=service=covertext --format "
+                             "'{{.Names}}\t{{.Label \"version\"}}\t{{.Status}}'"]]
+    assert recorded("production", "proxy", "details") == [
+        [*SSH, f"root@{ip}", "docker ps --filter 'name=^kamal-proxy$'"],
+        [*SSH, f"root@{ip}", "docker exec kamal-proxy kamal-proxy list"]]
+
+
+def test_rollback_lists_then_releases_through_pulumi(recorded, evaluations):
+    ip = _ip(evaluations, "production", "covertext-web-1")
+    assert recorded("production", "rollback") == [
+        [*SSH, f"root@{ip}", "docker ps --all --filter label=service=covertext --filter label=role=web --format "
+                             "'{{.Label \"version\"}}\t{{.Status}}\t{{.Names}}'"]]
+    assert recorded("production", "rollback", "2b7e1d0") == [
+        ["pulumi", "config", "set", "--stack", "production", "berth:version", "2b7e1d0"],
+        ["pulumi", "up", "--stack", "production", "--yes"]]
+
+
+def test_maintenance_goes_through_pulumi(recorded):
+    assert recorded("production", "maintenance", "on", "--message", "Back at 10:00") == [
+        ["pulumi", "config", "set", "--stack", "production", "berth:maintenance", "true"],
+        ["pulumi", "config", "set", "--stack", "production", "berth:maintenanceMessage", "Back at 10:00"],
+        ["pulumi", "up", "--stack", "production", "--yes"]]
+    assert recorded("production", "maintenance", "off")[0][-1] == "false"
+
+
+def test_backup_streams_a_restored_copy_of_each_database(recorded, evaluations, tmp_path):
+    calls = recorded("staging", "backup", "--output", str(tmp_path))
+    assert len(calls) == 3
+    first = calls[0]
+    assert first[:-1] == [*SSH, f"root@{_ip(evaluations, 'staging', 'covertext-web-1')}"]
+    assert first[-1].startswith("sh -c 'docker exec covertext-litestream litestream restore -o "
+                                "/tmp/berth-backup-staging_cache.sqlite3 /rails/storage/staging_cache.sqlite3")
+    assert (tmp_path / "staging_cache.sqlite3").read_bytes().startswith(b"SQLite format 3")
+
+
+def test_restore_stops_the_app_swaps_the_file_and_restarts(recorded):
+    calls = recorded("staging", "restore", "/rails/storage/staging_queue.sqlite3", "--timestamp",
+                     "2026-11-20T10:00:00Z", "--yes")
+    remote = [c[-1] for c in calls]
+    assert remote[0].startswith("sh -c 'docker ps --quiet --filter label=service=covertext --filter label=role")
+    assert remote[1] == ("docker exec covertext-litestream litestream restore -o "
+                         "/rails/storage/staging_queue.sqlite3.restored -timestamp 2026-11-20T10:00:00Z "
+                         "/rails/storage/staging_queue.sqlite3")
+    assert remote[-2] == "docker restart covertext-litestream"
+    assert "xargs -r docker start" in remote[-1]
+
+
+def test_unknown_host_is_a_clear_error(evaluations):
+    recorder = Recorder(unwrap(evaluations["production"][1].outputs))
+    result = CliRunner().invoke(app, ["logs", "--host", "nope"], obj=Context("production", runner=recorder))
+    assert result.exit_code == 1 and "no host matches 'nope'" in result.output
+    assert recorder.calls == []
