@@ -73,6 +73,7 @@ app.add_typer(proxy_app, name="proxy")
 
 RoleOption = typer.Option(None, "--role", "-r", help="Hosts of this role (default: the primary role)")
 HostOption = typer.Option(None, "--host", "-h", help="One host, by name or address")
+BackupDirOption = typer.Option("backups", "--output", "-o", help="Local directory for the copies")
 
 
 @app.callback()
@@ -186,7 +187,7 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None)) -> 
 
 
 @app.command()
-def backup(ctx: typer.Context, output: Path = typer.Option(Path("backups"), "--output", "-o")) -> None:
+def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
     """Copy each Litestream database from the bucket to this machine; every copy is a tested restore."""
     c: Context = ctx.obj
     if not c.outputs.litestream:
