@@ -116,6 +116,8 @@ class Host(pulumi.ComponentResource):
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+            # `ready` already proved the daemon answers; skipping the check lets a preview run without SSH.
+            disable_docker_daemon_check=True,
             registry_auth=[docker.ProviderRegistryAuthArgs(
                 address=args.registry.server, username=args.registry.username, password=args.registry.password,
             )] if args.registry else None,
