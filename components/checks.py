@@ -23,6 +23,13 @@ def _servers(stack: Stack) -> list[Problem]:
             continue
         if spec.hosts:
             problems.append(Problem(f"{at}.hosts", f"is for cloud provider existing; {provider} creates hosts from count"))
+    seen: dict[str, str] = {}
+    for role, spec in stack.servers.items():
+        for i, address in enumerate(spec.hosts or []):
+            if address in seen:
+                problems.append(Problem(f"berth:servers.{role}.hosts[{i}]", f"{address} is already a {seen[address]} "
+                                                                          "host; one host runs one role here"))
+            seen.setdefault(address, role)
     if stack.primary_role not in stack.servers:
         problems.append(Problem("berth:primaryRole", f"{stack.primary_role!r} is not a role under berth:servers"))
     return problems
