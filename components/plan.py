@@ -8,6 +8,7 @@ a real `pulumi up` refuses them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,46 +78,44 @@ def _num(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _hcloud_firewall(i: dict) -> str:
+    rules = i.get("rules", [])
+    return (f"in: {_rules([r for r in rules if r['direction'] == 'in'], 'in')} | "
+            f"out: {_rules([r for r in rules if r['direction'] == 'out'], 'out')}")
+
+
+# The settings a reviewer checks, per resource type.
+DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "digitalocean:index/droplet:Droplet":
+        lambda i: f"{i.get('size')} in {i.get('region')}, {i.get('image')}, tags {', '.join(i.get('tags', []))}",
+    "hcloud:index/server:Server": lambda i: f"{i.get('serverType')} in {i.get('location')}, {i.get('image')}",
+    "digitalocean:index/volume:Volume": lambda i: f"{_num(i.get('size'))} GB",
+    "hcloud:index/volume:Volume": lambda i: f"{_num(i.get('size'))} GB",
+    "digitalocean:index/firewall:Firewall": lambda i: (f"in: {_rules(i.get('inboundRules', []), 'in')} | "
+                                                       f"out: {_rules(i.get('outboundRules', []), 'out')}"),
+    "hcloud:index/firewall:Firewall": _hcloud_firewall,
+    "digitalocean:index/databaseCluster:DatabaseCluster":
+        lambda i: f"{i.get('engine')} {i.get('version')}, {i.get('size')} x {_num(i.get('nodeCount'))}, {i.get('region')}",
+    "digitalocean:index/databaseFirewall:DatabaseFirewall":
+        lambda i: "trusted: " + ", ".join(f"{r['type']} {r['value']}" for r in i.get("rules", [])),
+    "digitalocean:index/spacesBucket:SpacesBucket": lambda i: f"{i.get('name')} in {i.get('region')}, {i.get('acl')}",
+    "hcloud:index/primaryIp:PrimaryIp": lambda i: f"{i.get('type')} in {i.get('location')}, kept when the server goes",
+    "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')[:90]}",
+    "pulumi:providers:docker": lambda i: f"docker at {i.get('host')}",
+    "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')[:19]}",
+    "docker:index/remoteImage:RemoteImage": lambda i: f"pull {i.get('name')}",
+    "cloudflare:index/dnsRecord:DnsRecord":
+        lambda i: f"{i.get('name')} {i.get('type')} {i.get('content')}{' proxied' if i.get('proxied') else ''}",
+    "cloudflare:index/zoneSetting:ZoneSetting": lambda i: f"{i.get('settingId')} = {i.get('value')}",
+    "cloudflare:index/originCaCertificate:OriginCaCertificate":
+        lambda i: (f"{i.get('requestType')} for {', '.join(i.get('hostnames', []))}, "
+                   f"{_num(i.get('requestedValidity'))} days"),
+}
+
+
 def describe(resource: Registration) -> str:
-    """The settings a reviewer cares about, per resource type."""
-    i = resource.plain_inputs
-    t = resource.type
-    if t.endswith("/droplet:Droplet"):
-        return f"{i.get('size')} in {i.get('region')}, {i.get('image')}, tags {', '.join(i.get('tags', []))}"
-    if t == "hcloud:index/server:Server":
-        return f"{i.get('serverType')} in {i.get('location')}, {i.get('image')}"
-    if t.endswith("/volume:Volume"):
-        return f"{_num(i.get('size'))} GB"
-    if t == "digitalocean:index/firewall:Firewall":
-        return (f"in: {_rules(i.get('inboundRules', []), 'in')} | "
-                f"out: {_rules(i.get('outboundRules', []), 'out')}")
-    if t == "hcloud:index/firewall:Firewall":
-        rules = i.get("rules", [])
-        return (f"in: {_rules([r for r in rules if r['direction'] == 'in'], 'in')} | "
-                f"out: {_rules([r for r in rules if r['direction'] == 'out'], 'out')}")
-    if t.endswith("databaseCluster:DatabaseCluster"):
-        return f"{i.get('engine')} {i.get('version')}, {i.get('size')} x {_num(i.get('nodeCount'))}, {i.get('region')}"
-    if t.endswith("databaseFirewall:DatabaseFirewall"):
-        return "trusted: " + ", ".join(f"{r['type']} {r['value']}" for r in i.get("rules", []))
-    if t.endswith("spacesBucket:SpacesBucket"):
-        return f"{i.get('name')} in {i.get('region')}, {i.get('acl')}"
-    if t == "command:remote:Command":
-        return f"over SSH: {i.get('create', '')[:90]}"
-    if t == "docker:index/container:Container":
-        return f"{i.get('name')} from {i.get('image', '')[:19]}"
-    if t == "docker:index/remoteImage:RemoteImage":
-        return f"pull {i.get('name')}"
-    if t == "cloudflare:index/dnsRecord:DnsRecord":
-        return f"{i.get('name')} {i.get('type')} {i.get('content')}{' proxied' if i.get('proxied') else ''}"
-    if t == "cloudflare:index/zoneSetting:ZoneSetting":
-        return f"{i.get('settingId')} = {i.get('value')}"
-    if t == "cloudflare:index/originCaCertificate:OriginCaCertificate":
-        return f"{i.get('requestType')} for {', '.join(i.get('hostnames', []))}, {_num(i.get('requestedValidity'))} days"
-    if t == "pulumi:providers:docker":
-        return f"docker at {i.get('host')}"
-    if t.endswith("/primaryIp:PrimaryIp"):
-        return f"{i.get('type')} in {i.get('location')}, kept when the server goes"
-    return ""
+    describer = DESCRIBERS.get(resource.type)
+    return describer(resource.plain_inputs) if describer else ""
 
 
 def _label(resource: Registration) -> str:
