@@ -16,15 +16,16 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from . import containers
 from .backups import BackupsStorage
 from .config import Accessory as AccessoryConfig
-from .config import Stack, parse_mount
+from .config import ContainerOptions, Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
 from .render import litestream
 from .render.bootstrap import DOCKER_NETWORK, privileged
 from .render.files import File
-from .render.release import LOG_MAX_SIZE, RunSpec, docker_run_script, memory_mb
+from .render.release import RunSpec, docker_run_script
 from .secrets import Secrets
 
 
@@ -49,8 +50,7 @@ class AccessoryArgs:
     directories: list[tuple[str, str]]  # (host path, container path)
     volumes: list[str]  # Kamal syntax
     publish: tuple[str, int, int] | None = None  # (ip, host port, container port)
-    memory: str | None = None
-    cpus: float | None = None
+    options: ContainerOptions = field(default_factory=ContainerOptions)
     healthcheck: list[str] | None = None  # wait for healthy before dependants start
     runs_before_start: list[RunSpec] = field(default_factory=list)  # one-off runs of the image (a restore)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -90,7 +90,7 @@ class Accessory(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
             ))
         self.before_start = depends_on[-1] if args.runs_before_start else None
-        volumes = [_volume(mount) for mount in args.volumes]
+        volumes = [containers.volume(mount) for mount in args.volumes]
         volumes += [docker.ContainerVolumeArgs(host_path=h, container_path=c) for h, c in args.directories]
         volumes += [docker.ContainerVolumeArgs(host_path=text.file_host_path(args.service, args.name, f.container_path),
                                                container_path=f.container_path, read_only=True) for f in args.files]
@@ -107,11 +107,11 @@ class Accessory(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
-            memory=memory_mb(args.memory) if args.memory else None, cpus=str(args.cpus) if args.cpus else None,
+            **containers.limits(args.options),
             healthcheck=docker.ContainerHealthcheckArgs(tests=args.healthcheck, interval="5s", timeout="5s",
                                                         retries=12) if args.healthcheck else None,
             wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
-            restart="unless-stopped", must_run=True, log_driver="json-file", log_opts={"max-size": LOG_MAX_SIZE},
+            restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
             opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,
                                         delete_before_replace=True),
         )
@@ -122,12 +122,6 @@ class Accessory(pulumi.ComponentResource):
         names = sorted(args.env_secret)
         return pulumi.Output.all(*[args.env_secret[n] for n in names]).apply(
             lambda values: {**args.env_clear, **dict(zip(names, values, strict=True))})
-
-
-def _volume(mount: str) -> docker.ContainerVolumeArgs:
-    m = parse_mount(mount)
-    source = {"host_path": m.source} if m.is_host_path else {"volume_name": m.source}
-    return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
 
 
 # --- from the stack file -----------------------------------------------------------------------------
@@ -229,6 +223,6 @@ def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, hos
         file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
         directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)
                      for d in config.directories],
-        volumes=volumes, publish=publish, memory=config.options.memory, cpus=config.options.cpus,
+        volumes=volumes, publish=publish, options=config.options,
         healthcheck=healthcheck, runs_before_start=runs,
     )

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from . import containers
 from .hosts import Host
 from .render import proxy
 from .render.bootstrap import DOCKER_NETWORK, privileged
@@ -76,7 +77,7 @@ class KamalProxy(pulumi.ComponentResource):
                 docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
                                            read_only=True),
             ],
-            log_driver="json-file", log_opts={"max-size": proxy.LOG_MAX_SIZE},
+            log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
             labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy")],
             opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True),
         )

@@ -23,7 +23,8 @@ import pulumi_command as command
 import pulumi_docker as docker
 import pulumi_random as random
 
-from .config import Stack, parse_mount
+from . import containers
+from .config import Role, Stack
 from .fields import duration_seconds
 from .hosts import Host, Servers
 from .proxy import KamalProxy
@@ -41,9 +42,7 @@ class ReleaseArgs:
     primary_role: str
     hosts: list[Host]
     proxied_roles: list[str]
-    role_cmd: dict[str, str | None]
-    role_memory: dict[str, str | None]
-    role_cpus: dict[str, float | None]
+    roles: dict[str, Role]  # cmd and container options per role
     env_clear: dict[str, str]
     env_secret: dict[str, pulumi.Output[str]]  # env name -> secret value
     mounts: list[str]
@@ -80,9 +79,7 @@ class ReleaseArgs:
         return cls(
             service=stack.service, repository=stack.image, version=stack.version, primary_role=stack.primary_role,
             hosts=servers.hosts, proxied_roles=stack.proxied_roles,
-            role_cmd={r: s.cmd for r, s in stack.servers.items()},
-            role_memory={r: s.options.memory for r, s in stack.servers.items()},
-            role_cpus={r: s.options.cpus for r, s in stack.servers.items()},
+            roles=dict(stack.servers),
             env_clear=dict(stack.env.clear), env_secret=env_secret, mounts=list(stack.volumes),
             asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
             retain=stack.retain_containers, maintenance=stack.maintenance,
@@ -155,8 +152,8 @@ class Release(pulumi.ComponentResource):
 
     def _container_spec(self, role: str) -> dict:
         a = self.args
-        return {"image": a.image, "cmd": a.role_cmd.get(role), "env": a.env_clear, "secrets": sorted(a.env_secret),
-                "mounts": a.mounts, "memory": a.role_memory.get(role), "cpus": a.role_cpus.get(role),
+        return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear, "secrets": sorted(a.env_secret),
+                "mounts": a.mounts, "options": a.roles[role].options.model_dump(),
                 "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path}
 
     def _container(self, host: Host) -> docker.Container:
@@ -173,7 +170,7 @@ class Release(pulumi.ComponentResource):
                                    opts=pulumi.ResourceOptions(parent=self))
         name = revision.hex.apply(lambda suffix: f"{text.container_base(a.service, role, a.version)}-{suffix}")
         depends_on: list[pulumi.Resource] = [*a.after.get(host.spec.name, [])]
-        volumes = [self._volume(mount) for mount in a.mounts]
+        volumes = [containers.volume(mount) for mount in a.mounts]
         if a.asset_path:
             depends_on.append(self._ssh(host, "assets", create=privileged("bash -s", host.ssh.user),
                                            stdin=text.asset_bridge_script(a.service, role, a.version, a.image,
@@ -184,33 +181,25 @@ class Release(pulumi.ComponentResource):
         clear = [f"{k}={v}" for k, v in sorted(a.env_clear.items())]
         envs = self._env_values.apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
         proxied = role in a.proxied_roles
-        memory = a.role_memory.get(role)
-        cpus = a.role_cpus.get(role)
         container = docker.Container(
             f"{host.spec.name}-app", name=name, image=image.image_id,
-            command=shlex.split(a.role_cmd[role]) if a.role_cmd.get(role) else None,
+            command=shlex.split(a.roles[role].cmd) if a.roles[role].cmd else None,
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             labels=[docker.ContainerLabelArgs(label=k, value=v)
                     for k, v in (("service", a.service), ("role", role), ("version", a.version))],
-            memory=text.memory_mb(memory) if memory else None, cpus=str(cpus) if cpus else None,
+            **containers.limits(a.roles[role].options),
+            # Docker's own view for `docker ps`; kamal-proxy's check gates traffic, so no need to poll every second.
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=text.healthcheck_command(a.app_port, a.deploy.health_check_path),
-                interval=a.deploy.health_check_interval, timeout=a.deploy.health_check_timeout, retries=3,
+                interval="10s", timeout=a.deploy.health_check_timeout, retries=3,
             ) if proxied else None,
-            restart="unless-stopped", must_run=True, log_driver="json-file",
-            log_opts={"max-size": text.LOG_MAX_SIZE},
+            restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
             destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
             opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True),
         )
         self.containers[host.spec.name] = container
         return container
-
-    @staticmethod
-    def _volume(mount: str) -> docker.ContainerVolumeArgs:
-        m = parse_mount(mount)
-        source = {"host_path": m.source} if m.is_host_path else {"volume_name": m.source}
-        return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
 
     def _release_command(self, host: Host) -> command.remote.Command:
         """Once per version on the primary host, before any switch; a failure stops the release there."""

@@ -16,7 +16,6 @@ CONFIG_VOLUME = "kamal-proxy-config"  # holds the proxy's routes, so they surviv
 CONFIG_DIR = "/home/kamal-proxy/.config/kamal-proxy"
 APPS_HOST_DIR = "/var/lib/berth/proxy/apps-config"  # per-service files the proxy reads (certificates)
 APPS_CONTAINER_DIR = "/home/kamal-proxy/.apps-config"
-LOG_MAX_SIZE = "10m"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from .bootstrap import DOCKER_NETWORK
 from .files import File, write_files
 
 STATE_DIR = "/var/lib/berth"
-LOG_MAX_SIZE = "10m"
 
 
 def docker_safe(text: str) -> str:

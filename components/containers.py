@@ -1,0 +1,24 @@
+"""What every container Berth runs has in common: Kamal's mount syntax, log rotation, resource limits."""
+
+from __future__ import annotations
+
+import pulumi_docker as docker
+
+from .config import ContainerOptions, parse_mount
+from .render.release import memory_mb
+
+LOG_DRIVER = "json-file"
+LOG_OPTIONS = {"max-size": "10m"}  # Kamal's default: a chatty app never fills the disk
+
+
+def volume(mount: str) -> docker.ContainerVolumeArgs:
+    """`source:target[:ro]`: an absolute source is a host path, anything else a named Docker volume."""
+    m = parse_mount(mount)
+    source = {"host_path": m.source} if m.is_host_path else {"volume_name": m.source}
+    return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
+
+
+def limits(options: ContainerOptions) -> dict:
+    """`options: {memory: 512m, cpus: 1}` as the Docker provider's arguments."""
+    return {"memory": memory_mb(options.memory) if options.memory else None,
+            "cpus": str(options.cpus) if options.cpus else None}
