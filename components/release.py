@@ -139,7 +139,7 @@ class Release(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, provider=host.docker_provider, **kwargs)
 
     def _ssh(self, host: Host, suffix: str, *, create: pulumi.Input[str], stdin: pulumi.Input[str] | None = None,
-                triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
+             triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
         return command.remote.Command(
             f"{host.spec.name}-{suffix}", connection=host.ssh.connection(host.machine.public_ipv4), create=create,
             stdin=stdin, triggers=triggers, opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
@@ -169,7 +169,10 @@ class Release(pulumi.ComponentResource):
         revision = random.RandomId(f"{host.spec.name}-revision", byte_length=3, keepers=keepers,
                                    opts=pulumi.ResourceOptions(parent=self))
         name = revision.hex.apply(lambda suffix: f"{text.container_base(a.service, role, a.version)}-{suffix}")
+        # Like Kamal's pre-deploy hook: the release command (migrations) runs before any new container boots.
         depends_on: list[pulumi.Resource] = [*a.after.get(host.spec.name, [])]
+        if self.release_command is not None:
+            depends_on.append(self.release_command)
         volumes = [containers.volume(mount) for mount in a.mounts]
         if a.asset_path:
             depends_on.append(self._ssh(host, "assets", create=privileged("bash -s", host.ssh.user),

@@ -234,6 +234,8 @@ def test_release_command_runs_once_on_the_primary_before_any_switch(evaluations)
     assert release.plain_inputs["triggers"] == ["3f9c2e1", "bin/rails db:prepare"]
     for switch in [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]:
         assert release.urn in switch.dependencies
+    for container in app_containers(ev):  # no new version boots before its migrations ran
+        assert release.urn in container.dependencies
 
 
 @pytest.mark.parametrize("batch, chained", [(0, False), (1, True)])
