@@ -186,7 +186,7 @@ def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, hos
     if kind == "litestream":
         assert stack.backups is not None and backups is not None
         bucket = litestream.Bucket(stack.backups.bucket, stack.backups.endpoint_url, stack.backups.region,
-                                   f"{stack.service}/{stack_name}")
+                                   f"{stack.service}/{stack_name}/{host.spec.name}")  # each host its own files
         files.append(HostFile(litestream.CONFIG_PATH,
                               litestream.litestream_config(config.databases, bucket, config.sync_interval), []))
         env_secret[litestream.ACCESS_KEY_ENV] = backups.access_key_id

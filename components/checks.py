@@ -130,11 +130,17 @@ def _accessories(stack: Stack) -> list[Problem]:
     problems = []
     replicated: dict[str, str] = {}
     app_targets = [mount.target for mount in stack.mounts]
+    hosts = sum(stack.role_count(role) for role in stack.servers)
     for name, accessory in stack.accessories.items():
         at = f"berth:accessories.{name}"
         for role in accessory.roles or []:
             if role not in stack.servers:
                 problems.append(Problem(f"{at}.roles", f"{role!r} is not a role under berth:servers"))
+        if accessory.kind in ("postgres", "meilisearch") and hosts > 1:
+            # The kamal network is per host: app containers on other hosts could not reach it by name.
+            problems.append(Problem(at, f"the {accessory.kind} preset serves the app over one host's Docker network, "
+                                        f"and this stack has {hosts} hosts; use berth:database (managed) or a "
+                                        "single-host stack"))
         if accessory.kind == "litestream":
             if stack.backups is None:
                 problems.append(Problem(f"{at}", "litestream replicates to berth:backups; configure it"))

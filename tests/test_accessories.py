@@ -82,7 +82,7 @@ def test_litestream_accessory_on_staging(evaluations):
     for db in config["dbs"]:
         assert db["replica"]["bucket"] == "covertext-staging-backups"
         assert db["replica"]["endpoint"] == "https://nbg1.your-objectstorage.com"
-        assert db["replica"]["path"] == "covertext/staging" + db["path"]
+        assert db["replica"]["path"] == "covertext/staging/covertext-web-1" + db["path"]
     assert "offline-placeholder-secret" not in written and "access-key" not in written
 
 

@@ -79,6 +79,11 @@ BAD_INPUTS = {
     "unknown key": (dict(proxyy={"hosts": []}), "berth:proxyy: is not a known key; did you mean 'proxy'?"),
     "nested unknown key": (dict(servers={"web": {"cout": 1}}), "did you mean 'count'?"),
     "letsencrypt on three hosts": (dict(servers={"web": {"count": 3}}), "berth:proxy.ssl:"),
+    "postgres accessory with two hosts": (
+        dict(servers={"web": {"count": 1}, "jobs": {"count": 1}}, database=None,
+             accessories={"db": {"image": "postgres:18.1", "database": {"name": "app", "user": "app",
+                                                                      "password": "RAILS_MASTER_KEY"}}}),
+        "berth:accessories.db: the postgres preset serves the app over one host's Docker network"),
     "one existing host in two roles": (dict(cloud={"provider": "existing"}, volume=None, volumes=["data:/rails/storage"],
                                             database=None, servers={"web": {"hosts": ["192.0.2.1"]},
                                                                     "jobs": {"hosts": ["192.0.2.1"]}}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from shell import shellcheck
@@ -97,6 +98,16 @@ def test_proxy_container_per_proxied_host(shipped):
         (image,) = [images[u] for u in container.dependencies if u in images]
         assert image == f"basecamp/kamal-proxy:{stack.proxy.version}"
         assert stack.version not in str(i)
+
+
+def test_images_are_pulled_with_the_registry_password_as_a_secret(shipped):
+    stack, ev = shipped
+    for provider in ev.of_type("pulumi:providers:docker"):
+        (auth,) = json.loads(provider.plain_inputs["registryAuth"])  # provider config travels as JSON text
+        assert (auth["address"], auth["username"]) == (stack.registry.server, stack.registry.username)
+        assert secret_paths(provider.inputs) == ["registryAuth"]
+    for image in ev.of_type("docker:index/remoteImage:RemoteImage"):
+        assert image.plain_inputs["keepLocally"] is True  # rollbacks need no pull
 
 
 def test_shared_proxy_is_not_declared_but_routed_into():
