@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 import pulumi
 import pulumi_command as command
@@ -24,6 +23,7 @@ from .hosts import Host, Servers
 from .render import accessory as text
 from .render import litestream
 from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.database import database_url
 from .render.files import File
 from .render.release import RunSpec, docker_run_script
 from .secrets import Secrets
@@ -167,9 +167,10 @@ def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
         if config.kind == "postgres" and config.database:
             db = config.database
             address = text.container_name(stack.service, name)
+            # On the host's own Docker network: no TLS between the two containers.
             out.app_secret_env[db.env_var] = secrets.output(db.password).apply(
-                lambda password, db=db, address=address:
-                f"postgres://{db.user}:{quote(password, safe='')}@{address}:5432/{db.name}")
+                lambda password, db=db, address=address: database_url(db.user, password, address, 5432, db.name,
+                                                                      sslmode=None))
     return out
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import pulumi
 import pulumi_digitalocean as do
 
 from .clouds.base import stateful
+from .render.database import database_url
 
 if TYPE_CHECKING:
     from .config import Stack
@@ -51,11 +51,6 @@ class ManagedPostgresArgs:
         return cls(service=stack.service, stack_name=stack_name, region=db.region or stack.cloud.region,
                    version=db.version, size=db.size, nodes=db.nodes, database=db.name, user=db.user,
                    network_id=servers.cloud.network_id if on_do else None, trusted_sources=sources)
-
-
-def database_url(user: str, password: str, host: str, port: int, database: str) -> str:
-    """Private connection string with TLS required, the password URL-quoted."""
-    return f"postgres://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{int(port)}/{database}?sslmode=require"
 
 
 class ManagedPostgres(pulumi.ComponentResource):

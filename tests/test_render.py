@@ -78,3 +78,11 @@ def test_the_shellcheck_helper_reports_findings(tmp_path):
     from shell import shellcheck
 
     assert "SC2086" in shellcheck({"unquoted": "rm $1"}, tmp_path)
+
+
+def test_database_url_quotes_credentials_and_requires_tls_unless_told():
+    from components.render.database import database_url
+
+    assert database_url("u", "p@ss/w:rd", "db.example", 25060, "app") == (
+        "postgres://u:p%40ss%2Fw%3Ard@db.example:25060/app?sslmode=require")
+    assert database_url("u", "p", "app-db", 5432, "app", sslmode=None) == "postgres://u:p@app-db:5432/app"
