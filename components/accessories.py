@@ -15,25 +15,17 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from . import containers
+from . import containers, presets
 from .backups import BackupsStorage
 from .config import Accessory as AccessoryConfig
 from .config import ContainerOptions, Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
-from .render import litestream
 from .render.bootstrap import DOCKER_NETWORK, privileged
 from .render.database import database_url
 from .render.files import File
 from .render.release import RunSpec, docker_run_script
 from .secrets import Secrets
-
-
-@dataclass
-class HostFile:
-    container_path: str
-    content: str  # may hold `{{ secrets.NAME }}`
-    secrets: list[str]
 
 
 @dataclass
@@ -45,7 +37,7 @@ class AccessoryArgs:
     command: list[str] | None
     env_clear: dict[str, str]
     env_secret: dict[str, pulumi.Output[str]]
-    files: list[HostFile]
+    files: list[text.HostFile]
     file_secrets: dict[str, pulumi.Output[str]]  # the berth:secrets the files refer to
     directories: list[tuple[str, str]]  # (host path, container path)
     volumes: list[str]  # Kamal syntax
@@ -176,54 +168,20 @@ def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
 
 def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, host: Host, secrets: Secrets,
           backups: BackupsStorage | None) -> AccessoryArgs:
-    env_clear = dict(config.env.clear)
-    env_secret = {env: secrets.output(secret) for env, secret in config.env.secret_pairs()}
-    files = [HostFile(path, content, text.secret_names(content)) for path, content in sorted(config.files.items())]
-    volumes = list(config.volumes)
-    command_line = shlex.split(config.cmd) if config.cmd else None
-    healthcheck = None
-    runs: list[RunSpec] = []
-    kind = config.kind
-    if kind == "litestream":
-        assert stack.backups is not None and backups is not None
-        bucket = litestream.Bucket(stack.backups.bucket, stack.backups.endpoint_url, stack.backups.region,
-                                   f"{stack.service}/{stack_name}/{host.spec.name}")  # each host its own files
-        files.append(HostFile(litestream.CONFIG_PATH,
-                              litestream.litestream_config(config.databases, bucket, config.sync_interval), []))
-        env_secret[litestream.ACCESS_KEY_ENV] = backups.access_key_id
-        env_secret[litestream.SECRET_KEY_ENV] = backups.secret_access_key
-        # The app's storage at the very paths the app sees, so `databases` mean the same files.
-        volumes += [m for m in stack.volumes if any(db.startswith(parse_mount(m).target.rstrip("/") + "/")
-                                                    for db in config.databases)]
-        command_line = command_line or ["replicate"]
-        mounts = (*volumes, f"{text.file_host_path(stack.service, name, litestream.CONFIG_PATH)}:"
-                            f"{litestream.CONFIG_PATH}:ro")
-        runs = [RunSpec(name=f"{stack.service}-{name}-restore-{i + 1}", image=config.image, mounts=mounts,
-                        command=shlex.join(litestream.restore_args(database)))
-                for i, database in enumerate(config.databases)]
-    elif kind == "meilisearch":
-        env_clear.setdefault("MEILI_ENV", "production")
-        env_clear.setdefault("MEILI_NO_ANALYTICS", "true")
-        env_secret["MEILI_MASTER_KEY"] = secrets.output(config.master_key)
-        if not volumes:
-            volumes.append(f"{stack.service}-{name}-data:/meili_data")
-    elif kind == "postgres":
-        db = config.database
-        env_clear.update(POSTGRES_USER=db.user, POSTGRES_DB=db.name)
-        env_secret["POSTGRES_PASSWORD"] = secrets.output(db.password)
-        if not volumes:
-            volumes.append(f"{stack.service}-{name}-data:/var/lib/postgresql")
-        healthcheck = ["CMD-SHELL", f"pg_isready -U {shlex.quote(db.user)} -d {shlex.quote(db.name)}"]
+    """The generic accessory from its stack-file section; a preset then fills in what its image needs."""
+    files = [text.HostFile(path, content, text.secret_names(content)) for path, content in sorted(config.files.items())]
     publish = None
     if config.publish:
         ip, _, port = config.publish.rpartition(":")
         publish = (ip, int(port), config.port or int(port))
-    return AccessoryArgs(
-        service=stack.service, name=name, host=host, image=config.image, command=command_line,
-        env_clear=env_clear, env_secret=env_secret, files=files,
+    args = AccessoryArgs(
+        service=stack.service, name=name, host=host, image=config.image,
+        command=shlex.split(config.cmd) if config.cmd else None, env_clear=dict(config.env.clear),
+        env_secret={env: secrets.output(secret) for env, secret in config.env.secret_pairs()}, files=files,
         file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
         directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)
                      for d in config.directories],
-        volumes=volumes, publish=publish, options=config.options,
-        healthcheck=healthcheck, runs_before_start=runs,
+        volumes=list(config.volumes), publish=publish, options=config.options,
     )
+    preset = presets.PRESETS.get(config.kind)
+    return preset(args, presets.PresetContext(stack, stack_name, config, secrets, backups)) if preset else args

@@ -6,9 +6,20 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+from dataclasses import dataclass
 
 from .files import File, write_files
 from .release import STATE_DIR
+
+
+@dataclass(frozen=True)
+class HostFile:
+    """A file the accessory sees at `container_path`, written on the host and mounted read-only."""
+
+    container_path: str
+    content: str  # may hold `{{ secrets.NAME }}`
+    secrets: list[str]
+
 
 SECRET_REFERENCE = re.compile(r"\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
