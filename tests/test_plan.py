@@ -61,3 +61,15 @@ def test_shipped_stacks_validate_against_the_schema(path):
 def test_schema_rejects_plain_text_secrets():
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"config": {"berth:secrets": {"TOKEN": "plain"}}}, stack_file_schema())
+
+
+def test_plan_prints_the_policy_packs_verdicts(tmp_path):
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.production.yaml").read_text())
+    document["config"]["berth:ssh"]["allowFrom"] = ["0.0.0.0/0"]
+    path = tmp_path / "Pulumi.open.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = runner.invoke(app, ["--file", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Policy violations" in result.output
+    assert "ssh-not-open-to-world: covertext-firewall opens port 22 to the whole internet" in result.output
+    assert "berth:ssh.allowFrom opens SSH to the whole internet" in result.output  # and the review warning
