@@ -12,7 +12,6 @@ import shlex
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from . import containers, presets
@@ -21,7 +20,7 @@ from .config import Accessory as AccessoryConfig
 from .config import ContainerOptions, Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
-from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
 from .render.release import RunSpec, docker_run_script
@@ -67,20 +66,13 @@ class Accessory(pulumi.ComponentResource):
         depends_on = [image, *args.depends_on]
         if args.files or args.directories:
             script = host_files.apply(lambda files: text.setup_script(files, [d for d, _ in args.directories]))
-            depends_on.append(command.remote.Command(
-                f"{name}-setup", connection=host.ssh.connection(host.machine.public_ipv4),
-                create=privileged("bash -s", host.ssh.user),
-                stdin=pulumi.Output.secret(script) if args.file_secrets else script,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[host.ready]),
-            ))
+            depends_on.append(host.run_script(f"{name}-setup", pulumi.Output.secret(script) if args.file_secrets
+                                              else script, parent=self, depends_on=[host.ready]))
         if args.runs_before_start:
             env_name = f"{args.service}-{args.name}"
             script = self._env(args).apply(lambda env: docker_run_script(args.runs_before_start, env, env_name))
-            depends_on.append(command.remote.Command(
-                f"{name}-before-start", connection=host.ssh.connection(host.machine.public_ipv4),
-                create=privileged("bash -s", host.ssh.user), stdin=pulumi.Output.secret(script),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
-            ))
+            depends_on.append(host.run_script(f"{name}-before-start", pulumi.Output.secret(script), parent=self,
+                                              depends_on=list(depends_on)))
         self.before_start = depends_on[-1] if args.runs_before_start else None
         volumes = [containers.volume(mount) for mount in args.volumes]
         volumes += [docker.ContainerVolumeArgs(host_path=h, container_path=c) for h, c in args.directories]

@@ -100,18 +100,11 @@ class Host(pulumi.ComponentResource):
         self.machine = args.cloud.machine(args.spec, self)
         script = pulumi.Output.all(self.machine.volume_device, args.host_firewall).apply(
             lambda v: bootstrap_script(replace(args.bootstrap, volume_device=v[0], host_firewall=v[1])))
-        connection = args.ssh.connection(self.machine.public_ipv4)
-        bootstrap = command.remote.Command(
-            f"{name}-bootstrap", connection=connection, create=privileged("bash -s", args.ssh.user),
-            stdin=script, triggers=[script.apply(script_hash)],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.machine.ready_after),
-        )
-        self.ready = command.remote.Command(
-            f"{name}-ready", connection=connection,
-            create=privileged("docker info --format '{{.ServerVersion}}'", args.ssh.user),
-            triggers=[script.apply(script_hash)],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bootstrap]),
-        )
+        self.connection = args.ssh.connection(self.machine.public_ipv4)
+        bootstrap = self.run_script(f"{name}-bootstrap", script, parent=self, triggers=[script.apply(script_hash)],
+                                    depends_on=self.machine.ready_after)
+        self.ready = self.run(f"{name}-ready", create="docker info --format '{{.ServerVersion}}'", parent=self,
+                              triggers=[script.apply(script_hash)], depends_on=[bootstrap])
         self.docker_provider = docker.Provider(
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
@@ -124,6 +117,29 @@ class Host(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
         )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})
+
+    def as_root(self, command_line: pulumi.Input[str]) -> pulumi.Input[str]:
+        if isinstance(command_line, str):
+            return privileged(command_line, self.ssh.user)
+        return pulumi.Output.from_input(command_line).apply(lambda line: privileged(line, self.ssh.user))
+
+    def run(self, name: str, *, create: pulumi.Input[str], parent: pulumi.Resource,
+            update: pulumi.Input[str] | None = None, delete: pulumi.Input[str] | None = None,
+            stdin: pulumi.Input[str] | None = None, triggers: list | None = None,
+            depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
+        """A command on this host over SSH, as root (every command Berth runs on a host goes through here)."""
+        return command.remote.Command(
+            name, connection=self.connection, create=self.as_root(create),
+            update=self.as_root(update) if update is not None else None,
+            delete=self.as_root(delete) if delete is not None else None,
+            stdin=stdin, triggers=triggers, opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+        )
+
+    def run_script(self, name: str, script: pulumi.Input[str], *, parent: pulumi.Resource,
+                   triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None,
+                   ) -> command.remote.Command:
+        """A script fed on stdin to `bash -s`: its text (secrets included) never reaches a command line."""
+        return self.run(name, create="bash -s", stdin=script, parent=parent, triggers=triggers, depends_on=depends_on)
 
     def summary(self) -> pulumi.Output[dict]:
         m = self.machine

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from . import containers
 from .hosts import Host
 from .render import proxy
-from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.bootstrap import DOCKER_NETWORK
 from .render.files import File, write_files
 
 
@@ -54,11 +53,8 @@ class KamalProxy(pulumi.ComponentResource):
         if args.certificate_pem is not None and args.private_key_pem is not None:
             script = pulumi.Output.all(args.certificate_pem, args.private_key_pem).apply(
                 lambda pems: tls_files_script(args.service, pems[0], pems[1]))
-            self.ready.append(command.remote.Command(
-                f"{name}-tls-files", connection=args.host.ssh.connection(args.host.machine.public_ipv4),
-                create=privileged("bash -s", args.host.ssh.user), stdin=pulumi.Output.secret(script),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.ready)),
-            ))
+            self.ready.append(args.host.run_script(f"{name}-tls-files", pulumi.Output.secret(script), parent=self,
+                                                   depends_on=list(self.ready)))
         self.register_outputs({})
 
     def _container(self, name: str, args: KamalProxyArgs) -> docker.Container:

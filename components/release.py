@@ -30,7 +30,7 @@ from .hosts import Host, Servers
 from .proxy import KamalProxy
 from .render import proxy as proxy_text
 from .render import release as text
-from .render.bootstrap import DOCKER_NETWORK, privileged
+from .render.bootstrap import DOCKER_NETWORK
 from .secrets import Secrets
 
 
@@ -138,13 +138,6 @@ class Release(pulumi.ComponentResource):
     def _opts(self, host: Host, **kwargs) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=host.docker_provider, **kwargs)
 
-    def _ssh(self, host: Host, suffix: str, *, create: pulumi.Input[str], stdin: pulumi.Input[str] | None = None,
-             triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
-        return command.remote.Command(
-            f"{host.spec.name}-{suffix}", connection=host.ssh.connection(host.machine.public_ipv4), create=create,
-            stdin=stdin, triggers=triggers, opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
-        )
-
     def _image(self, host: Host) -> docker.RemoteImage:
         """Pulled with the registry credentials of the host's provider; kept, so a rollback needs no pull."""
         return docker.RemoteImage(f"{host.spec.name}-image", name=self.args.image, keep_locally=True,
@@ -175,10 +168,9 @@ class Release(pulumi.ComponentResource):
             depends_on.append(self.release_command)
         volumes = [containers.volume(mount) for mount in a.mounts]
         if a.asset_path:
-            depends_on.append(self._ssh(host, "assets", create=privileged("bash -s", host.ssh.user),
-                                           stdin=text.asset_bridge_script(a.service, role, a.version, a.image,
-                                                                          a.asset_path, a.retain),
-                                           triggers=[a.version], depends_on=[image]))
+            script = text.asset_bridge_script(a.service, role, a.version, a.image, a.asset_path, a.retain)
+            depends_on.append(host.run_script(f"{host.spec.name}-assets", script, parent=self, triggers=[a.version],
+                                              depends_on=[image]))
             volumes.append(docker.ContainerVolumeArgs(host_path=text.assets_dir(a.service, role, a.version),
                                                       container_path=a.asset_path))
         clear = [f"{k}={v}" for k, v in sorted(a.env_clear.items())]
@@ -210,9 +202,9 @@ class Release(pulumi.ComponentResource):
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
                            mounts=tuple(a.mounts), command=a.release_command or "")
         script = self._env_values.apply(lambda env: text.docker_run_script([run], {**a.env_clear, **env}, run.name))
-        return self._ssh(host, "release-command", create=privileged("bash -s", host.ssh.user),
-                            stdin=pulumi.Output.secret(script), triggers=[a.version, a.release_command],
-                            depends_on=[self.images[host.spec.name], *a.release_after])
+        return host.run_script(f"{host.spec.name}-release-command", pulumi.Output.secret(script), parent=self,
+                               triggers=[a.version, a.release_command],
+                               depends_on=[self.images[host.spec.name], *a.release_after])
 
     def _switch(self, host: Host, container: docker.Container,
                 previous_batch: list[pulumi.Resource]) -> command.remote.Command:
@@ -220,13 +212,13 @@ class Release(pulumi.ComponentResource):
         one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
         a = self.args
         route = proxy_text.route_name(a.service, host.spec.role)
-        create = container.name.apply(lambda target: privileged(
-            proxy_text.proxy_exec(proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)),
-            host.ssh.user))
+        create = container.name.apply(lambda target: proxy_text.proxy_exec(
+            proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)))
         gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
         if self.release_command is not None:
             gates.append(self.release_command)
-        return self._ssh(host, "switch", create=create, triggers=[container.id], depends_on=gates)
+        return host.run(f"{host.spec.name}-switch", create=create, parent=self, triggers=[container.id],
+                        depends_on=gates)
 
     def _prune(self, host: Host, gate: pulumi.Resource) -> None:
         a = self.args
@@ -234,8 +226,7 @@ class Release(pulumi.ComponentResource):
         script = container.name.apply(lambda current: text.prune_script(
             a.service, host.spec.role, current, a.repository, a.retain,
             int(duration_seconds(a.deploy.drain_timeout))))
-        self._ssh(host, "prune", create=privileged("bash -s", host.ssh.user), stdin=script,
-                     triggers=[container.id], depends_on=[gate])
+        host.run_script(f"{host.spec.name}-prune", script, parent=self, triggers=[container.id], depends_on=[gate])
 
     def _maintenance(self, host: Host, switch: command.remote.Command) -> None:
         """Exists only while `berth:maintenance` is true: creating it stops the route (503 with the
@@ -243,11 +234,6 @@ class Release(pulumi.ComponentResource):
         kamal-proxy keeps a stopped route stopped across deploys, so a release does not touch it."""
         a = self.args
         route = proxy_text.route_name(a.service, host.spec.role)
-        stop = privileged(proxy_text.proxy_exec(
-            proxy_text.stop_args(route, a.maintenance_message, a.deploy.drain_timeout)), host.ssh.user)
-        command.remote.Command(
-            f"{host.spec.name}-maintenance", connection=host.ssh.connection(host.machine.public_ipv4),
-            create=stop, update=stop,
-            delete=privileged(proxy_text.proxy_exec(proxy_text.resume_args(route)), host.ssh.user),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[switch]),
-        )
+        stop = proxy_text.proxy_exec(proxy_text.stop_args(route, a.maintenance_message, a.deploy.drain_timeout))
+        host.run(f"{host.spec.name}-maintenance", create=stop, update=stop,
+                 delete=proxy_text.proxy_exec(proxy_text.resume_args(route)), parent=self, depends_on=[switch])
