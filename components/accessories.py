@@ -24,7 +24,7 @@ from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
 from .render.release import RunSpec, docker_run_script
-from .secrets import Secrets
+from .secrets import Secrets, resolved
 
 
 @dataclass
@@ -56,10 +56,7 @@ class Accessory(pulumi.ComponentResource):
         on_host = pulumi.ResourceOptions(parent=self, provider=host.docker_provider)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
 
-        names = sorted(args.file_secrets)
-        file_secrets = pulumi.Output.all(*[args.file_secrets[n] for n in names]).apply(
-            lambda values: dict(zip(names, values, strict=True)))
-        host_files = file_secrets.apply(lambda secrets: [
+        host_files = resolved(args.file_secrets).apply(lambda secrets: [
             File(text.file_host_path(args.service, args.name, f.container_path),
                  text.fill_secrets(f.content, secrets), mode="0600" if f.secrets else "0644")
             for f in args.files])
@@ -103,9 +100,7 @@ class Accessory(pulumi.ComponentResource):
 
     @staticmethod
     def _env(args: AccessoryArgs) -> pulumi.Output[dict[str, str]]:
-        names = sorted(args.env_secret)
-        return pulumi.Output.all(*[args.env_secret[n] for n in names]).apply(
-            lambda values: {**args.env_clear, **dict(zip(names, values, strict=True))})
+        return resolved(args.env_secret).apply(lambda secret: {**args.env_clear, **secret})
 
 
 # --- from the stack file -----------------------------------------------------------------------------

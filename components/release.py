@@ -31,7 +31,7 @@ from .proxy import KamalProxy
 from .render import proxy as proxy_text
 from .render import release as text
 from .render.bootstrap import DOCKER_NETWORK
-from .secrets import Secrets
+from .secrets import Secrets, resolved
 
 
 @dataclass
@@ -98,9 +98,7 @@ class Release(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Release", name, {}, opts)
         self.args = args
-        secret_names = sorted(args.env_secret)
-        self._env_values = pulumi.Output.all(*[args.env_secret[n] for n in secret_names]).apply(
-            lambda values: dict(zip(secret_names, values, strict=True)))
+        self._env_values = resolved(args.env_secret)
         self.images = {h.spec.name: self._image(h) for h in args.hosts}
         primary = next(h for h in args.hosts if h.spec.role == args.primary_role)
         self.release_command = self._release_command(primary) if args.release_command else None

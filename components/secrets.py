@@ -15,3 +15,8 @@ class Secrets:
 
     def maybe(self, name: str | None) -> pulumi.Output[str] | None:
         return None if name is None else self.output(name)
+
+
+def resolved(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """Named secret Outputs as one (secret) Output of a dict; `{}` when there are none."""
+    return pulumi.Output.all(**values).apply(dict)
