@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,18 @@ def with_all_secrets(stack_file: stackfile.StackFile) -> stackfile.StackFile:
 
 def ready(path: Path) -> stackfile.StackFile:
     return with_all_secrets(stackfile.read(path))
+
+
+def _merged(base, changes):
+    if isinstance(base, dict) and isinstance(changes, dict):
+        return {**base, **{k: _merged(base.get(k), v) for k, v in changes.items()}}
+    return copy.deepcopy(changes)
+
+
+def variant(path: Path, **changes) -> stackfile.StackFile:
+    """A shipped stack file with `changes` merged in (mappings merge key by key, anything else replaces)."""
+    base = ready(path)
+    return stackfile.StackFile(base.name, _merged(base.berth, changes))
 
 
 @pytest.fixture(scope="session")

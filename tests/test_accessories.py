@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-
 import yaml
 
+import conftest
 from components import stackfile
 from components.evaluate import PROJECT_DIR, evaluate, secret_paths
 from components.render.accessory import fill_secrets, secret_names
 from components.render.litestream import Bucket, litestream_config, restore_args
-from conftest import ready
 
 STAGING = PROJECT_DIR / "Pulumi.staging.yaml"
 CONTAINER = "docker:index/container:Container"
@@ -18,14 +16,9 @@ COMMAND = "command:remote:Command"
 
 
 def variant(path, accessories=None, **changes) -> stackfile.StackFile:
-    base = ready(path)
-    berth = copy.deepcopy(base.berth)
-    berth.update(changes)
-    if accessories:
-        for name, patch in accessories.items():
-            berth["accessories"][name] = {**berth["accessories"].get(name, {}), **patch}
-    secrets = {**berth.get("secrets", {}), "EXTRA_TOKEN": stackfile.PLACEHOLDER}
-    return stackfile.StackFile(base.name, {**berth, "secrets": secrets})
+    """With an extra secret the generic-accessory test refers to."""
+    return conftest.variant(path, accessories=accessories or {}, secrets={"EXTRA_TOKEN": stackfile.PLACEHOLDER},
+                            **changes)
 
 
 def accessory_containers(ev):

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from components import stackfile
 from components.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, cloudflare_ranges
 from components.render.edge import ZoneSettings, manual_records, record_specs, zone_setting_values
-from conftest import ready
+from conftest import ready, variant
 
 ZEN = PROJECT_DIR / "examples" / "zen-miner.yaml"
-
-
-def variant(path, **changes) -> stackfile.StackFile:
-    base = ready(path)
-    berth = copy.deepcopy(base.berth)
-    berth.update(changes)
-    return stackfile.StackFile(base.name, berth)
 
 
 # --- pure ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from components.evaluate import PROJECT_DIR, evaluate
 from components.plan import policy_violations
-from conftest import SHIPPED, ready
+from conftest import SHIPPED, variant
 from policy import berth_rules as rules
 from policy.berth_rules import Resource
 
@@ -89,9 +89,8 @@ def test_shipped_stacks_break_no_policy(path, evaluations):
 
 
 def test_the_plan_reports_a_world_open_ssh_port():
-    stack_file = ready(PROJECT_DIR / "Pulumi.production.yaml")
-    stack_file.berth["ssh"] = {**stack_file.berth["ssh"], "allowFrom": ["0.0.0.0/0"]}
-    violations = policy_violations(evaluate(stack_file))
+    violations = policy_violations(evaluate(variant(PROJECT_DIR / "Pulumi.production.yaml",
+                                                    ssh={"allowFrom": ["0.0.0.0/0"]})))
     assert ("ssh-not-open-to-world", "covertext-firewall opens port 22 to the whole internet") in violations
 
 

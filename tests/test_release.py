@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 from shell import shellcheck
 
-from components import stackfile
 from components.evaluate import PROJECT_DIR, evaluate, secret_paths
 from components.render import proxy as proxy_text
 from components.render.release import asset_bridge_script, container_base, docker_safe, env_file, memory_mb
-from conftest import SHIPPED, SHIPPED_IDS, ready
+from conftest import SHIPPED, SHIPPED_IDS, variant
 
 ZEN = PROJECT_DIR / "examples" / "zen-miner.yaml"
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
 CONTAINER = "docker:index/container:Container"
 COMMAND = "command:remote:Command"
-
-
-def variant(path, **changes) -> stackfile.StackFile:
-    base = ready(path)
-    berth = copy.deepcopy(base.berth)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(berth.get(key), dict):
-            berth[key] = {**berth[key], **value}
-        else:
-            berth[key] = value
-    return stackfile.StackFile(base.name, berth)
 
 
 def app_containers(ev):
