@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from berth.cli import Context, app
 from berth.outputs import StackOutputs
-from components.evaluate import unwrap
+from components.evaluate import PROJECT_DIR, unwrap
 
 SSH = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]
 
@@ -132,3 +132,9 @@ def test_unknown_host_is_a_clear_error(evaluations):
     result = CliRunner().invoke(app, ["logs", "--host", "nope"], obj=Context("production", runner=recorder))
     assert result.exit_code == 1 and "no host matches 'nope'" in result.output
     assert recorder.calls == []
+
+
+def test_bin_berth_runs_the_ops_command():
+    result = subprocess.run([str(PROJECT_DIR / "bin" / "berth"), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "rollback" in result.stdout and "maintenance" in result.stdout
