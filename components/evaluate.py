@@ -172,7 +172,28 @@ def secret_paths(value: Any, path: str = "") -> list[str]:
     return []
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+def registration(request, urn: str, id_: str) -> Registration:
+    """A RegisterResource request as the engine would read it."""
+    return Registration(
+        type=request.type,
+        name=request.name,
+        urn=urn,
+        id=id_,
+        parent=request.parent,
+        custom=request.custom,
+        inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+        protect=request.protect,
+        retain_on_delete=request.retainOnDelete,
+        dependencies=list(request.dependencies),
+        property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+        ignore_changes=list(request.ignoreChanges),
+        delete_before_replace=request.deleteBeforeReplace,
+        replace_on_changes=list(request.replaceOnChanges),
+        provider=request.provider,
+    )
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks, evaluation: Evaluation):
         super().__init__(mocks)
         self.evaluation = evaluation
@@ -180,23 +201,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.evaluation.resources.append(Registration(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                id=response.id,
-                parent=request.parent,
-                custom=request.custom,
-                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
-                protect=request.protect,
-                retain_on_delete=request.retainOnDelete,
-                dependencies=list(request.dependencies),
-                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-                ignore_changes=list(request.ignoreChanges),
-                delete_before_replace=request.deleteBeforeReplace,
-                replace_on_changes=list(request.replaceOnChanges),
-                provider=request.provider,
-            ))
+            self.evaluation.resources.append(registration(request, response.urn, response.id))
         return response
 
     def RegisterResourceOutputs(self, request):
@@ -215,20 +220,22 @@ class _LogCapture(logging.Handler):
 
 
 def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True,
-             record: Evaluation | None = None, mocks: pulumi.runtime.Mocks | None = None) -> Evaluation:
+             record: Evaluation | None = None, mocks: pulumi.runtime.Mocks | None = None,
+             monitor: type[RecordingMonitor] = RecordingMonitor) -> Evaluation:
     """Evaluate the program for one stack file. Raises what the program raises (ConfigError included);
-    pass `record` to inspect what was declared before the failure, `mocks` to answer differently."""
+    pass `record` to inspect what was declared before the failure, `mocks` to answer differently,
+    `monitor` to act on each registration (the real-host suite's applier)."""
     evaluation = record if record is not None else Evaluation(stack_file.name)
     logger = logging.getLogger(f"berth.evaluate.{stack_file.name}")
     logger.propagate = False
     logger.handlers = [_LogCapture(evaluation)]
     mocks = mocks or OfflineMocks()
-    monitor = _RecordingMonitor(mocks, evaluation)
+    recorder = monitor(mocks, evaluation)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_file.name, preview=preview,
-                                 logger=logger, monitor=monitor)
+                                 logger=logger, monitor=recorder)
         settings.ROOT.set(None)  # run_in_stack makes the root stack, so its outputs are recorded
         runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)
         loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
