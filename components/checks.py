@@ -12,6 +12,9 @@ from .render.edge import resolves_itself
 def _servers(stack: Stack) -> list[Problem]:
     problems = []
     provider = stack.provider
+    if provider != "existing" and not stack.ssh.authorized_keys:
+        problems.append(Problem("berth:ssh.authorizedKeys", f"is required for {provider}: the public keys installed "
+                                                             "on every new host (existing hosts keep theirs)"))
     for role, spec in stack.servers.items():
         at = f"berth:servers.{role}"
         if provider == "existing":
@@ -168,9 +171,26 @@ def cross_section_problems(stack: Stack) -> list[Problem]:
     return [problem for check in CHECKS for problem in check(stack)]
 
 
+# Litestream before 0.5.16 cannot upload to S3-compatible storage (aws-chunked encoding, fixed in 0.5.6)
+# and does not sign payloads for Hetzner from a config file (0.5.16); see docs/compatibility.md.
+LITESTREAM_MINIMUM = (0, 5, 16)
+
+
+def _tag_version(image: str) -> tuple[int, ...] | None:
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    parts = tag.removeprefix("v").split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) and tag else None
+
+
 def warnings(stack: Stack) -> list[str]:
     """Allowed but worth a reviewer's eye: the plan prints these."""
     notes = []
+    for name, accessory in stack.accessories.items():
+        version = _tag_version(accessory.image) if accessory.kind == "litestream" else None
+        if version is not None and version < LITESTREAM_MINIMUM:
+            notes.append(f"berth:accessories.{name}.image pins Litestream {'.'.join(map(str, version))}: releases "
+                         "before 0.5.16 fail to upload to S3-compatible storage (Spaces, Hetzner, R2); pin "
+                         "litestream/litestream:0.5.16 or later")
     world = {"0.0.0.0/0", "::/0"}
     if world & set(stack.ssh.allow_from):
         notes.append("berth:ssh.allowFrom opens SSH to the whole internet (key-only login still applies)")

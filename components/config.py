@@ -41,6 +41,7 @@ from .fields import (
     Name,
     PinnedImage,
     Port,
+    RegistryHost,
     Repository,
     SshPublicKey,
     Text,
@@ -108,7 +109,7 @@ MountSpec = typing.Annotated[str, AfterValidator(_mount)]
 # --- sections -------------------------------------------------------------------------------------
 
 class Registry(Section):
-    server: Hostname = "docker.io"
+    server: RegistryHost = "docker.io"
     username: str = Field(min_length=1)
     password: EnvName  # a berth:secrets name
 
@@ -133,7 +134,7 @@ class Cloud(Section):
 class Ssh(Section):
     user: str = Field("root", pattern=r"^[a-z_][a-z0-9_-]*$")
     port: Port = 22
-    authorized_keys: list[SshPublicKey] = Field(min_length=1)
+    authorized_keys: list[SshPublicKey] = []  # required for cloud hosts; existing hosts keep the keys they have
     allow_from: list[Cidr] = Field(min_length=1)
     private_key: EnvName | None = None  # a berth:secrets name; otherwise the ssh-agent
 
@@ -265,6 +266,13 @@ class Env(Section):
             name, _, secret = entry.partition(":")
             pairs.append((name, secret or name))
         return pairs
+
+
+class App(Section):
+    """Who the app's image runs as. Rails' generated Dockerfile makes a `rails` user with uid and gid
+    1000; host-path storage and restored SQLite files are given to it, or the app could not write them."""
+
+    user: str = Field("1000:1000", pattern=r"^\d{1,10}:\d{1,10}$")
 
 
 class Rollout(Section):
@@ -448,6 +456,7 @@ class Stack(Section):
     ssh: Ssh
     servers: dict[Name, Role] = Field(min_length=1)
     primary_role: Name = PRIMARY_ROLE
+    app: App = App()
     firewall: Firewall = Firewall()
     volume: Volume | None = None
     volumes: list[MountSpec] = []
@@ -520,6 +529,11 @@ class Stack(Section):
     @property
     def mounts(self) -> list[Mount]:
         return [parse_mount(volume) for volume in self.volumes]
+
+    @property
+    def storage_directories(self) -> list[str]:
+        """Host paths the app's containers mount: created on every host and owned by `app.user`."""
+        return [mount.source for mount in self.mounts if mount.is_host_path]
 
     def secret_refs(self) -> list[tuple[str, str]]:
         """(key path, secret name) for every place that names a berth:secrets entry."""

@@ -80,6 +80,26 @@ def _address(value: str) -> str:
         raise ValueError(f"{value!r} is neither an IP address nor a hostname") from None
 
 
+def _registry_host(value: str) -> str:
+    """A registry as Docker names it: a DNS name, an IP address or localhost, with an optional port."""
+    host, colon, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{value!r} has a port that is not a number between 1 and 65535")
+    if host == "localhost":
+        return value
+    try:
+        ipaddress.ip_address(host)
+        return value
+    except ValueError:
+        pass
+    try:
+        _hostname(host)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a registry like ghcr.io, registry.example.com:5000 or "
+                         "10.0.0.5:5000") from None
+    return value
+
+
 def _cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -168,6 +188,7 @@ Duration = Annotated[str, AfterValidator(_duration), Field(examples=["10s"], pat
 Name = Annotated[str, AfterValidator(_name), Field(pattern=_NAME.pattern, max_length=40)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
 Address = Annotated[str, AfterValidator(_address)]
+RegistryHost = Annotated[str, AfterValidator(_registry_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Repository = Annotated[str, AfterValidator(_repository)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
