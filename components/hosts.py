@@ -127,12 +127,16 @@ class Host(pulumi.ComponentResource):
             update: pulumi.Input[str] | None = None, delete: pulumi.Input[str] | None = None,
             stdin: pulumi.Input[str] | None = None, triggers: list | None = None,
             depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
-        """A command on this host over SSH, as root (every command Berth runs on a host goes through here)."""
+        """A command on this host over SSH, as root (every command Berth runs on a host goes through here).
+
+        `add_previous_output_in_env` is off: pulumi-command would otherwise hand the previous run's stdout
+        to the next one as environment variables, which sshd refuses unless AcceptEnv lists them."""
         return command.remote.Command(
             name, connection=self.connection, create=self.as_root(create),
             update=self.as_root(update) if update is not None else None,
             delete=self.as_root(delete) if delete is not None else None,
-            stdin=stdin, triggers=triggers, opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+            stdin=stdin, triggers=triggers, add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
         )
 
     def run_script(self, name: str, script: pulumi.Input[str], *, parent: pulumi.Resource,
@@ -181,6 +185,7 @@ class ServersArgs:
                 user=stack.ssh.user, docker_source="docker",
                 mount_path=stack.volume.mount_path if stack.volume else None,
                 authorized_keys=tuple(stack.ssh.authorized_keys) if existing else (),
+                storage=tuple(stack.storage_directories), storage_owner=stack.app.user,
             ),
             memory_mb={s.name: catalog.memory_mb(stack.provider, s.size) for s in specs},
             registry=RegistryAuth(registry.server, registry.username, secrets.output(registry.password))

@@ -26,6 +26,8 @@ class BootstrapSpec:
     swap_mb: int = 0
     authorized_keys: tuple[str, ...] = ()  # appended for `user` (existing hosts; clouds inject them)
     host_firewall: RuleSet | None = None  # ufw rules, for hosts no cloud firewall covers
+    storage: tuple[str, ...] = ()  # host paths the app mounts, given to `storage_owner`
+    storage_owner: str = "1000:1000"  # the uid:gid the app's image runs as
 
 
 _HEADER = """\
@@ -90,6 +92,11 @@ if ! grep -q "^UUID=$uuid " /etc/fstab; then
   echo "UUID=$uuid $mount_path ext4 defaults,nofail,discard 0 2" >> /etc/fstab
 fi
 mountpoint -q "$mount_path" || mount "$mount_path"
+"""
+
+_STORAGE = """\
+# The app's storage: Docker would create a missing host path as root, and the app ({owner}) could
+# not write its SQLite files there.
 """
 
 _SSH = """\
@@ -172,6 +179,10 @@ def bootstrap_script(spec: BootstrapSpec) -> str:
     if spec.volume_device and spec.mount_path:
         parts.append(_VOLUME.format(device=shlex.quote(spec.volume_device),
                                     mount_path=shlex.quote(spec.mount_path)))
+    if spec.storage:
+        owner = shlex.quote(spec.storage_owner)
+        parts.append(_STORAGE.format(owner=spec.storage_owner) + "".join(
+            f"install -d -m 0755 {shlex.quote(d)}\nchown {owner} {shlex.quote(d)}\n" for d in spec.storage))
     if spec.swap_mb:
         parts.append(_SWAP.format(swap_mb=int(spec.swap_mb)))
     parts.append(_UPGRADES)
