@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from shell import shellcheck
@@ -283,7 +284,43 @@ def test_asset_bridging_mounts_the_merged_assets(evaluations):
         container.plain_inputs["volumes"]
     (assets,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-assets")]
     assert assets.urn in container.dependencies
-    assert "cp -a -n" in assets.plain_inputs["stdin"]
+    assert "--skip-old-files" in assets.plain_inputs["stdin"] and "cp -a -n" not in assets.plain_inputs["stdin"]
+
+
+FAKE_DOCKER = """#!/usr/bin/env bash
+# docker, as far as the asset bridge uses it: an image is a directory under $IMAGES.
+case "$1" in
+  rm) exit 0 ;;
+  create) echo "$4" > "$IMAGES/.created-$3" ;;
+  cp) name=${3%%:*}; path=${3#*:}; image=$(cat "$IMAGES/.created-$name"); cp -a "$IMAGES/$image$path" "$4/" ;;
+esac
+"""
+
+
+def test_the_asset_bridge_merges_without_overwriting_and_exits_zero(tmp_path, monkeypatch):
+    """Run for real (bash, tar) with a stand-in docker: the new version's files win, the previous
+    version's are added, nothing already bridged is overwritten, and a re-run exits 0."""
+    from components.render import release as text
+
+    monkeypatch.setattr(text, "STATE_DIR", str(tmp_path / "state"))
+    images = tmp_path / "images"
+    for version, files in {"v1": {"app-v1.css": "one", "shared.css": "v1"},
+                           "v2": {"app-v2.css": "two", "shared.css": "v2"}}.items():
+        (images / f"app:{version}" / "rails/public/assets").mkdir(parents=True)
+        for name, content in files.items():
+            (images / f"app:{version}" / "rails/public/assets" / name).write_text(content)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text(FAKE_DOCKER)
+    (tmp_path / "bin" / "docker").chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "IMAGES": str(images)}
+    for version in ("v1", "v2", "v2"):
+        script = text.asset_bridge_script("shop", "web", version, f"app:{version}", "/rails/public/assets", 5)
+        result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+    merged = tmp_path / "state/shop/assets/web-v2"
+    assert {p.name: p.read_text() for p in merged.iterdir()} == {
+        "app-v1.css": "one", "app-v2.css": "two", "shared.css": "v2"}
 
 
 def test_release_output(shipped):

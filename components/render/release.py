@@ -105,9 +105,12 @@ fi
 previous=$(find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} ! -path "$extracted" \\
   -printf '%T@ %p\\n' | sort -rn | head -n 1 | cut -d' ' -f2-)
 mkdir -p "$target"
-cp -a -n "$extracted/." "$target/"
+# Never overwrite a file already there. `cp -n` cannot say that portably: coreutils 9.2-9.3 exit 1 when
+# they skip, Debian's 9.4 warns, and `--update=none` is refused by 9.1 and 8.32. GNU tar's
+# --skip-old-files (tar 1.27+) skips silently and exits 0 everywhere.
+tar -C "$extracted" -cf - . | tar -C "$target" --skip-old-files -xf -
 if [ -n "$previous" ]; then
-  cp -a -n "$previous/." "$target/"
+  tar -C "$previous" -cf - . | tar -C "$target" --skip-old-files -xf -
 fi
 # Keep the newest {retain + 1} extracted versions of this role; older ones are no longer bridged.
 find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -printf '%T@ %p\\n' \\
