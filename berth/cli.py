@@ -22,8 +22,10 @@ from .outputs import HostAccess, StackOutputs
 Runner = Callable[..., subprocess.CompletedProcess]
 
 
-def run(argv: list[str], capture: bool = False, stdout=None) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, check=False, text=stdout is None, capture_output=capture, stdout=stdout)
+def run(argv: list[str], capture: bool = False, stdout=None, input: str | None = None) -> subprocess.CompletedProcess:
+    binary = stdout is not None  # a backup streams bytes
+    return subprocess.run(argv, check=False, text=not binary, capture_output=capture, stdout=stdout,
+                           input=input.encode() if binary and input is not None else input)
 
 
 @dataclass
@@ -51,6 +53,11 @@ class Context:
     def on(self, host: HostAccess, remote: list[str], tty: bool = False) -> int:
         self.console.print(f"[dim]{host.name} ({host.address})[/]")
         return self.runner(commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
+
+    def script(self, host: HostAccess, script: str, stdout=None) -> int:
+        """A script on stdin of `bash -s` on the host: nothing of it reaches a command line."""
+        return self.runner(commands.ssh(host, commands.sudo(host, ["bash", "-s"])), stdout=stdout,
+                           input=script).returncode
 
     def local(self, argv: list[str]) -> int:
         self.console.print(f"[dim]$ {' '.join(argv)}[/]")
@@ -197,10 +204,14 @@ def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
         h = c.outputs.host(entry.host)
         for database in entry.databases:
             target = output / database.rsplit("/", 1)[-1]
+            partial = target.with_name(target.name + ".part")
             c.console.print(f"{database} -> {target}")
-            with target.open("wb") as out:
-                remote = commands.ssh(h, ["sh", "-c", commands.backup_copy(entry.container, database)])
-                _exit(c.runner(remote, stdout=out).returncode)
+            with partial.open("wb") as out:
+                code = c.script(h, commands.backup_script(entry.container, database), stdout=out)
+            if code:
+                partial.unlink(missing_ok=True)
+                _exit(code)
+            partial.replace(target)
 
 
 @app.command()
@@ -215,6 +226,5 @@ def restore(ctx: typer.Context, database: str, timestamp: str | None = typer.Opt
     if not yes and not typer.confirm(f"Stop the app on {entry.host} and replace {database}?"):
         raise typer.Exit(1)
     h = c.outputs.host(entry.host)
-    for remote in commands.restore_in_place(c.outputs.service, entry.container, database, timestamp):
-        _exit(c.on(h, remote))
+    _exit(c.script(h, commands.restore_script(c.outputs.service, entry.container, database, timestamp, entry.owner)))
 

@@ -66,29 +66,58 @@ def pulumi_outputs(stack: str) -> list[str]:
     return ["pulumi", "stack", "output", "--stack", stack, "--json"]
 
 
-def backup_copy(container: str, database: str) -> str:
-    """A consistent copy restored from the bucket (so each backup also proves the restore path), streamed out."""
-    tmp = f"/tmp/berth-backup-{database.rsplit('/', 1)[-1]}"
+def backup_script(container: str, database: str) -> str:
+    """A copy restored from the bucket (so every backup also proves the restore path), streamed to stdout.
+
+    The copy is made under a fixed name inside the Litestream container; it is removed before the
+    restore (a failed earlier backup would leave one behind, and `litestream restore` refuses an existing
+    output) and again on exit, whatever happens."""
     q = shlex.quote
-    return (f"docker exec {q(container)} litestream restore -o {q(tmp)} {q(database)} >&2"
-            f" && docker cp {q(container + ':' + tmp)} {q(tmp)} >&2"
-            f" && docker exec {q(container)} rm -f {q(tmp)}"
-            f" && cat {q(tmp)} && rm -f {q(tmp)}")
+    inside = f"/tmp/berth-backup-{database.rsplit('/', 1)[-1]}"
+    return f"""set -euo pipefail
+container={q(container)}
+inside={q(inside)}
+outside=$(mktemp)
+cleanup() {{
+  docker exec "$container" rm -f "$inside" "$inside-wal" "$inside-shm" >/dev/null 2>&1 || true
+  rm -f "$outside"
+}}
+trap cleanup EXIT
+docker exec "$container" rm -f "$inside" "$inside-wal" "$inside-shm"
+docker exec "$container" litestream restore -o "$inside" {q(database)} >&2
+docker cp "$container:$inside" "$outside" >&2
+cat "$outside"
+"""
 
 
-def restore_in_place(service: str, container: str, database: str, timestamp: str | None) -> list[list[str]]:
-    """Stop the app on the host, restore beside the live file, swap it in, restart replication and the app."""
-    restored = f"{database}.restored"
-    restore = ["docker", "exec", container, "litestream", "restore", "-o", restored]
+def restore_script(service: str, container: str, database: str, timestamp: str | None, owner: str) -> str:
+    """Restore beside the live file while the app still serves, then stop the app, set the live file
+    aside with its -wal and -shm (the -wal holds every write not yet checkpointed), swap the copy in,
+    give it to the app's user, and restart replication and exactly the containers that were running."""
+    q = shlex.quote
+    restore = ["litestream", "restore", "-o", f"{database}.restored"]
     if timestamp:
         restore += ["-timestamp", timestamp]
-    app = ["--filter", f"label=service={service}", "--filter", "label=role"]
-    return [
-        ["sh", "-c", f"docker ps --quiet {' '.join(app)} | xargs -r docker stop"],
-        [*restore, database],
-        ["docker", "exec", container, "mv", "-f", database, f"{database}.before-restore"],
-        ["docker", "exec", container, "rm", "-f", f"{database}-wal", f"{database}-shm"],
-        ["docker", "exec", container, "mv", restored, database],
-        ["docker", "restart", container],
-        ["sh", "-c", f"docker ps --all --quiet {' '.join(app)} --filter status=exited --latest | xargs -r docker start"],
-    ]
+    return f"""set -euo pipefail
+container={q(container)}
+database={q(database)}
+owner={q(owner)}
+running=$(docker ps --quiet --filter label=service={q(service)} --filter label=role)
+docker exec "$container" rm -f "$database.restored" "$database.restored-wal" "$database.restored-shm"
+docker exec "$container" {shlex.join(restore)} "$database"
+if [ -n "$running" ]; then
+  # shellcheck disable=SC2086 # one id per word
+  docker stop $running >/dev/null
+fi
+docker exec "$container" sh -c 'for suffix in "" -wal -shm; do
+  if [ -e "$1$suffix" ]; then mv -f "$1$suffix" "$1.before-restore$suffix"; fi
+done
+mv -f "$1.restored" "$1"
+chown "$2" "$1"' sh "$database" "$owner"
+docker restart "$container" >/dev/null
+if [ -n "$running" ]; then
+  # shellcheck disable=SC2086
+  docker start $running >/dev/null
+fi
+echo "restored $database; the replaced copy is $database.before-restore (with its -wal and -shm)"
+"""

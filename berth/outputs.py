@@ -26,6 +26,7 @@ class Litestream:
     host: str
     container: str
     databases: tuple[str, ...]
+    owner: str = "1000:1000"  # berth:app.user: who the restored files belong to
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class StackOutputs:
                                for name, h in (raw.get("hosts") or {}).items()), key=_host_order)),
             containers=dict(release.get("containers") or {}),
             version=str(release.get("version", "")),
-            litestream=tuple(Litestream(e["host"], e["container"], tuple(e["databases"]))
+            litestream=tuple(Litestream(e["host"], e["container"], tuple(e["databases"]), e.get("owner", "1000:1000"))
                              for e in raw.get("litestream") or []),
         )
 

@@ -139,7 +139,7 @@ def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
             out.before_release.append(accessory.container)
             if config.kind == "litestream":
                 out.litestream.append({"host": host.spec.name, "container": text.container_name(stack.service, name),
-                                       "databases": list(config.databases)})
+                                       "databases": list(config.databases), "owner": stack.app.user})
             if accessory.before_start is not None:  # the restore gates the app too, not only the accessory
                 out.before_app[host.spec.name].append(accessory.before_start)
                 out.before_release.append(accessory.before_start)

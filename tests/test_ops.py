@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+from shell import shellcheck
 from typer.testing import CliRunner
 
 from berth.cli import Context, app
@@ -21,14 +22,27 @@ class Recorder:
     def __init__(self, outputs: dict):
         self.outputs = outputs
         self.calls: list[list[str]] = []
+        self.inputs: list[str | None] = []
 
-    def __call__(self, argv, capture=False, stdout=None):
+    def __call__(self, argv, capture=False, stdout=None, input=None):
         if argv[:3] == ["pulumi", "stack", "output"]:
             return subprocess.CompletedProcess(argv, 0, json.dumps(self.outputs), "")
         self.calls.append(argv)
+        self.inputs.append(input)
         if stdout is not None:
             stdout.write(b"SQLite format 3\x00")
         return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+@pytest.fixture
+def recorded_with_input(evaluations):
+    def invoke(stack: str, *args: str):
+        recorder = Recorder(unwrap(evaluations[stack][1].outputs))
+        result = CliRunner().invoke(app, ["--stack", stack, *args], obj=Context(stack, runner=recorder))
+        assert result.exit_code == 0, result.output
+        return recorder.calls, recorder.inputs
+
+    return invoke
 
 
 @pytest.fixture
@@ -105,26 +119,26 @@ def test_maintenance_goes_through_pulumi(recorded):
     assert recorded("production", "maintenance", "off")[0][-1] == "false"
 
 
-def test_backup_streams_a_restored_copy_of_each_database(recorded, evaluations, tmp_path):
-    calls = recorded("staging", "backup", "--output", str(tmp_path))
+def test_backup_streams_a_restored_copy_of_each_database(recorded_with_input, evaluations, tmp_path):
+    out = tmp_path / "out"
+    calls, scripts = recorded_with_input("staging", "backup", "--output", str(out))
     assert len(calls) == 3
-    first = calls[0]
-    assert first[:-1] == [*SSH, f"root@{_ip(evaluations, 'staging', 'covertext-web-1')}"]
-    assert first[-1].startswith("sh -c 'docker exec covertext-litestream litestream restore -o "
-                                "/tmp/berth-backup-staging_cache.sqlite3 /rails/storage/staging_cache.sqlite3")
-    assert (tmp_path / "staging_cache.sqlite3").read_bytes().startswith(b"SQLite format 3")
+    assert calls[0] == [*SSH, f"root@{_ip(evaluations, 'staging', 'covertext-web-1')}", "bash -s"]
+    assert ("docker exec \"$container\" litestream restore -o \"$inside\" /rails/storage/staging_cache.sqlite3"
+            in scripts[0])
+    assert shellcheck({"backup": scripts[0]}, tmp_path) == ""
+    assert (out / "staging_cache.sqlite3").read_bytes().startswith(b"SQLite format 3")
+    assert not list(out.glob("*.part"))
 
 
-def test_restore_stops_the_app_swaps_the_file_and_restarts(recorded):
-    calls = recorded("staging", "restore", "/rails/storage/staging_queue.sqlite3", "--timestamp",
-                     "2026-11-20T10:00:00Z", "--yes")
-    remote = [c[-1] for c in calls]
-    assert remote[0].startswith("sh -c 'docker ps --quiet --filter label=service=covertext --filter label=role")
-    assert remote[1] == ("docker exec covertext-litestream litestream restore -o "
-                         "/rails/storage/staging_queue.sqlite3.restored -timestamp 2026-11-20T10:00:00Z "
-                         "/rails/storage/staging_queue.sqlite3")
-    assert remote[-2] == "docker restart covertext-litestream"
-    assert "xargs -r docker start" in remote[-1]
+def test_restore_runs_one_script_that_keeps_the_wal_with_the_safety_copy(recorded_with_input, tmp_path):
+    calls, scripts = recorded_with_input("staging", "restore", "/rails/storage/staging_queue.sqlite3", "--timestamp",
+                                         "2026-11-20T10:00:00Z", "--yes")
+    assert [c[-1] for c in calls] == ["bash -s"]
+    script = scripts[0]
+    assert "litestream restore -o /rails/storage/staging_queue.sqlite3.restored -timestamp 2026-11-20T10:00:00Z" in script
+    assert 'for suffix in "" -wal -shm' in script and "chown" in script
+    assert shellcheck({"restore": script}, tmp_path) == ""
 
 
 def test_unknown_host_is_a_clear_error(evaluations):
