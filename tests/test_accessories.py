@@ -100,7 +100,7 @@ def test_wombat_replicates_its_four_databases(evaluations):
     (setup,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-setup")]
     assert setup.plain_inputs["stdin"].count("replica:") == 4
     (restore,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-before-start")]
-    assert restore.plain_inputs["stdin"].count("litestream/litestream:0.5.2 restore") == 4
+    assert restore.plain_inputs["stdin"].count("litestream/litestream:0.5.16 restore") == 4
 
 
 # --- postgres and meilisearch ----------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_generic_accessory_files_directories_and_secrets():
 
 def test_changing_an_accessory_leaves_the_app_alone(evaluations):
     _, before = evaluations["staging"]
-    after = evaluate(variant(STAGING, accessories={"litestream": {"image": "litestream/litestream:0.5.3",
+    after = evaluate(variant(STAGING, accessories={"litestream": {"image": "litestream/litestream:0.5.17",
                                                                   "syncInterval": "5s"}}))
     old = {r.urn: r.plain_inputs for r in before.resources}
     changed = {r.name for r in after.resources if old.get(r.urn) != r.plain_inputs}

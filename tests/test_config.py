@@ -10,7 +10,7 @@ from components import stackfile
 from components.config import load
 from components.errors import ConfigError
 from components.evaluate import PROJECT_DIR
-from conftest import SHIPPED, SHIPPED_IDS, with_all_secrets
+from conftest import SHIPPED, SHIPPED_IDS, variant, with_all_secrets
 
 BASE = with_all_secrets(stackfile.read(PROJECT_DIR / "Pulumi.production.yaml")).berth
 
@@ -89,11 +89,11 @@ BAD_INPUTS = {
                                                                     "jobs": {"hosts": ["192.0.2.1"]}}),
                                        "berth:servers.jobs.hosts[0]: 192.0.2.1 is already a web host"),
     "database version": (dict(database__version="9"), "berth:database.version:"),
-    "litestream without backups": (dict(accessories={"litestream": {"image": "litestream/litestream:0.5.2",
+    "litestream without backups": (dict(accessories={"litestream": {"image": "litestream/litestream:0.5.16",
                                                                     "databases": ["/rails/storage/a.sqlite3"]}}),
                                    "berth:accessories.litestream:"),
     "litestream file off the volume": (dict(backups={"provider": "spaces", "bucket": "cov-bk", "region": "sfo3"},
-                                            accessories={"litestream": {"image": "litestream/litestream:0.5.2",
+                                            accessories={"litestream": {"image": "litestream/litestream:0.5.16",
                                                                         "databases": ["/tmp/a.sqlite3"]}}),
                                        "berth:accessories.litestream.databases[0]:"),
     "cloudflare without dns": (dict(dns=None, cloudflare={"sslMode": "strict"}), "berth:cloudflare:"),
@@ -148,3 +148,16 @@ def test_engine_config_round_trip():
     raw, problems = decode(engine)
     assert problems == []
     assert load(with_all_secrets(stackfile.StackFile("staging", raw)).berth) == load(with_all_secrets(sf).berth)
+
+
+@pytest.mark.parametrize(("tag", "warned"), [("0.5.2", True), ("0.5.15", True), ("0.5.16", False),
+                                             ("0.5.17", False), ("0.6.0", False)])
+def test_an_old_litestream_pin_gets_a_review_warning(tag, warned):
+    from components.checks import warnings
+
+    image = f"litestream/litestream:{tag}"
+    stack = load(variant(PROJECT_DIR / "Pulumi.staging.yaml", accessories={"litestream": {"image": image}}).berth)
+    notes = [n for n in warnings(stack) if "Litestream" in n]
+    assert bool(notes) == warned
+    if warned:
+        assert notes[0].startswith("berth:accessories.litestream.image pins Litestream") and "0.5.16" in notes[0]
