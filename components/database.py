@@ -38,19 +38,25 @@ class ManagedPostgresArgs:
     user: str
     network_id: pulumi.Output[str] | None
     trusted_sources: list[TrustedSource]
+    private: bool  # the app hosts share the cluster's VPC: connect over the private host
 
     @classmethod
     def from_stack(cls, stack: "Stack", stack_name: str, servers: "Servers") -> "ManagedPostgresArgs":
         db = stack.database
         on_do = stack.provider == "digitalocean"
+        region = db.region or stack.cloud.region
+        # A VPC is per region: only droplets in the cluster's region reach its private host. Everyone
+        # else (Hetzner, existing hosts, droplets elsewhere) connects to the public host, over TLS.
+        private = on_do and region == stack.cloud.region
         sources = [
             TrustedSource("droplet", host.machine.server_id) if on_do and host.machine.server_id is not None
             else TrustedSource("ip_addr", host.machine.public_ipv4)
             for host in servers.hosts
         ]
-        return cls(service=stack.service, stack_name=stack_name, region=db.region or stack.cloud.region,
+        return cls(service=stack.service, stack_name=stack_name, region=region,
                    version=db.version, size=db.size, nodes=db.nodes, database=db.name, user=db.user,
-                   network_id=servers.cloud.network_id if on_do else None, trusted_sources=sources)
+                   network_id=servers.cloud.network_id if private else None, trusted_sources=sources,
+                   private=private)
 
 
 class ManagedPostgres(pulumi.ComponentResource):
@@ -72,9 +78,9 @@ class ManagedPostgres(pulumi.ComponentResource):
                    for source in args.trusted_sources],
             opts=child,
         )
+        host = self.cluster.private_host if args.private else self.cluster.host
         self.url = pulumi.Output.secret(pulumi.Output.all(
-            self.user.name, self.user.password, self.cluster.private_host, self.cluster.port, self.db.name,
+            self.user.name, self.user.password, host, self.cluster.port, self.db.name,
         ).apply(lambda v: database_url(*v)))
-        self.summary = pulumi.Output.all(host=self.cluster.private_host, port=self.cluster.port,
-                                         name=self.db.name, user=self.user.name)
-        self.register_outputs({"host": self.cluster.private_host, "url": self.url})
+        self.summary = pulumi.Output.all(host=host, port=self.cluster.port, name=self.db.name, user=self.user.name)
+        self.register_outputs({"host": host, "url": self.url})

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from components.evaluate import PROJECT_DIR, evaluate, unwrap
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from components.render.bootstrap import script_hash
+from conftest import variant
+
+PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
 
 
 def test_digitalocean_production(evaluations):
@@ -99,3 +105,21 @@ def test_bootstrap_then_readiness_then_docker_provider(shipped):
         assert ready.urn in provider.dependencies
         assert "docker info" in ready.plain_inputs["create"]
         assert provider.plain_inputs["host"].startswith("ssh://root@")
+
+
+@pytest.mark.parametrize(("changes", "private", "source_type"), [
+    ({}, True, "droplet"),  # droplets in the cluster's region: its VPC
+    ({"database": {"region": "nyc3"}}, False, "droplet"),  # another region: no shared VPC
+    ({"cloud": {"provider": "hetzner", "region": "fsn1"}, "database": {"region": "fra1"},
+      "servers": {"web": {"size": "cx23"}}, "volume": {"sizeGb": 70}}, False, "ip_addr"),
+])
+def test_database_url_uses_the_private_host_only_inside_the_clusters_vpc(changes, private, source_type):
+    ev = evaluate(variant(PRODUCTION, **changes))
+    (cluster,) = ev.of_type("digitalocean:index/databaseCluster:DatabaseCluster")
+    url = unwrap(ev.outputs["databaseUrl"])
+    host = unwrap(ev.outputs["database"])["host"]
+    assert host.startswith("private-") == private
+    assert f"@{host}:25060/covertext_production?sslmode=require" in url
+    assert ("privateNetworkUuid" in cluster.plain_inputs) == private
+    (firewall,) = ev.of_type("digitalocean:index/databaseFirewall:DatabaseFirewall")
+    assert {r["type"] for r in firewall.plain_inputs["rules"]} == {source_type}
