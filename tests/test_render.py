@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from shell import SHELLCHECK
 
-from components.render.bootstrap import BootstrapSpec, bootstrap_script, privileged
+from components.render.bootstrap import BootstrapSpec, bootstrap_script, header, privileged
 from components.render.firewall import WORLD, rule_set
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC ops@x"
@@ -86,3 +86,35 @@ def test_database_url_quotes_credentials_and_requires_tls_unless_told():
     assert database_url("u", "p@ss/w:rd", "db.example", 25060, "app") == (
         "postgres://u:p%40ss%2Fw%3Ard@db.example:25060/app?sslmode=require")
     assert database_url("u", "p", "app-db", 5432, "app", sslmode=None) == "postgres://u:p@app-db:5432/app"
+
+
+@pytest.mark.parametrize(("os_release", "refusal"), [
+    ('ID=ubuntu\nVERSION_CODENAME=noble\nPRETTY_NAME="Ubuntu 24.04.1 LTS"\n', None),
+    ('ID=debian\nVERSION_CODENAME=bookworm\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n', None),
+    ('ID=fedora\nPRETTY_NAME="Fedora Linux 41 (Server Edition)"\n',
+     "berth: Fedora Linux 41 (Server Edition) is not supported; Berth sets up Ubuntu and Debian hosts"),
+    ('ID=rocky\n', "berth: this distribution is not supported; Berth sets up Ubuntu and Debian hosts"),
+])
+def test_the_bootstrap_refuses_distributions_it_does_not_speak_by_name(os_release, refusal, tmp_path):
+    """The header runs for real (bash) against each os-release; the Docker step then uses $ID."""
+    path = tmp_path / "os-release"
+    path.write_text(os_release)
+    result = subprocess.run(["bash", "-c", header(str(path)) + 'echo "docker tree: $ID"'],
+                            capture_output=True, text=True)
+    if refusal is None:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"docker tree: {os_release.split()[0].removeprefix('ID=')}"
+    else:
+        assert (result.returncode, result.stderr.strip()) == (1, refusal)
+
+
+def test_docker_comes_from_the_tree_of_the_hosts_distribution():
+    script = bootstrap_script(BootstrapSpec())
+    assert 'https://download.docker.com/linux/$ID/gpg' in script
+    assert 'https://download.docker.com/linux/$ID ${VERSION_CODENAME} stable' in script
+    assert "linux/ubuntu" not in script
+
+
+def test_a_non_root_ssh_user_joins_the_docker_group():
+    assert "usermod -aG docker deploy" in bootstrap_script(BootstrapSpec(user="deploy"))
+    assert "usermod" not in bootstrap_script(BootstrapSpec(user="root"))

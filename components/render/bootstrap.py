@@ -36,22 +36,29 @@ _HEADER = """\
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-apt_install() {
+apt_install() {{
   apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@"
-}
+}}
+
+# Ubuntu and Debian only: this script speaks apt, and Docker's repository has a tree for each of them.
+# shellcheck disable=SC1091
+. {os_release}
+case "${{ID:-}}" in
+  ubuntu|debian) ;;
+  *) echo "berth: ${{PRETTY_NAME:-this distribution}} is not supported; Berth sets up Ubuntu and Debian hosts" >&2
+     exit 1 ;;
+esac
 """
 
 _DOCKER_REPO = """\
-# Docker Engine from Docker's apt repository.
+# Docker Engine from Docker's apt repository, the tree of this distribution ($ID) and release.
 if ! command -v docker >/dev/null 2>&1; then
   apt-get -o DPkg::Lock::Timeout=300 update -q
   apt_install ca-certificates curl
   install -m 0755 -d /etc/apt/keyrings
-  curl -fsSL "https://download.docker.com/linux/ubuntu/gpg" -o /etc/apt/keyrings/docker.asc
+  curl -fsSL "https://download.docker.com/linux/$ID/gpg" -o /etc/apt/keyrings/docker.asc
   chmod a+r /etc/apt/keyrings/docker.asc
-  # shellcheck disable=SC1091
-  . /etc/os-release
-  echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu ${VERSION_CODENAME} stable" \\
+  echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/$ID ${VERSION_CODENAME} stable" \\
     > /etc/apt/sources.list.d/docker.list
   apt-get -o DPkg::Lock::Timeout=300 update -q
   apt_install docker-ce docker-ce-cli containerd.io
@@ -59,7 +66,7 @@ fi
 """
 
 _DOCKER_DISTRO = """\
-# Docker Engine from Ubuntu's own package.
+# Docker Engine from the distribution's own package.
 if ! command -v docker >/dev/null 2>&1; then
   apt-get -o DPkg::Lock::Timeout=300 update -q
   apt_install docker.io
@@ -69,6 +76,11 @@ fi
 _DOCKER_RUNNING = """\
 systemctl enable --now docker
 docker network inspect {network} >/dev/null 2>&1 || docker network create {network} >/dev/null
+"""
+
+_DOCKER_GROUP = """\
+# The Docker provider connects as {user} and talks to the daemon without sudo.
+usermod -aG docker {user}
 """
 
 _VOLUME = """\
@@ -169,13 +181,20 @@ def _ufw(rules: RuleSet) -> str:
     return "".join(lines)
 
 
+def header(os_release: str = "/etc/os-release") -> str:
+    """Strict mode, the apt helper, and the refusal of distributions the script does not speak."""
+    return _HEADER.format(os_release=shlex.quote(os_release))
+
+
 def bootstrap_script(spec: BootstrapSpec) -> str:
-    parts = [_HEADER]
+    parts = [header()]
     if spec.authorized_keys:
         parts.append(_KEYS.format(user=shlex.quote(spec.user), keys="\n".join(spec.authorized_keys)))
     parts.append(_SSH)
     parts.append(_DOCKER_REPO if spec.docker_source == "docker" else _DOCKER_DISTRO)
     parts.append(_DOCKER_RUNNING.format(network=DOCKER_NETWORK))
+    if spec.user != "root":
+        parts.append(_DOCKER_GROUP.format(user=shlex.quote(spec.user)))
     if spec.volume_device and spec.mount_path:
         parts.append(_VOLUME.format(device=shlex.quote(spec.volume_device),
                                     mount_path=shlex.quote(spec.mount_path)))
