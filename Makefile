@@ -1,4 +1,4 @@
-# Two commands for a fresh machine: `make plan` and `make test`.
+# A fresh machine needs `make plan`, `make test` and `make e2e` (the real-host suite, as root).
 STACK ?= production
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,13 +14,23 @@ tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --silent
 	touch $@
 
-.PHONY: plan test lint schema
+$(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
+	$(PY) -m pip install -q -r requirements-e2e.txt
+	touch $@
+
+.PHONY: plan test e2e bench-release lint schema
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(PY) -m components.plan --stack $(STACK)
 
 test: $(VENV)/.installed tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests
+
+e2e: $(VENV)/.e2e-installed  ## real Docker, kamal-proxy, Litestream and Kamal on a throwaway lab (root)
+	PY=$(PY) tests/e2e/run.sh -q
+
+bench-release: $(VENV)/.e2e-installed  ## Berth and Kamal releasing the same app on the lab, side by side
+	PY=$(PY) tests/e2e/run.sh -q -s -k bench --bench
 
 schema: $(VENV)/.installed  ## regenerate schema/stack.schema.json from the models
 	$(PY) -m components.schema > schema/stack.schema.json

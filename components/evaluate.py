@@ -237,6 +237,10 @@ def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = Tru
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_file.name, preview=preview,
                                  logger=logger, monitor=recorder)
         settings.ROOT.set(None)  # run_in_stack makes the root stack, so its outputs are recorded
+        # A failed earlier run leaves RPCs and Output tasks bound to its closed loop; drop them.
+        settings._get_rpc_manager().clear()
+        with settings.SETTINGS.lock:
+            settings.SETTINGS.outputs.clear()
         runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)
         loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     finally:

@@ -1,0 +1,39 @@
+"""The lab, made once for the whole real-host suite and torn down after it, also when a test fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from .world import World
+
+NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "unshare", "ip", "go", "htpasswd",
+          "busybox", "sqlite3", "curl", "openssl", "ssh-agent")
+
+
+# The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
+ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_kamal")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return ORDER.index(module) if module in ORDER else len(ORDER)
+
+    items.sort(key=rank)  # stable: tests keep their order within a module
+
+
+@pytest.fixture(scope="session")
+def world():
+    missing = [tool for tool in NEEDED if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}")]
+    if os.geteuid() != 0:
+        pytest.fail("the real-host suite makes network namespaces and runs dockerd: run it as root (make e2e)")
+    if missing:
+        pytest.fail(f"the real-host suite needs {', '.join(missing)}; `make e2e` installs them (apt-get, go)")
+    world = World.start()
+    try:
+        yield world
+    finally:
+        world.stop()

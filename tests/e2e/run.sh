@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make e2e: install what the lab needs by package name, run tests/e2e on a throwaway lab, tear it down
+# whatever happens. Never skipped: a missing component fails with its name.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+
+if [ "$(id -u)" != 0 ]; then
+  echo "make e2e builds network namespaces and runs dockerd: run it as root" >&2
+  exit 1
+fi
+packages=(docker.io openssh-server openssh-client docker-registry busybox-static iproute2 iptables ufw
+          unattended-upgrades sudo sqlite3 apache2-utils curl openssl ca-certificates)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "make e2e builds kamal-proxy from its Go module: install Go 1.26 (golang.org/dl is not reachable here;" \
+       "this machine kind ships it)" >&2
+  exit 1
+fi
+
+trap '"$PY" -m tests.e2e.testhost down' EXIT
+BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider tests/e2e "$@"
