@@ -89,8 +89,8 @@ class Accessory(pulumi.ComponentResource):
             ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
             **containers.limits(args.options),
-            healthcheck=docker.ContainerHealthcheckArgs(tests=args.healthcheck, interval="5s", timeout="5s",
-                                                        retries=12) if args.healthcheck else None,
+            healthcheck=containers.healthcheck(args.healthcheck, interval="5s", timeout="5s", retries=12)
+            if args.healthcheck else None,
             wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
             restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
             opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,

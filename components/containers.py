@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi_docker as docker
 
 from .config import ContainerOptions, parse_mount
+from .fields import duration_seconds, go_duration
 from .render.release import memory_mb
 
 LOG_DRIVER = "json-file"
@@ -22,3 +23,11 @@ def limits(options: ContainerOptions) -> dict:
     """`options: {memory: 512m, cpus: 1}` as the Docker provider's arguments."""
     return {"memory": memory_mb(options.memory) if options.memory else None,
             "cpus": str(options.cpus) if options.cpus else None}
+
+
+def healthcheck(tests: list[str], interval: str, timeout: str, retries: int) -> docker.ContainerHealthcheckArgs:
+    """Every field the Docker provider reads back, in the form it reads it back in (Go durations), so
+    an unchanged container never shows a diff (and a diff would replace it)."""
+    return docker.ContainerHealthcheckArgs(
+        tests=tests, interval=go_duration(duration_seconds(interval)), timeout=go_duration(duration_seconds(timeout)),
+        start_period="0s", start_interval="0s", retries=retries)

@@ -40,6 +40,24 @@ def duration_seconds(value: str) -> float:
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
 
 
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration.String(): how Docker and the Docker provider write a duration back
+    ("1m30s", "500ms", "0s"). Declaring it in this form keeps the read-back equal to the declaration."""
+    nanoseconds = round(seconds * 1e9)
+    if nanoseconds == 0:
+        return "0s"
+    if nanoseconds < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if nanoseconds >= size:
+                return f"{nanoseconds / size:g}{unit}"
+    hours, rest = divmod(nanoseconds, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    text = f"{rest / 1e9:.9f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    return f"{minutes}m{text}" if minutes else text
+
+
 def _duration(value: str) -> str:
     if not _DURATION.match(value):
         raise ValueError(f"{value!r} is not a duration like 10s, 500ms or 1m30s")

@@ -45,7 +45,8 @@ def litestream(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
     config_mount = (f"{text.file_host_path(args.service, args.name, litestream_text.CONFIG_PATH)}:"
                     f"{litestream_text.CONFIG_PATH}:ro")
     restores = [RunSpec(name=f"{args.service}-{args.name}-restore-{i + 1}", image=args.image,
-                        mounts=(*volumes, config_mount), command=shlex.join(litestream_text.restore_args(database)))
+                        mounts=(*volumes, config_mount), entrypoint="sh",
+                        command=shlex.join(litestream_text.restore_command(database, c.stack.app.user, bucket)))
                 for i, database in enumerate(c.config.databases)]
     return replace(
         args, command=args.command or ["replicate"], files=[*args.files, config_file], volumes=volumes,

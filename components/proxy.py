@@ -58,22 +58,30 @@ class KamalProxy(pulumi.ComponentResource):
         self.register_outputs({})
 
     def _container(self, name: str, args: KamalProxyArgs) -> docker.Container:
+        """Ports: both address families, because the edge publishes AAAA records where the host has IPv6.
+        Docker reads such a pair back in its own order, and the provider's read-back keeps only the last
+        binding of each port (terraform-provider-docker #909, unfixed), so the declared ports never equal
+        the state and every `up` would replace the proxy: an outage per release. No declaration both
+        matches the read-back and serves both families (a lone `::` binding serves IPv6 only on Debian's
+        Docker 20.10), so the ports are ignored in the diff and carried in a label instead: labels force
+        a new container, so a changed port list still replaces it."""
         provider = args.host.docker_provider
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
                                    opts=pulumi.ResourceOptions(parent=self, provider=provider))
+        bindings = [(port, ip) for port in proxy.PORTS for ip in ("0.0.0.0", "::")]
         return docker.Container(
             name, name=proxy.CONTAINER, image=image.image_id, command=["kamal-proxy", "run"],
             restart="unless-stopped", must_run=True,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
-            # Both address families: the edge publishes AAAA records where the host has IPv6.
-            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=ip)
-                   for port in (80, 443) for ip in ("0.0.0.0", "::")],
+            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=ip) for port, ip in bindings],
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=proxy.CONFIG_VOLUME, container_path=proxy.CONFIG_DIR),
                 docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
                                            read_only=True),
             ],
             log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
-            labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy")],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True),
+            labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy"),
+                    docker.ContainerLabelArgs(label="berth.ports", value=proxy.ports_label(bindings))],
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,
+                                        ignore_changes=["ports"]),
         )

@@ -183,10 +183,9 @@ class Release(pulumi.ComponentResource):
                     for k, v in (("service", a.service), ("role", role), ("version", a.version))],
             **containers.limits(a.roles[role].options),
             # Docker's own view for `docker ps`; kamal-proxy's check gates traffic, so no need to poll every second.
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=text.healthcheck_command(a.app_port, a.deploy.health_check_path),
-                interval="10s", timeout=a.deploy.health_check_timeout, retries=3,
-            ) if proxied else None,
+            healthcheck=containers.healthcheck(text.healthcheck_command(a.app_port, a.deploy.health_check_path),
+                                               interval="10s", timeout=a.deploy.health_check_timeout, retries=3)
+            if proxied else None,
             restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
             destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
             opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True),

@@ -100,7 +100,9 @@ def test_wombat_replicates_its_four_databases(evaluations):
     (setup,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-setup")]
     assert setup.plain_inputs["stdin"].count("replica:") == 4
     (restore,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-litestream-before-start")]
-    assert restore.plain_inputs["stdin"].count("litestream/litestream:0.5.16 restore") == 4
+    script = restore.plain_inputs["stdin"]
+    assert script.count("--entrypoint sh litestream/litestream:0.5.16 -c") == 4
+    assert script.count("-if-db-not-exists -if-replica-exists") == 4 and script.count("chown") == 4
 
 
 # --- postgres and meilisearch ----------------------------------------------------------------------

@@ -161,3 +161,12 @@ def test_an_old_litestream_pin_gets_a_review_warning(tag, warned):
     assert bool(notes) == warned
     if warned:
         assert notes[0].startswith("berth:accessories.litestream.image pins Litestream") and "0.5.16" in notes[0]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (0.5, "500ms"), (1, "1s"), (1.5, "1.5s"), (60, "1m0s"),
+                                               (90, "1m30s"), (3600, "1h0m0s"), (3661, "1h1m1s")])
+def test_durations_are_declared_as_go_writes_them_back(seconds, text):
+    """time.Duration.String(), which Docker's inspect and the Docker provider's read-back use."""
+    from components.fields import go_duration
+
+    assert go_duration(seconds) == text

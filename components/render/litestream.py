@@ -47,3 +47,29 @@ def litestream_config(databases: list[str], bucket: Bucket, sync_interval: str) 
 def restore_args(database: str) -> list[str]:
     """Restore only onto a host that has no database yet, and only if a copy exists: safe on every host."""
     return ["restore", "-config", CONFIG_PATH, "-if-db-not-exists", "-if-replica-exists", database]
+
+
+# Run by the image's shell (`--entrypoint sh`): Litestream restores as root, and the app (berth:app.user)
+# must be able to write what it restored; Litestream's answer to a missing bucket is an S3 error dump.
+_RESTORE = """set -eu
+database=$1 owner=$2 bucket=$3 endpoint=$4
+if ! output=$(litestream {args} 2>&1); then
+  echo "$output" >&2
+  case "$output" in
+    *NoSuchBucket*)
+      echo "berth: the bucket $bucket does not exist at $endpoint (berth:backups.bucket): create it," \
+           "or use berth:backups.provider spaces, which creates its own" >&2 ;;
+  esac
+  exit 1
+fi
+echo "$output"
+for file in "$database" "$database-wal" "$database-shm"; do
+  if [ -e "$file" ]; then chown "$owner" "$file"; fi
+done
+"""
+
+
+def restore_command(database: str, owner: str, bucket: Bucket) -> list[str]:
+    """Arguments to the image's `sh`: restore `database` if needed, then give it to `owner`."""
+    args = " ".join(restore_args('"$database"'))
+    return ["-c", _RESTORE.format(args=args), "sh", database, owner, bucket.name, bucket.endpoint]

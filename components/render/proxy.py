@@ -16,6 +16,12 @@ CONFIG_VOLUME = "kamal-proxy-config"  # holds the proxy's routes, so they surviv
 CONFIG_DIR = "/home/kamal-proxy/.config/kamal-proxy"
 APPS_HOST_DIR = "/var/lib/berth/proxy/apps-config"  # per-service files the proxy reads (certificates)
 APPS_CONTAINER_DIR = "/home/kamal-proxy/.apps-config"
+PORTS = (80, 443)
+
+
+def ports_label(bindings: list[tuple[int, str]]) -> str:
+    """The published ports as one label value (`80@0.0.0.0,80@::,...`), so a change forces a new container."""
+    return ",".join(f"{port}@{ip}" for port, ip in bindings)
 
 
 @dataclass(frozen=True)

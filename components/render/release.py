@@ -58,6 +58,7 @@ class RunSpec:
     image: str
     mounts: tuple[str, ...]  # Kamal syntax source:target[:ro]
     command: str
+    entrypoint: str | None = None  # the image's own when None
 
 
 def docker_run_script(runs: list[RunSpec], env: dict[str, str], env_name: str) -> str:
@@ -70,6 +71,8 @@ def docker_run_script(runs: list[RunSpec], env: dict[str, str], env_name: str) -
         argv = ["docker", "run", "--rm", "--name", run.name, "--network", DOCKER_NETWORK, "--env-file", env_path]
         for mount in run.mounts:
             argv += ["--volume", mount]
+        if run.entrypoint:
+            argv += ["--entrypoint", run.entrypoint]
         argv.append(run.image)
         lines.append(f"docker rm -f {shlex.quote(run.name)} >/dev/null 2>&1 || true")
         lines.append(f"{shlex.join(argv)} {run.command}")
