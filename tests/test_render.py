@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from shell import SHELLCHECK
 
-from components.render.bootstrap import BootstrapSpec, bootstrap_script, header, privileged
+from components.render.bootstrap import BootstrapSpec, bootstrap_script, docker_user_rules, header, privileged
 from components.render.firewall import WORLD, rule_set
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC ops@x"
@@ -118,3 +118,21 @@ def test_docker_comes_from_the_tree_of_the_hosts_distribution():
 def test_a_non_root_ssh_user_joins_the_docker_group():
     assert "usermod -aG docker deploy" in bootstrap_script(BootstrapSpec(user="deploy"))
     assert "usermod" not in bootstrap_script(BootstrapSpec(user="root"))
+
+
+def test_docker_user_restricts_published_ports_like_ufw_does():
+    rules = rule_set(22, ["198.51.100.7/32"], ["173.245.48.0/20", "2400:cb00::/32"], None)
+    v4 = docker_user_rules(rules, ipv6=False).splitlines()
+    assert v4[:2] == ["*filter", ":DOCKER-USER - [0:0]"] and v4[-1] == "COMMIT"
+    match = "-p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 --ctdir ORIGINAL"
+    assert v4.index(f"-A DOCKER-USER {match} -s 173.245.48.0/20 -j RETURN") < v4.index(f"-A DOCKER-USER {match} -j DROP")
+    assert "2400:cb00::/32" not in "\n".join(v4)
+    assert f"-A DOCKER-USER {match} -s 2400:cb00::/32 -j RETURN" in docker_user_rules(rules, ipv6=True)
+    script = bootstrap_script(BootstrapSpec(host_firewall=rules))
+    assert "cat >> /etc/ufw/after.rules <<'RULES'" in script and "cat >> /etc/ufw/after6.rules <<'RULES'" in script
+    assert script.index("after.rules") < script.index("ufw --force enable")
+
+
+def test_world_open_web_ports_get_no_docker_user_restriction():
+    rules = rule_set(22, ["198.51.100.7/32"], list(WORLD), None)
+    assert "--ctorigdstport 80 " not in docker_user_rules(rules, ipv6=False)

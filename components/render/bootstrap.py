@@ -171,12 +171,41 @@ ufw default allow outgoing
 """
 
 
+_DOCKER_USER = """\
+# Docker forwards its published ports (kamal-proxy's 80 and 443) before ufw's INPUT rules see them, so
+# the same restriction goes into DOCKER-USER, which Docker consults first and never rewrites. It lives
+# in ufw's after.rules / after6.rules, so ufw restores it on every boot and reload. --ctstate DNAT
+# matches only traffic to published ports, never the containers' own outbound connections.
+cat >> /etc/ufw/{file} <<'RULES'
+{rules}
+RULES
+"""
+
+
+def docker_user_rules(rules: RuleSet, ipv6: bool) -> str | None:
+    """DOCKER-USER rules (iptables-restore syntax) allowing each restricted port only from its sources."""
+    lines = []
+    for rule in rules.inbound:
+        if rule.ports is None or any(a in ("0.0.0.0/0", "::/0") for a in rule.addresses):
+            continue  # open to the world: nothing to restrict
+        match = f"-p {rule.protocol} -m conntrack --ctstate DNAT --ctorigdstport {rule.ports} --ctdir ORIGINAL"
+        lines += [f"-A DOCKER-USER {match} -s {a} -j RETURN" for a in rule.addresses if (":" in a) == ipv6]
+        lines.append(f"-A DOCKER-USER {match} -j DROP")
+    if not lines:
+        return None
+    return "\n".join(["*filter", ":DOCKER-USER - [0:0]", *lines, "COMMIT"])
+
+
 def _ufw(rules: RuleSet) -> str:
     lines = [_UFW_HEAD]
     for rule in rules.inbound:
         for address in rule.addresses:
             source = "any" if address in ("0.0.0.0/0", "::/0") else address
             lines.append(f"ufw allow proto {rule.protocol} from {source} to any port {rule.ports} >/dev/null\n")
+    for file, ipv6 in (("after.rules", False), ("after6.rules", True)):
+        docker_user = docker_user_rules(rules, ipv6)
+        if docker_user:
+            lines.append(_DOCKER_USER.format(file=file, rules=docker_user))
     lines.append("ufw --force enable >/dev/null\n")
     return "".join(lines)
 

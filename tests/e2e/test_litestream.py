@@ -98,7 +98,7 @@ def test_restore_in_place_keeps_uncheckpointed_rows_in_the_safety_copy(world, tm
 def test_a_fresh_host_restores_before_the_app_starts(world):
     written = rows(world, world.web.address)
     time.sleep(2)  # let the last writes reach the bucket
-    fresh = world.lab.add_host()
+    fresh = world.add_host()
     rebuilt = world.deployment("e2e-rebuilt", stack_name="e2e",
                                servers={"web": {"hosts": [fresh.address]}, "jobs": None})
     up = rebuilt.up()
@@ -110,7 +110,7 @@ def test_a_fresh_host_restores_before_the_app_starts(world):
 
 
 def test_a_missing_external_bucket_is_named_before_the_app_starts(world):
-    fresh = world.lab.add_host()
+    fresh = world.add_host()
     stack = world.deployment("e2e-nobucket", servers={"web": {"hosts": [fresh.address]}, "jobs": None},
                              backups={"bucket": "missing-bucket"})
     up = stack.up()

@@ -91,14 +91,24 @@ class World:
 
     def _images(self) -> None:
         for host in self.lab.hosts:
-            images.kamal_proxy_image(host, self.proxy_image, self.proxy_image.rsplit(":", 1)[1])
-            images.litestream_image(host, self.litestream_image, self.litestream_image.rsplit(":", 1)[1],
-                                    self.lab.ca_cert.read_text())
+            self._base_images(host)
         builder = self.lab.hosts[0]
         for build in (images.AppBuild("v1"), images.AppBuild("v2"), images.AppBuild("v3", healthy=False)):
             tag = f"{self.app_repository}:{build.version}"
             images.app_image(builder, tag, build)
             images.push(builder, tag, REGISTRY_USER, self.secrets["REGISTRY_PASSWORD"])
+
+    def _base_images(self, host: TestHost) -> None:
+        """The images a host would pull from Docker Hub, which the lab cannot reach."""
+        images.kamal_proxy_image(host, self.proxy_image, self.proxy_image.rsplit(":", 1)[1])
+        images.litestream_image(host, self.litestream_image, self.litestream_image.rsplit(":", 1)[1],
+                                self.lab.ca_cert.read_text())
+
+    def add_host(self) -> TestHost:
+        """A fresh server, as a rebuilt or new cloud host would be."""
+        host = self.lab.add_host()
+        self._base_images(host)
+        return host
 
     def _bucket(self) -> None:
         import boto3
