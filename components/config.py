@@ -213,6 +213,22 @@ class Buffering(Section):
 
 
 TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]
+_HEADER_NAME = r"^[A-Za-z0-9-]+$"
+
+
+class ProxyLogging(Section):
+    """Headers kamal-proxy writes into its request log; the defaults are Kamal's."""
+
+    request_headers: list[str] = Field(["Cache-Control", "Last-Modified", "User-Agent"])
+    response_headers: list[str] = []
+
+    @field_validator("request_headers", "response_headers")
+    @classmethod
+    def _header_names(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not re.match(_HEADER_NAME, n)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not an HTTP header name")
+        return names
 
 
 class Proxy(Section):
@@ -226,6 +242,7 @@ class Proxy(Section):
     drain_timeout: Duration = "30s"
     forward_headers: bool | None = None  # default: true behind Cloudflare's proxy
     buffering: Buffering = Buffering()
+    logging: ProxyLogging = ProxyLogging()
     version: str = Field("v0.9.2", pattern=r"^v\d+\.\d+\.\d+$")
     shared: bool = False  # deploy into a kamal-proxy another stack owns
 

@@ -73,6 +73,7 @@ class ReleaseArgs:
             buffer_requests=p.buffering.requests, buffer_responses=p.buffering.responses,
             buffer_memory=p.buffering.memory, max_request_body=p.buffering.max_request_body,
             max_response_body=p.buffering.max_response_body, forward_headers=stack.forward_headers,
+            log_request_headers=tuple(p.logging.request_headers), log_response_headers=tuple(p.logging.response_headers),
         )
         env_secret = {name: secrets.output(secret) for name, secret in stack.env.secret_pairs()}
         env_secret.update(extra_secret_env or {})

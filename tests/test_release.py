@@ -202,6 +202,10 @@ EXPECTED_FLAGS = {
 }
 
 
+KAMAL_LOG_HEADERS = ("--log-request-header=Cache-Control --log-request-header=Last-Modified "
+                     "--log-request-header=User-Agent")
+
+
 @pytest.mark.parametrize("name", SHIPPED_IDS)
 def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
     stack, ev = evaluations[name]
@@ -213,7 +217,8 @@ def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
         container = containers[host]
         target = f"{container.plain_inputs['name']}:{stack.proxy.app_port}"
         assert switch.plain_inputs["create"] == (
-            f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]}")
+            f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]} "
+            f"{KAMAL_LOG_HEADERS}")
         assert "delete" not in switch.plain_inputs  # a delete would remove the route on every release
         assert switch.plain_inputs["triggers"] == [container.id]
         assert container.urn in switch.dependencies

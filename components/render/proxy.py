@@ -55,6 +55,8 @@ class DeployOptions:
     max_request_body: int
     max_response_body: int
     forward_headers: bool
+    log_request_headers: tuple[str, ...] = ()
+    log_response_headers: tuple[str, ...] = ()
 
 
 def _flag(name: str, value: bool | str | int) -> str:
@@ -92,6 +94,8 @@ def deploy_args(route: str, target: str, options: DeployOptions) -> list[str]:
     if options.buffer_responses and options.max_response_body:
         args.append(_flag("max-response-body", options.max_response_body))
     args.append(_flag("forward-headers", options.forward_headers))
+    args += [_flag("log-request-header", header) for header in options.log_request_headers]
+    args += [_flag("log-response-header", header) for header in options.log_response_headers]
     return args
 
 

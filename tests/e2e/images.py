@@ -216,6 +216,7 @@ while true; do date +%s > /rails/storage/jobs.heartbeat; sleep 1; done
 class AppBuild:
     version: str
     healthy: bool = True
+    service: str = "shop"
 
 
 def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
@@ -237,6 +238,7 @@ def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
     root.file("/rails/bin/jobs", _JOBS, mode=0o755)
     docker_import(host, root, tag, [
         "USER 1000:1000", "WORKDIR /rails", f"EXPOSE {APP_PORT}", f"ENV APP_VERSION={build.version}",
+        f"LABEL service={build.service}",  # `kamal build` adds it, and `kamal deploy` checks for it
         "ENV PATH=/rails/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         f'CMD ["httpd", "-f", "-p", "{APP_PORT}", "-h", "{public}"]'])
 
