@@ -30,7 +30,7 @@ e2e: $(VENV)/.e2e-installed  ## real Docker, kamal-proxy, Litestream and Kamal o
 	PY=$(PY) tests/e2e/run.sh -q
 
 bench-release: $(VENV)/.e2e-installed  ## Berth and Kamal releasing the same app on the lab, side by side
-	PY=$(PY) tests/e2e/run.sh -q -s -k bench --bench
+	PY=$(PY) E2E_TESTS=tests/e2e/test_bench.py tests/e2e/run.sh -q -s --bench
 
 schema: $(VENV)/.installed  ## regenerate schema/stack.schema.json from the models
 	$(PY) -m components.schema > schema/stack.schema.json

@@ -14,10 +14,20 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 
 
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
-ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_kamal")
+ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_kamal", "test_bench")
 
 
-def pytest_collection_modifyitems(items):
+def pytest_addoption(parser):
+    parser.addoption("--bench", action="store_true", help="run the release bench (make bench-release)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bench: the release bench, run by make bench-release only")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--bench"):
+        items[:] = [item for item in items if "bench" not in item.keywords]
     def rank(item) -> int:
         module = item.module.__name__.rsplit(".", 1)[-1]
         return ORDER.index(module) if module in ORDER else len(ORDER)

@@ -28,4 +28,4 @@ fi
 trap '"$PY" -m tests.e2e.testhost down' EXIT
 # hypothesis is not used here, and its end-of-run import trips a CPython 3.11 AST bug under the
 # threads the SDK leaves behind ("AST constructor recursion depth mismatch").
-BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider -p no:hypothesispytest tests/e2e "$@"
+BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider -p no:hypothesispytest "${E2E_TESTS:-tests/e2e}" "$@"

@@ -1,0 +1,88 @@
+"""make bench-release: the same releases with Berth and with Kamal, each on a fresh lab host, measured.
+
+Timings are printed (and written to the run's log directory), never asserted. Both sides deploy the same
+images through the same kamal-proxy with the same proxy settings; Berth's first release includes its host
+bootstrap (ufw, sshd, unattended upgrades), Kamal's does not bootstrap a host that already has Docker.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from components.config import load
+
+from .http import LoadLoop, get
+from .kamal import Kamal
+from .ops import Ops
+
+pytestmark = pytest.mark.bench
+HOSTNAME = "shop.e2e.test"
+
+
+def _switch(world, host, deploy) -> dict:
+    """Run `deploy()` under a load loop; the switch ends when the new version first answers."""
+    with LoadLoop(host.address, HOSTNAME, world.lab.ca_cert, max_requests=20000, max_seconds=120) as load:
+        for _ in range(50):
+            if len(load.answers) >= 5:
+                break
+            time.sleep(0.1)
+        started = time.monotonic()
+        ok = deploy()
+        ended = time.monotonic()
+        time.sleep(1)
+    first_v2 = load.first("app v2")
+    during = [a for t, a in load.answers if started <= t <= ended]
+    return {"ok": ok, "switch": (first_v2 - started) if first_v2 else None, "requests": len(during),
+            "failed": len([a for a in during if a.status != 200])}
+
+
+def test_bench_release(world):
+    rows: dict[str, dict[str, str]] = {}
+    berth_host, kamal_host = world.add_host(), world.add_host()
+
+    bench = world.deployment("bench", servers={"web": {"hosts": [berth_host.address]}, "jobs": None},
+                             accessories=None, backups=None, assetPath=None, releaseCommand=None)
+    kamal = Kamal.project(world, kamal_host, load(bench.stack().berth))
+
+    started = time.monotonic()
+    assert bench.up().ok
+    berth_first = time.monotonic() - started
+    result, kamal_first = kamal("deploy", "--skip-push", "--version=v1")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert get(berth_host.address, HOSTNAME, ca=world.lab.ca_cert).body.strip() == "app v1"
+    assert get(kamal_host.address, HOSTNAME, ca=world.lab.ca_cert).body.strip() == "app v1"
+    rows["time to a first serving release (s)"] = {"berth": f"{berth_first:.1f}", "kamal": f"{kamal_first:.1f}"}
+
+    berth_switch = _switch(world, berth_host, lambda: bench.set(version="v2").up().ok)
+    kamal_switch = _switch(world, kamal_host, lambda: kamal("deploy", "--skip-push", "--version=v2")[0].returncode == 0)
+    for side in (berth_switch, kamal_switch):
+        assert side["ok"]
+    rows["switch time, deploy start to v2 serving (s)"] = {
+        "berth": f"{berth_switch['switch']:.1f}", "kamal": f"{kamal_switch['switch']:.1f}"}
+    rows["requests during the deploy / failed"] = {
+        "berth": f"{berth_switch['requests']} / {berth_switch['failed']}",
+        "kamal": f"{kamal_switch['requests']} / {kamal_switch['failed']}"}
+
+    started = time.monotonic()
+    assert Ops(bench)("rollback", "v1").exit_code == 0
+    berth_rollback = time.monotonic() - started
+    result, kamal_rollback = kamal("rollback", "v1")
+    assert result.returncode == 0, result.stdout[-2000:]
+    rows["rollback to v1 (s)"] = {"berth": f"{berth_rollback:.1f}", "kamal": f"{kamal_rollback:.1f}"}
+
+    started = time.monotonic()
+    failed = bench.set(version="v3").up()
+    berth_failure = time.monotonic() - started
+    assert not failed.ok and "target failed to become healthy" in failed.error
+    result, kamal_failure = kamal("deploy", "--skip-push", "--version=v3")
+    assert result.returncode != 0
+    rows["failing release (unhealthy v3) to its error (s)"] = {
+        "berth": f"{berth_failure:.1f}", "kamal": f"{kamal_failure:.1f}"}
+
+    table = ["| measure | Berth | Kamal 2.11.0 |", "|---|---|---|"]
+    table += [f"| {name} | {v['berth']} | {v['kamal']} |" for name, v in rows.items()]
+    report = "\n".join(table)
+    (world.lab.log / "bench-release.md").write_text(report + "\n")
+    print("\n" + report)
