@@ -5,6 +5,7 @@ import pulumi
 from components.accessories import declare as declare_accessories
 from components.backups import BackupsArgs, BackupsStorage
 from components.database import ManagedPostgres, ManagedPostgresArgs
+from components.errors import ConfigError
 from components.hosts import Servers, ServersArgs, SshAccess
 from components.origin import web_sources
 from components.proxy import KamalProxy, KamalProxyArgs
@@ -13,7 +14,10 @@ from components.render.edge import manual_records
 from components.secrets import Secrets
 from components.settings import read_stack
 
-stack = read_stack()  # validates everything before a single resource is declared
+try:
+    stack = read_stack()  # validates everything before a single resource is declared
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None  # the problems, without a Python traceback
 stack_name = pulumi.get_stack()
 secrets = Secrets(stack.secrets)
 

@@ -167,8 +167,17 @@ CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
 )
 
 
-def cross_section_problems(stack: Stack) -> list[Problem]:
-    return [problem for check in CHECKS for problem in check(stack)]
+def cross_section_problems(stack: Stack, tolerant: bool = False) -> list[Problem]:
+    """Every rule's problems. `tolerant`: the stack is partial (some sections failed to validate), so a
+    rule that needs a missing section is skipped rather than guessed at."""
+    problems = []
+    for check in CHECKS:
+        try:
+            problems += check(stack)
+        except (AttributeError, KeyError, TypeError, StopIteration):
+            if not tolerant:
+                raise
+    return problems
 
 
 # Litestream before 0.5.16 cannot upload to S3-compatible storage (aws-chunked encoding, fixed in 0.5.6)

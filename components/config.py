@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from . import catalog
-from .errors import ConfigError, Problem, from_pydantic
+from .errors import ConfigError, from_pydantic, loc_of
 from .fields import (
     AbsolutePath,
     Address,
@@ -43,9 +44,11 @@ from .fields import (
     Port,
     RegistryHost,
     Repository,
+    SecretName,
     SshPublicKey,
     Text,
     Version,
+    looks_like_secret_name,
 )
 from .render.accessory import SECRET_REFERENCE
 
@@ -111,7 +114,7 @@ MountSpec = typing.Annotated[str, AfterValidator(_mount)]
 class Registry(Section):
     server: RegistryHost = "docker.io"
     username: str = Field(min_length=1)
-    password: EnvName  # a berth:secrets name
+    password: SecretName
 
 
 class Cloud(Section):
@@ -136,7 +139,7 @@ class Ssh(Section):
     port: Port = 22
     authorized_keys: list[SshPublicKey] = []  # required for cloud hosts; existing hosts keep the keys they have
     allow_from: list[Cidr] = Field(min_length=1)
-    private_key: EnvName | None = None  # a berth:secrets name; otherwise the ssh-agent
+    private_key: SecretName | None = None  # otherwise the ssh-agent
 
 
 class ContainerOptions(Section):
@@ -261,9 +264,12 @@ class Env(Section):
     @field_validator("secret")
     @classmethod
     def _secret_entries(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$", entry):
-                raise ValueError(f"{entry!r} is not NAME or NAME:SECRET_NAME")
+        for i, entry in enumerate(entries):
+            name, _, secret = entry.partition(":")
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or not looks_like_secret_name(secret or name):
+                # never echo the entry: it may be a pasted credential
+                raise ValueError(f"entry {i + 1} is not NAME or ENV_NAME:NAME, where NAME is a berth:secrets entry "
+                                 "in capitals")
         names = [entry.split(":")[0] for entry in entries]
         if len(set(names)) != len(names):
             raise ValueError("names an environment variable twice")
@@ -365,8 +371,8 @@ class Backups(Section):
     bucket: str = Field(pattern=_BUCKET.pattern)
     region: str
     endpoint: str | None = Field(None, pattern=r"^https://[a-z0-9.-]+(:\d+)?/?$")
-    access_key_id: EnvName | None = None  # berth:secrets names (provider s3)
-    secret_access_key: EnvName | None = None
+    access_key_id: SecretName | None = None  # provider s3
+    secret_access_key: SecretName | None = None
 
     @model_validator(mode="after")
     def _provider_fields(self) -> "Backups":
@@ -390,7 +396,7 @@ class Backups(Section):
 class PostgresSettings(Section):
     name: str = Field(pattern=_PG_IDENTIFIER.pattern)
     user: str = Field(pattern=_PG_IDENTIFIER.pattern)
-    password: EnvName  # a berth:secrets name
+    password: SecretName
     env_var: EnvName = "DATABASE_URL"
 
 
@@ -418,7 +424,7 @@ class Accessory(Section):
     options: ContainerOptions = ContainerOptions()
     databases: list[AbsolutePath] = []  # litestream: paths as the app container sees them
     sync_interval: Duration = "1s"  # litestream
-    master_key: EnvName | None = None  # meilisearch: a berth:secrets name
+    master_key: SecretName | None = None  # meilisearch
     database: PostgresSettings | None = None  # postgres
 
     @property
@@ -467,7 +473,7 @@ class Stack(Section):
     service: Name
     image: Repository
     version: Version
-    secrets: dict[EnvName, SecretStr] = {}
+    secrets: dict[SecretName, SecretStr] = {}
     registry: Registry | None = None
     cloud: Cloud
     ssh: Ssh
@@ -593,6 +599,67 @@ def keys_at(loc: tuple) -> list[str]:
     return []
 
 
+def paths_of(key: str) -> list[str]:
+    """Every key path (dotted, `<name>` for map keys) that ends in `key`, for "wrong section" hints."""
+    found: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str, depth: int) -> None:
+        for name, field in model.model_fields.items():
+            alias = field.alias or name
+            path = f"{prefix}{alias}"
+            if alias == key and prefix:
+                found.append(path)
+            inner = _strip_optional(field.annotation)
+            if typing.get_origin(inner) is dict:
+                inner, path = _strip_optional(typing.get_args(inner)[1]), f"{path}.<name>"
+            elif typing.get_origin(inner) is list:
+                inner = _strip_optional(typing.get_args(inner)[0])
+            if isinstance(inner, type) and issubclass(inner, BaseModel) and depth < 4:
+                walk(inner, f"{path}.", depth + 1)
+
+    walk(Stack, "", 0)
+    return found
+
+
+def scalar_kind(loc: tuple) -> str | None:
+    """What the stack file expects at a key path: "text", "number", "bool", or None (a section, or unknown)."""
+    annotation: Any = Stack
+    for part in loc:
+        annotation = _strip_optional(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items() if part in (n, f.alias)), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        elif typing.get_origin(annotation) is list and isinstance(part, int):
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return None
+    annotation = _strip_optional(annotation)
+    if annotation is bool:
+        return "bool"
+    if annotation in (int, float):
+        return "number"
+    if annotation in (str, SecretStr) or typing.get_origin(annotation) is Literal:
+        return "text"
+    return None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and \
+                len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
 def _unwrap(annotation: Any) -> Any:
     """Model class behind Optional[...], list[...] and dict[str, ...]."""
     for arg in (annotation, *typing.get_args(annotation)):
@@ -604,19 +671,54 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def load(raw: dict[str, Any]) -> Stack:
-    """Validate the `berth:` namespace (keys without the prefix) and return the Stack, or raise."""
+def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None) -> Stack:
+    """Validate the `berth:` namespace (keys without the prefix) and return the Stack, or raise one
+    ConfigError with every problem: field errors and the cross-section rules the valid sections allow,
+    each with its line when `lines` knows it."""
     from .checks import cross_section_problems
 
+    # The cloud decides which sizes exist; passing it as context lets each role check its own.
+    cloud = raw.get("cloud") if isinstance(raw, dict) else None
+    provider = cloud.get("provider") if isinstance(cloud, dict) else None
+    context = {"provider": provider if isinstance(provider, str) else None}
     try:
-        # The cloud decides which sizes exist; passing it as context lets each role check its own.
-        cloud = raw.get("cloud") if isinstance(raw, dict) else None
-        provider = cloud.get("provider") if isinstance(cloud, dict) else None
-        provider = provider if isinstance(provider, str) else None
-        stack = Stack.model_validate(raw, context={"provider": provider})
+        stack = Stack.model_validate(raw, context=context)
+        problems = cross_section_problems(stack)
     except ValidationError as error:
-        raise ConfigError(from_pydantic(error.errors(), keys_at)) from None
-    problems: list[Problem] = cross_section_problems(stack)
+        problems = from_pydantic(error.errors(), keys_at, paths_of)
+        partial = _partial(raw, {e["loc"][0] for e in error.errors() if e["loc"]}, context)
+        problems += cross_section_problems(partial, tolerant=True) if partial is not None else []
     if problems:
-        raise ConfigError(problems)
+        locate = lines or (lambda loc: None)
+        raise ConfigError([p.at(locate(loc_of(p.path))) for p in problems])
     return stack
+
+
+class _Broken:
+    """A section that failed validation, inside a partial Stack: reading it raises AttributeError."""
+
+    def __getattr__(self, name: str):
+        raise AttributeError(name)
+
+    def __iter__(self):
+        raise AttributeError("__iter__")
+
+
+def _partial(raw: Any, broken: set, context: dict) -> Stack | None:
+    """The stack as far as it validates: every section without an error, so the cross-section rules that
+    need only those can still report (at once, with the field errors)."""
+    if not isinstance(raw, dict):
+        return None
+    values: dict[str, Any] = {}
+    for name, field in Stack.model_fields.items():
+        key = field.alias or name
+        if key in broken:
+            values[name] = _Broken()  # never a default in its place: rules that read it are skipped
+            continue
+        if key not in raw:
+            continue
+        try:
+            values[name] = TypeAdapter(field.annotation).validate_python(raw[key], context=context)
+        except ValidationError:
+            continue
+    return Stack.model_construct(**values)

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 
+from .settings import STACK_FILE_ENV
 from .stackfile import StackFile
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -242,9 +244,11 @@ def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = Tru
         with settings.SETTINGS.lock:
             settings.SETTINGS.outputs.clear()
         runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)
+        os.environ[STACK_FILE_ENV] = stack_file.path or ""  # the program reads this file, not Pulumi.<stack>.yaml
         loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     finally:
         runtime_config.set_all_config({}, [])
+        os.environ.pop(STACK_FILE_ENV, None)
         loop.close()
         asyncio.set_event_loop(None)
     return evaluation

@@ -12,6 +12,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -136,6 +137,22 @@ def _repository(value: str) -> str:
     return value
 
 
+_SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+# Credentials whose shape also fits a name in capitals: AWS access key ids, long runs of letters and digits.
+_CREDENTIAL_SHAPES = (re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$"), re.compile(r"^(?=[A-Z0-9]*[0-9])[A-Z0-9]{20,}$"))
+
+
+def looks_like_secret_name(value: str) -> bool:
+    return bool(_SECRET_NAME.match(value)) and not any(shape.match(value) for shape in _CREDENTIAL_SHAPES)
+
+
+def _secret_name(value: str) -> str:
+    """A berth:secrets name, never the secret itself. The error never repeats the value: it may be a token."""
+    if not looks_like_secret_name(value):
+        raise PydanticCustomError("secret_name", "is not the name of a berth:secrets entry")
+    return value
+
+
 def _pinned_image(value: str) -> str:
     """An accessory image: repository plus an exact tag or digest, so a restart never upgrades it."""
     if "@" in value:
@@ -213,6 +230,7 @@ PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 _TEXT_OR_NUMBER = WithJsonSchema({"type": ["string", "number"]})
 Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version), _TEXT_OR_NUMBER]
 EnvName = Annotated[str, AfterValidator(_env_name), Field(pattern=_ENV_NAME.pattern)]
+SecretName = Annotated[str, AfterValidator(_secret_name), Field(pattern=_SECRET_NAME.pattern)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 MountPoint = Annotated[str, AfterValidator(_mount_point)]
 SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]

@@ -19,7 +19,7 @@ from rich.tree import Tree
 
 from policy import berth_rules
 
-from . import catalog, checks, pricing, stackfile
+from . import catalog, checks, pricing, stackfile, yamlv3
 from .config import Stack, load
 from .errors import ConfigError, Problem
 from .evaluate import PROJECT_DIR, Evaluation, Registration, evaluate
@@ -35,24 +35,24 @@ class Plan:
 
 
 def build(path: Path) -> Plan:
-    """Validate and evaluate one stack file. Raises ConfigError for anything but unset secrets."""
+    """Validate and evaluate one stack file, reading it as `pulumi up` does. Raises SyntaxProblem for text
+    that is not YAML and ConfigError for any problem but unset secrets (the plan fills those in)."""
     stack_file = stackfile.read(path)
     problems: list[Problem] = list(stack_file.problems)
-    unset: list[str] = []
+    unset: list[Problem] = []
     try:
-        load(stack_file.berth)
+        load(stack_file.program_view(), stack_file.line_of)
     except ConfigError as error:
-        if error.only_missing_secrets:
-            unset = sorted({p.missing_secret for p in error.problems if p.missing_secret})
-        else:
-            problems += error.problems
+        unset = error.unset_secrets
+        problems += error.faults
     if problems:
-        raise ConfigError(problems)
-    if unset:
-        stack_file = stack_file.with_secrets(unset)
-    stack = load(stack_file.berth)
+        raise ConfigError([*problems, *unset], file=path.name)  # the unset secrets come apart, as the to-do
+    unset_names = sorted({p.missing_secret for p in unset})
+    if unset_names:
+        stack_file = stack_file.with_secrets(unset_names)
+    stack = load(stack_file.program_view())
     evaluation = evaluate(stack_file)
-    return Plan(stack, evaluation, checks.warnings(stack), unset, policy_violations(evaluation))
+    return Plan(stack, evaluation, checks.warnings(stack), unset_names, policy_violations(evaluation))
 
 
 def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:
@@ -180,9 +180,8 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
         raise typer.Exit(2)
     try:
         plan = build(path)
-    except ConfigError as error:
-        console.print(f"[bold red]{path.name} is not valid[/]")
-        console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+    except (ConfigError, yamlv3.SyntaxProblem) as error:
+        console.print(str(error), markup=False, highlight=False, soft_wrap=True, style="red")
         raise typer.Exit(1) from None
     render(plan, console)
 

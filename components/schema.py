@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from .config import Stack
-from .settings import NAMESPACE
+from .stackfile import NAMESPACE
 
 _SECURE = {
     "type": "object",

@@ -126,8 +126,8 @@ def test_secret_values_never_echoed_in_errors():
 def test_plain_text_secret_in_stack_file_is_refused():
     parsed = stackfile.parse("x", {"config": {"berth:secrets": {"TOKEN": "plain-value", "OK": {"secure": "v1:abc"}}}})
     assert [str(p) for p in parsed.problems] == [
-        "berth:secrets.TOKEN: is plain text in the stack file; set it with pulumi config set --secret "
-        "--path 'secrets.TOKEN' (the value is not shown here)"]
+        "berth:secrets.TOKEN: is plain text in the stack file; remove it and run pulumi config set --secret "
+        "--path 'secrets.TOKEN' <value> (the value is not shown here)"]
     assert "plain-value" not in str(parsed.berth)
 
 
@@ -141,7 +141,7 @@ def test_derived_tls_mode_and_forward_headers():
 
 def test_engine_config_round_trip():
     """What Pulumi hands the program decodes back to what the stack file said."""
-    from components.settings import decode
+    from components.stackfile import decode
 
     sf = stackfile.read(PROJECT_DIR / "Pulumi.staging.yaml")
     engine = {key.removeprefix("berth:"): value for key, value in sf.engine_config().items()}

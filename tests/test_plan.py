@@ -43,8 +43,9 @@ def test_broken_stack_file_exits_non_zero(tmp_path):
     broken.write_text(yaml.safe_dump(document))
     result = runner.invoke(app, ["--file", str(broken)], env={"COLUMNS": "200"})
     assert result.exit_code == 1
-    assert "berth:proxy.healthcheck.interval: '10' is not a duration" in result.output
-    assert "berth:servers.web.size:" in result.output
+    assert "berth:proxy.healthcheck.interval (line 27): '10' is not a duration" in result.output
+    assert "berth:servers.web.size (line " in result.output
+    assert "Secrets named but not set" in result.output  # the to-do, apart from the problems
     assert "Host " not in result.output
 
 
