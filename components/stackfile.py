@@ -47,6 +47,8 @@ def decode(values: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
 # Namespaces a Berth stack file may use: Berth's own, and the providers' own configuration.
 NAMESPACES = ("berth", "digitalocean", "hcloud", "cloudflare", "docker", "command", "tls", "random", "pulumi")
 # Provider settings that are credentials: in plain text they are refused like berth:secrets entries.
+# What a Pulumi.<stack>.yaml may hold at its top level (pulumi's ProjectStack).
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
 PROVIDER_CREDENTIALS = {
     "digitalocean:token": "DIGITALOCEAN_TOKEN", "digitalocean:spacesAccessId": "SPACES_ACCESS_KEY_ID",
     "digitalocean:spacesSecretKey": "SPACES_SECRET_ACCESS_KEY", "hcloud:token": "HCLOUD_TOKEN",
@@ -123,6 +125,12 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
     config_node = _mapping_entry(root, "config") if isinstance(root, MappingNode) else None
     if root is not None and not isinstance(root, MappingNode):
         problems.append(Problem("(file)", "is not a YAML mapping with a `config:` key", line=1))
+    for key_node, _ in root.value if isinstance(root, MappingNode) else []:
+        key = str(yamlv3.node_value(key_node)) if isinstance(key_node, ScalarNode) else "?"
+        if key not in STACK_FILE_KEYS:
+            hint = ("it is at the top of the file, so Pulumi ignores it: indent it under config:" if ":" in key
+                    else f"a stack file holds {', '.join(STACK_FILE_KEYS)}")
+            problems.append(Problem(key, f"is not read by Pulumi here; {hint}", line=key_node.start_mark.line + 1))
     if config_node is not None and not isinstance(config_node, MappingNode):
         problems.append(Problem("config", "must be a mapping of namespace:key settings",
                                 line=config_node.start_mark.line + 1))

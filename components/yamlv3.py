@@ -171,6 +171,8 @@ def compose(text: str, file: str) -> Node | None:
         lines = text.splitlines()
         line = mark.line + 1 if mark else 1
         problem = (error.problem or error.context or "invalid YAML").strip()
+        if error.context and error.context_mark and error.problem and error.context_mark.line != (mark.line if mark else -1):
+            problem += f" ({error.context} that starts on line {error.context_mark.line + 1})"
         if "\t" in (lines[line - 1] if 0 < line <= len(lines) else "") and "tab" not in problem:
             problem += " (a tab character: YAML indents with spaces only)"
         raise SyntaxProblem(file, line, (mark.column + 1) if mark else 1, problem,
