@@ -92,7 +92,8 @@ def test_the_program_reads_the_file_too_and_refuses_the_same(name):
     ("berth:version: '1.10'", "1.10"), ("berth:version: !!str 1.10", "1.10"), ("berth:version: 3f9c2e1", "3f9c2e1"),
     ("berth:maintenance: true", "true"), ("berth:maintenance: yes", "yes"), ("berth:maintenance: off", "off"),
     ("berth:version: 2026-01-01", "2026-01-01"), ("berth:version: 1.0", "1"),
-    ("berth:proxy: {version: 1.10, ssl: off, appPort: 080}", '{"appPort":80,"ssl":"off","version":1.1}'),  # 080 is no octal: a float
+    # 080 is no octal (8 is no octal digit): Go's ParseInt fails and it becomes the float 80
+    ("berth:proxy: {version: 1.10, ssl: off, appPort: 080}", '{"appPort":80,"ssl":"off","version":1.1}'),
     ("berth:proxy: {appPort: 0100}", '{"appPort":64}'),
     ("berth:env: {clear: {A: <b>&c}}", '{"clear":{"A":"\\u003cb\\u003e\\u0026c"}}'),
 ])
