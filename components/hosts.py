@@ -15,6 +15,7 @@ import pulumi_docker as docker
 from . import catalog
 from .clouds.base import Cloud, HostSpec, Machine, cloud_for
 from .config import Stack
+from .render import cloudinit
 from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
 from .render.firewall import RuleSet, rule_set
 from .secrets import Secrets
@@ -54,6 +55,8 @@ def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
                 tags=("berth", stack.service, role),
                 volume_gb=stack.volume.size_gb if stack.volume else None,
                 address=spec.hosts[index] if spec.hosts else None,
+                user_data=None if provider == "existing" else cloudinit.user_data(
+                    stack.ssh.user, stack.ssh.port, list(stack.ssh.authorized_keys)),
             ))
     return specs
 

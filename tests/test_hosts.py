@@ -123,3 +123,21 @@ def test_database_url_uses_the_private_host_only_inside_the_clusters_vpc(changes
     assert ("privateNetworkUuid" in cluster.plain_inputs) == private
     (firewall,) = ev.of_type("digitalocean:index/databaseFirewall:DatabaseFirewall")
     assert {r["type"] for r in firewall.plain_inputs["rules"]} == {source_type}
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, PROJECT_DIR / "Pulumi.staging.yaml"])
+def test_a_non_root_user_and_port_are_set_up_by_cloud_init(path):
+    ev = evaluate(variant(path, ssh={"user": "deploy", "port": 2222}))
+    (server,) = [r for r in ev.resources if r.type in ("digitalocean:index/droplet:Droplet", "hcloud:index/server:Server")]
+    data = server.plain_inputs["userData"]
+    assert data.startswith("#cloud-config\n") and "name: deploy" in data and "Port 2222" in data
+    bootstrap = next(r for r in ev.resources if r.name.endswith("-bootstrap"))
+    assert bootstrap.plain_inputs["connection"]["user"] == "deploy"
+    assert bootstrap.plain_inputs["connection"]["port"] == 2222
+    assert bootstrap.plain_inputs["create"] == "sudo -n bash -s"
+
+
+def test_root_on_port_22_sends_no_user_data(evaluations):
+    _, ev = evaluations["production"]
+    (droplet,) = ev.of_type("digitalocean:index/droplet:Droplet")
+    assert "userData" not in droplet.plain_inputs

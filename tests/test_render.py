@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import yaml
 from shell import SHELLCHECK
 
 from components.render.bootstrap import BootstrapSpec, bootstrap_script, docker_user_rules, header, privileged
@@ -136,3 +137,41 @@ def test_docker_user_restricts_published_ports_like_ufw_does():
 def test_world_open_web_ports_get_no_docker_user_restriction():
     rules = rule_set(22, ["198.51.100.7/32"], list(WORLD), None)
     assert "--ctorigdstport 80 " not in docker_user_rules(rules, ipv6=False)
+
+
+def _cloud_init_schema(text: str, tmp_path) -> subprocess.CompletedProcess:
+    import shutil
+
+    binary = shutil.which("cloud-init")
+    assert binary, "cloud-init is not installed (apt-get install cloud-init; .ci/run does)"
+    path = tmp_path / "user-data"
+    path.write_text(text)
+    return subprocess.run([binary, "schema", "-c", str(path)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("user", "port"), [("deploy", 22), ("root", 2222), ("deploy", 2222)])
+def test_cloud_init_sets_up_the_ssh_user_and_port_before_the_first_connection(user, port, tmp_path):
+    from components.render.cloudinit import PORT_DROP_IN, user_data
+
+    text = user_data(user, port, [KEY])
+    result = _cloud_init_schema(text, tmp_path)
+    assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
+    document = yaml.safe_load(text)
+    if user != "root":
+        (created,) = [u for u in document["users"] if isinstance(u, dict)]
+        assert created["name"] == user and created["ssh_authorized_keys"] == [KEY]
+        assert created["sudo"] == "ALL=(ALL) NOPASSWD:ALL"
+    contents = [f["content"] for f in document.get("write_files", [])]
+    assert contents == ([f"Port {port}\n"] if port != 22 else [])
+    assert (PORT_DROP_IN in text) == (port != 22)
+
+
+def test_root_on_port_22_needs_no_user_data():
+    from components.render.cloudinit import user_data
+
+    assert user_data("root", 22, [KEY]) is None
+
+
+def test_cloud_init_schema_check_is_not_vacuous(tmp_path):
+    result = _cloud_init_schema("#cloud-config\nusers: 5\nruncmd: oops\n", tmp_path)
+    assert "Invalid cloud-config" in result.stdout + result.stderr or result.returncode != 0

@@ -24,6 +24,7 @@ class HostSpec:
     tags: tuple[str, ...]
     volume_gb: int | None
     address: str | None = None  # existing hosts only
+    user_data: str | None = None  # cloud-init for a new cloud host (render/cloudinit.py)
 
 
 @dataclass

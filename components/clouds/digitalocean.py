@@ -30,7 +30,7 @@ class DigitalOcean(Cloud):
         droplet = do.Droplet(
             spec.name, name=spec.name, region=self.region, size=spec.size, image=spec.os_image,
             vpc_uuid=self.vpc.id, monitoring=True, ipv6=True,
-            ssh_keys=[key.fingerprint for key in self.ssh_keys],
+            ssh_keys=[key.fingerprint for key in self.ssh_keys], user_data=spec.user_data,
             tags=[*spec.tags, self.group_tag],
             # A new image or key list must never rebuild a running host; the bootstrap adapts it instead.
             opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),

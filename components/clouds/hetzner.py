@@ -27,7 +27,7 @@ class Hetzner(Cloud):
                               opts=stateful(parent))
         server = hcloud.Server(
             spec.name, name=spec.name, server_type=spec.size, image=spec.os_image, location=self.region,
-            ssh_keys=[key.id for key in self.ssh_keys], labels=labels,
+            ssh_keys=[key.id for key in self.ssh_keys], labels=labels, user_data=spec.user_data,
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv4=ip.id.apply(int), ipv6_enabled=True)],
             # Hetzner requires both protections to be equal; servers are replaceable, their data is not.
             delete_protection=False, rebuild_protection=False,
