@@ -32,7 +32,7 @@ def run(argv: list[str], capture: bool = False, stdout=None, input: str | None =
 class Context:
     stack: str
     runner: Runner = run
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
     _outputs: StackOutputs | None = None
 
     @property
@@ -51,7 +51,7 @@ class Context:
             self.fail(str(error))
 
     def on(self, host: HostAccess, remote: list[str], tty: bool = False) -> int:
-        self.console.print(f"[dim]{host.name} ({host.address})[/]")
+        self.console.print(f"{host.name} ({host.address})", style="dim", markup=False)
         return self.runner(commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
 
     def script(self, host: HostAccess, script: str, stdout=None) -> int:
@@ -60,7 +60,7 @@ class Context:
                            input=script).returncode
 
     def local(self, argv: list[str]) -> int:
-        self.console.print(f"[dim]$ {' '.join(argv)}[/]")
+        self.console.print(f"$ {' '.join(argv)}", style="dim", markup=False)
         return self.runner(argv).returncode
 
     def container(self, host: HostAccess) -> str:
@@ -70,7 +70,7 @@ class Context:
         return name
 
     def fail(self, message: str):
-        self.console.print(f"[red]{message}[/]")
+        self.console.print(message, style="red", markup=False)
         raise typer.Exit(1)
 
 
@@ -102,7 +102,7 @@ def logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow", "-f"
     c: Context = ctx.obj
     hosts = c.hosts(role, host)
     if follow and len(hosts) > 1:
-        c.console.print(f"[yellow]following {hosts[0].name} only; pick another with --host[/]")
+        c.console.print(f"following {hosts[0].name} only; pick another with --host", style="yellow", markup=False)
         hosts = hosts[:1]
     for h in hosts:
         _exit(c.on(h, commands.logs(c.container(h), lines, follow)))
@@ -143,7 +143,7 @@ def shell(ctx: typer.Context, host: str | None = HostOption) -> None:
 def details(ctx: typer.Context) -> None:
     """Containers, versions and health on every host (`kamal details`)."""
     c: Context = ctx.obj
-    c.console.print(f"release {c.outputs.version}")
+    c.console.print(f"release {c.outputs.version}", markup=False)
     for h in c.outputs.hosts:
         _exit(c.on(h, commands.details(c.outputs.service)))
 
@@ -187,7 +187,8 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None)) -> 
     if version is None:
         h = c.outputs.select()[0]
         _exit(c.on(h, commands.retained_versions(c.outputs.service, h.role)))
-        c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION")
+        c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION",
+                        markup=False)
         return
     _exit(c.local(commands.pulumi_set(c.stack, "version", version)))
     _exit(c.local(commands.pulumi_up(c.stack)))
@@ -205,7 +206,7 @@ def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
         for database in entry.databases:
             target = output / database.rsplit("/", 1)[-1]
             partial = target.with_name(target.name + ".part")
-            c.console.print(f"{database} -> {target}")
+            c.console.print(f"{database} -> {target}", markup=False)
             with partial.open("wb") as out:
                 code = c.script(h, commands.backup_script(entry.container, database), stdout=out)
             if code:

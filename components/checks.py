@@ -141,9 +141,11 @@ def _accessories(stack: Stack) -> list[Problem]:
                 problems.append(Problem(f"{at}.roles", f"{role!r} is not a role under berth:servers"))
         if accessory.kind in ("postgres", "meilisearch") and hosts > 1:
             # The kamal network is per host: app containers on other hosts could not reach it by name.
+            advice = {"postgres": "use berth:database (DigitalOcean's managed PostgreSQL), which every host reaches",
+                      "meilisearch": "run search as a single-host stack of its own, or a hosted Meilisearch, and "
+                                     "give the app its URL in berth:env"}[accessory.kind]
             problems.append(Problem(at, f"the {accessory.kind} preset serves the app over one host's Docker network, "
-                                        f"and this stack has {hosts} hosts; use berth:database (managed) or a "
-                                        "single-host stack"))
+                                        f"and this stack has {hosts} hosts; {advice}"))
         if accessory.kind == "litestream":
             if stack.backups is None:
                 problems.append(Problem(f"{at}", "litestream replicates to berth:backups; configure it"))

@@ -441,10 +441,17 @@ class Accessory(Section):
             raise ValueError("litestream needs `databases`: the SQLite files to replicate")
         if kind != "litestream" and self.databases:
             raise ValueError("`databases` belongs to the litestream preset")
-        if kind == "meilisearch" and not self.master_key:
-            raise ValueError("meilisearch needs `masterKey`: a berth:secrets name")
-        if kind == "postgres" and self.database is None:
-            raise ValueError("postgres needs `database`: {name, user, password}")
+        secret_env = {name for name, _ in self.env.secret_pairs()}
+        if kind == "meilisearch" and not self.master_key and "MEILI_MASTER_KEY" not in secret_env:
+            raise ValueError("meilisearch needs its master key: `env: {secret: [MEILI_MASTER_KEY]}` as in Kamal, "
+                             "or `masterKey: NAME` (a berth:secrets name)")
+        if kind == "meilisearch" and self.master_key and "MEILI_MASTER_KEY" in secret_env:
+            raise ValueError("sets the master key twice (masterKey and env.secret MEILI_MASTER_KEY); keep one")
+        if kind == "postgres" and self.database is None and "POSTGRES_PASSWORD" not in secret_env:
+            raise ValueError("postgres needs `database: {name, user, password}` (Berth then gives the app its "
+                             "DATABASE_URL), or Kamal's `env: {secret: [POSTGRES_PASSWORD]}`")
+        if kind == "postgres":
+            self._postgres_data_mount()
         if self.publish:
             ip = _PUBLISH.match(self.publish)["ip"]
             if ip in ("0.0.0.0", "::") and not self.publish_public:
@@ -453,6 +460,38 @@ class Accessory(Section):
         if self.publish_public and not self.publish:
             raise ValueError("publishPublic needs publish")
         return self
+
+    @property
+    def postgres_major(self) -> int | None:
+        """The major version in the image tag (postgres:18.1, postgres:17-alpine), None for a digest."""
+        tag = self.image.rsplit(":", 1)[1] if "@" not in self.image else ""
+        major = re.match(r"^(\d+)", tag)
+        return int(major.group(1)) if major else None
+
+    def _postgres_data_mount(self) -> None:
+        """docker-library/postgres up to 17: PGDATA and VOLUME /var/lib/postgresql/data, so a mount at its parent
+        leaves the data in an anonymous volume; 18: PGDATA /var/lib/postgresql/18/docker under
+        VOLUME /var/lib/postgresql, and the entrypoint refuses a mount at /var/lib/postgresql/data."""
+        major = self.postgres_major
+        targets = [parse_mount(v).target for v in self.volumes]
+        if major is None:
+            if not targets:
+                raise ValueError("pin postgres by a tag with its major version (postgres:18.1), or give `volumes`, "
+                                 "so the data directory is known")
+            return
+        if major <= 17 and "/var/lib/postgresql" in targets:
+            raise ValueError(f"postgres {major} keeps its data in /var/lib/postgresql/data (its VOLUME); a mount at "
+                             "/var/lib/postgresql leaves the data in an anonymous volume, lost with the container: "
+                             "mount /var/lib/postgresql/data")
+        if major >= 18 and "/var/lib/postgresql/data" in targets:
+            raise ValueError(f"postgres {major} keeps its data under /var/lib/postgresql (PGDATA "
+                             f"/var/lib/postgresql/{major}/docker) and refuses to start with a mount at "
+                             "/var/lib/postgresql/data: mount /var/lib/postgresql")
+
+    @property
+    def postgres_data_dir(self) -> str:
+        major = self.postgres_major
+        return "/var/lib/postgresql" if major is None or major >= 18 else "/var/lib/postgresql/data"
 
     def secret_refs(self) -> list[tuple[str, str]]:
         refs = [(f"env.secret[{i}]", secret) for i, (_, secret) in enumerate(self.env.secret_pairs())]

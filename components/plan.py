@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from policy import berth_rules
@@ -120,16 +121,17 @@ def describe(resource: Registration) -> str:
 
 def _label(resource: Registration) -> str:
     flags = " [yellow]protected[/]" if resource.protect else ""
-    detail = describe(resource)
+    detail = escape(describe(resource))  # user text (commands, hosts) is never markup
+    name = escape(resource.name)
     if not resource.custom:
-        return f"[bold magenta]{resource.type.split(':')[-1]}[/] {resource.name}"
-    return (f"{resource.type.split(':')[-1]} [bold]{resource.name}[/]{flags}"
+        return f"[bold magenta]{resource.type.split(':')[-1]}[/] {name}"
+    return (f"{resource.type.split(':')[-1]} [bold]{name}[/]{flags}"
             + (f" [dim]{detail}[/]" if detail else ""))
 
 
 def render(plan: Plan, console: Console) -> None:
     resources = plan.evaluation.resources
-    tree = Tree(f"[bold]berth[/] stack [cyan]{plan.evaluation.stack}[/] "
+    tree = Tree(f"[bold]berth[/] stack [cyan]{escape(plan.evaluation.stack)}[/] "
                 f"({plan.stack.provider}, {len([r for r in resources if r.custom])} resources)")
     nodes: dict[str, Tree] = {}
     # Registration order follows Output resolution, which varies; a sorted tree reads the same every run.
@@ -145,8 +147,12 @@ def render(plan: Plan, console: Console) -> None:
             nodes[resource.urn] = parent.add(_label(resource))
             queue.append((resource.urn, nodes[resource.urn]))
     s = plan.stack
-    tree.add(f"release [bold]{s.image}:{s.version}[/], TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
-             f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}")
+    tree.add(escape(f"release {s.image}:{s.version}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
+                    f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}"))
+    if s.provider == "existing":
+        tree.add("SSH: existing hosts keep the keys already installed"
+                 + (f" (and get the {len(s.ssh.authorized_keys)} listed in berth:ssh.authorizedKeys)"
+                    if s.ssh.authorized_keys else "; Berth adds none"))
     console.print(tree)
     if plan.unset_secrets:
         console.print("\n[bold yellow]Secrets named but not set[/] (a real `pulumi up` refuses to run):")
@@ -173,10 +179,10 @@ def render(plan: Plan, console: Console) -> None:
 
 def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.<stack>.yaml"),
          file: Path | None = typer.Option(None, help="A stack file elsewhere (examples/...)")) -> None:
-    console = Console()
+    console = Console(emoji=False)  # "berth:cloud:" is a key path, not an emoji
     path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        console.print(f"[red]No stack file at {path}[/]")
+        console.print(f"No stack file at {path}", style="red", markup=False)
         raise typer.Exit(2)
     try:
         plan = build(path)

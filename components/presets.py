@@ -57,22 +57,31 @@ def litestream(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
 
 
 def meilisearch(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
+    """The master key comes from `masterKey`, or from `env.secret: [MEILI_MASTER_KEY]` as Kamal writes it."""
+    key = {"MEILI_MASTER_KEY": c.secrets.output(c.config.master_key)} if c.config.master_key else {}
     return replace(
         args, env_clear={"MEILI_ENV": "production", "MEILI_NO_ANALYTICS": "true", **args.env_clear},
-        env_secret={**args.env_secret, "MEILI_MASTER_KEY": c.secrets.output(c.config.master_key)},
+        env_secret={**args.env_secret, **key},
         volumes=args.volumes or [f"{args.service}-{args.name}-data:/meili_data"],
     )
 
 
 def postgres(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
-    """Dependants wait until `pg_isready` answers (the container is created with wait=True)."""
+    """With `database`, Berth sets POSTGRES_* and gives the app its URL; Kamal's form passes env as written.
+    The data volume sits where the image's major version keeps its data. Dependants wait until
+    `pg_isready` answers (the container is created with wait=True)."""
     db = c.config.database
-    assert db is not None
+    env_clear = dict(args.env_clear)
+    env_secret = dict(args.env_secret)
+    if db is not None:
+        env_clear.update(POSTGRES_USER=db.user, POSTGRES_DB=db.name)
+        env_secret["POSTGRES_PASSWORD"] = c.secrets.output(db.password)
+    user = env_clear.get("POSTGRES_USER", "postgres")
+    database = env_clear.get("POSTGRES_DB", user)
     return replace(
-        args, env_clear={**args.env_clear, "POSTGRES_USER": db.user, "POSTGRES_DB": db.name},
-        env_secret={**args.env_secret, "POSTGRES_PASSWORD": c.secrets.output(db.password)},
-        volumes=args.volumes or [f"{args.service}-{args.name}-data:/var/lib/postgresql"],
-        healthcheck=["CMD-SHELL", f"pg_isready -U {shlex.quote(db.user)} -d {shlex.quote(db.name)}"],
+        args, env_clear=env_clear, env_secret=env_secret,
+        volumes=args.volumes or [f"{args.service}-{args.name}-data:{c.config.postgres_data_dir}"],
+        healthcheck=["CMD-SHELL", f"pg_isready -U {shlex.quote(user)} -d {shlex.quote(database)}"],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 import conftest
@@ -177,3 +178,86 @@ def test_changing_an_accessory_leaves_the_app_alone(evaluations):
     old = {r.urn: r.plain_inputs for r in before.resources}
     changed = {r.name for r in after.resources if old.get(r.urn) != r.plain_inputs}
     assert changed and all("litestream" in name for name in changed), changed
+
+
+# --- Kamal's accessory forms, and the data directory per postgres major ---------------------------------
+
+BISAN = PROJECT_DIR / "examples" / "bisan.yaml"
+
+
+def _container(ev, name):
+    (container,) = [c for c in accessory_containers(ev) if c.plain_inputs["name"] == name]
+    return container
+
+
+def test_meilisearch_takes_its_master_key_from_env_secret_as_kamal_writes_it(evaluations):
+    _, ev = evaluations["bisan"]
+    search = _container(ev, "bisan-meilisearch")
+    envs = search.plain_inputs["envs"]
+    assert f"MEILI_MASTER_KEY={stackfile.PLACEHOLDER}" in envs and "MEILI_ENV=production" in envs
+    assert "envs" in secret_paths(search.inputs)[0]
+
+
+def test_meilisearch_without_any_master_key_is_refused_with_both_forms_named():
+    from components.config import load
+    from components.errors import ConfigError
+
+    raw = variant(BISAN).berth
+    raw["accessories"]["meilisearch"]["env"] = {}
+    try:
+        load(raw)
+    except ConfigError as error:
+        assert "env: {secret: [MEILI_MASTER_KEY]}" in str(error) and "masterKey" in str(error)
+    else:
+        raise AssertionError("accepted")
+
+
+def test_postgres_written_kamals_way_runs_with_its_own_env():
+    ev = evaluate(variant(STAGING, accessories={"db": {"database": None, "env": {
+        "clear": {"POSTGRES_USER": "app", "POSTGRES_DB": "app_staging"}, "secret": ["POSTGRES_PASSWORD"]}}}))
+    db = _container(ev, "covertext-db")
+    assert "POSTGRES_USER=app" in db.plain_inputs["envs"]
+    assert db.plain_inputs["healthcheck"]["tests"] == ["CMD-SHELL", "pg_isready -U app -d app_staging"]
+
+
+@pytest.mark.parametrize(("image", "mount", "problem"), [
+    ("postgres:17.6", None, None), ("postgres:18.1", None, None),
+    ("postgres:17.6", "/mnt/storage/pg:/var/lib/postgresql", "postgres 17 keeps its data in /var/lib/postgresql/data"),
+    ("postgres:18.1", "/mnt/storage/pg:/var/lib/postgresql/data", "refuses to start with a mount at"),
+    ("postgres:16-alpine", "/mnt/storage/pg:/var/lib/postgresql/data", None),
+])
+def test_the_postgres_data_directory_follows_the_major_version(image, mount, problem):
+    from components.config import load
+    from components.errors import ConfigError
+
+    changes = {"image": image, "volumes": [mount] if mount else []}
+    stack_file = variant(STAGING, accessories={"db": changes})
+    try:
+        stack = load(stack_file.berth)
+    except ConfigError as error:
+        assert problem and problem in str(error), str(error)
+        return
+    assert problem is None
+    db = _container(evaluate(stack_file), "covertext-db")
+    target = {v["containerPath"] for v in db.plain_inputs["volumes"]}
+    expected = "/var/lib/postgresql" if stack.accessories["db"].postgres_major >= 18 else "/var/lib/postgresql/data"
+    assert target == {expected}
+
+
+@pytest.mark.parametrize(("kind", "advice"), [("postgres", "berth:database"), ("meilisearch", "single-host stack")])
+def test_the_multi_host_refusal_advises_for_its_accessory(kind, advice):
+    from components.config import load
+    from components.errors import ConfigError
+
+    accessory = ({"image": "postgres:18.1", "database": {"name": "a", "user": "a", "password": "PW"}}
+                 if kind == "postgres" else {"image": "getmeili/meilisearch:v1.5", "env": {"secret": ["MEILI_MASTER_KEY"]}})
+    raw = conftest.variant(PROJECT_DIR / "examples" / "zen-miner.yaml", accessories={"x": accessory},
+                           secrets={"PW": stackfile.PLACEHOLDER, "MEILI_MASTER_KEY": stackfile.PLACEHOLDER}).berth
+    try:
+        load(raw)
+    except ConfigError as error:
+        (problem,) = [p for p in error.problems if p.path == "berth:accessories.x"]
+        assert f"the {kind} preset" in problem.message and advice in problem.message
+        assert ("berth:database" in problem.message) == (kind == "postgres")
+    else:
+        raise AssertionError("accepted")

@@ -74,3 +74,23 @@ def test_plan_prints_the_policy_packs_verdicts(tmp_path):
     assert "Policy violations" in result.output
     assert "ssh-not-open-to-world: covertext-firewall opens port 22 to the whole internet" in result.output
     assert "berth:ssh.allowFrom opens SSH to the whole internet" in result.output  # and the review warning
+
+
+def test_user_text_is_never_markup_or_emoji(tmp_path):
+    text = (PROJECT_DIR / "Pulumi.production.yaml").read_text().replace(
+        "berth:releaseCommand: bin/rails db:prepare", "berth:releaseCommand: \"echo '[bold]x[/] :cloud: :smile:'\"")
+    path = tmp_path / "Pulumi.production.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["--file", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    broken = tmp_path / "Pulumi.broken.yaml"
+    broken.write_text(text.replace("  berth:cloud:\n", "  berth:cloud:\n    nope: 1\n"))
+    refused = runner.invoke(app, ["--file", str(broken)], env={"COLUMNS": "300"})
+    for output in (result.output, refused.output):
+        assert "☁" not in output and "😄" not in output
+    assert "berth:cloud.nope (line" in refused.output
+
+
+def test_the_plan_says_existing_hosts_keep_their_keys():
+    result = runner.invoke(app, ["--file", str(PROJECT_DIR / "examples" / "dbcours.yaml")], env={"COLUMNS": "200"})
+    assert "existing hosts keep the keys already installed; Berth adds none" in result.output
