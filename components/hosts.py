@@ -132,8 +132,9 @@ class Host(pulumi.ComponentResource):
             depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
         """A command on this host over SSH, as root (every command Berth runs on a host goes through here).
 
-        `add_previous_output_in_env` is off: pulumi-command would otherwise hand the previous run's stdout
-        to the next one as environment variables, which sshd refuses unless AcceptEnv lists them."""
+        `add_previous_output_in_env` is off (pulumi-command's default is on): nothing Berth runs reads the
+        previous run's output, and over SSH it would travel as environment requests (PULUMI_COMMAND_STDOUT,
+        PULUMI_COMMAND_STDERR) that sshd only accepts when its AcceptEnv lists them."""
         return command.remote.Command(
             name, connection=self.connection, create=self.as_root(create),
             update=self.as_root(update) if update is not None else None,
