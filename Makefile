@@ -20,7 +20,7 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 
 .PHONY: plan test e2e bench-release lint schema
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
-	$(PY) -m components.plan --stack $(STACK)
+	$(PY) -m tooling.plan --stack $(STACK)
 
 test: $(VENV)/.installed tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m ruff check .
@@ -33,4 +33,4 @@ bench-release: $(VENV)/.e2e-installed  ## Berth and Kamal releasing the same app
 	PY=$(PY) E2E_TESTS=tests/e2e/test_bench.py tests/e2e/run.sh -q -s --bench
 
 schema: $(VENV)/.installed  ## regenerate schema/stack.schema.json from the models
-	$(PY) -m components.schema > schema/stack.schema.json
+	$(PY) -m tooling.schema > schema/stack.schema.json

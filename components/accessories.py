@@ -15,36 +15,17 @@ import pulumi
 import pulumi_docker as docker
 
 from . import containers, presets
+from .accessory_args import AccessoryArgs
 from .backups import BackupsStorage
 from .config import Accessory as AccessoryConfig
-from .config import ContainerOptions, Stack, parse_mount
+from .config import Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
 from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
-from .render.release import RunSpec, docker_run_script
+from .render.release import docker_run_script
 from .secrets import Secrets, resolved
-
-
-@dataclass
-class AccessoryArgs:
-    service: str
-    name: str
-    host: Host
-    image: str
-    command: list[str] | None
-    env_clear: dict[str, str]
-    env_secret: dict[str, pulumi.Output[str]]
-    files: list[text.HostFile]
-    file_secrets: dict[str, pulumi.Output[str]]  # the berth:secrets the files refer to
-    directories: list[tuple[str, str]]  # (host path, container path)
-    volumes: list[str]  # Kamal syntax
-    publish: tuple[str, int, int] | None = None  # (ip, host port, container port)
-    options: ContainerOptions = field(default_factory=ContainerOptions)
-    healthcheck: list[str] | None = None  # wait for healthy before dependants start
-    runs_before_start: list[RunSpec] = field(default_factory=list)  # one-off runs of the image (a restore)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class Accessory(pulumi.ComponentResource):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .accessory_args import AccessoryArgs
 from .config import Accessory as AccessoryConfig
 from .config import Stack, parse_mount
 from .render import accessory as text
@@ -19,7 +20,6 @@ from .render.release import RunSpec
 from .secrets import Secrets
 
 if TYPE_CHECKING:
-    from .accessories import AccessoryArgs
     from .backups import BackupsStorage
 
 

@@ -16,9 +16,10 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from . import stackfile, yamlv3
-from .config import Stack, load
+from .config import Stack
 from .errors import ConfigError, Problem
 from .stackfile import NAMESPACE, decode
+from .validation import load
 
 # Set by the offline evaluation to the file it evaluates ("" for none); `pulumi up` leaves it unset.
 STACK_FILE_ENV = "BERTH_STACK_FILE"

@@ -145,8 +145,14 @@ def go_json(value: Any) -> str:
 
 
 def engine_text(value: Any) -> str:
-    """What the program receives for a top-level config value (config `object.MarshalString`)."""
-    return value if isinstance(value, str) else go_json(value)
+    """What the program receives for a top-level config value (config `object.MarshalString`). A value
+    JSON cannot carry (.inf, .nan), which the CLI refuses, stays its YAML text, which validation refuses."""
+    if isinstance(value, str):
+        return value
+    try:
+        return go_json(value)
+    except ValueError:
+        return json.dumps(value) if not isinstance(value, (dict, list)) else json.dumps(value, default=str)
 
 
 # --- parsing ------------------------------------------------------------------------------------------

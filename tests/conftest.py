@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from components import stackfile
-from components.config import Stack, load
+from components.config import Stack
 from components.errors import ConfigError
-from components.evaluate import PROJECT_DIR, Evaluation, evaluate
+from components.validation import load
+from tooling.evaluate import PROJECT_DIR, Evaluation, evaluate
 
 # The real-host suite (tests/e2e) needs root and builds a lab of namespaces: `make e2e` runs it, plain
 # `pytest` never starts it by accident.

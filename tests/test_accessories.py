@@ -7,9 +7,9 @@ import yaml
 
 import conftest
 from components import stackfile
-from components.evaluate import PROJECT_DIR, evaluate, secret_paths
 from components.render.accessory import fill_secrets, secret_names
 from components.render.litestream import Bucket, litestream_config, restore_args
+from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths
 
 STAGING = PROJECT_DIR / "Pulumi.staging.yaml"
 CONTAINER = "docker:index/container:Container"
@@ -199,8 +199,8 @@ def test_meilisearch_takes_its_master_key_from_env_secret_as_kamal_writes_it(eva
 
 
 def test_meilisearch_without_any_master_key_is_refused_with_both_forms_named():
-    from components.config import load
     from components.errors import ConfigError
+    from components.validation import load
 
     raw = variant(BISAN).berth
     raw["accessories"]["meilisearch"]["env"] = {}
@@ -227,8 +227,8 @@ def test_postgres_written_kamals_way_runs_with_its_own_env():
     ("postgres:16-alpine", "/mnt/storage/pg:/var/lib/postgresql/data", None),
 ])
 def test_the_postgres_data_directory_follows_the_major_version(image, mount, problem):
-    from components.config import load
     from components.errors import ConfigError
+    from components.validation import load
 
     changes = {"image": image, "volumes": [mount] if mount else []}
     stack_file = variant(STAGING, accessories={"db": changes})
@@ -246,8 +246,8 @@ def test_the_postgres_data_directory_follows_the_major_version(image, mount, pro
 
 @pytest.mark.parametrize(("kind", "advice"), [("postgres", "berth:database"), ("meilisearch", "single-host stack")])
 def test_the_multi_host_refusal_advises_for_its_accessory(kind, advice):
-    from components.config import load
     from components.errors import ConfigError
+    from components.validation import load
 
     accessory = ({"image": "postgres:18.1", "database": {"name": "a", "user": "a", "password": "PW"}}
                  if kind == "postgres" else {"image": "getmeili/meilisearch:v1.5", "env": {"secret": ["MEILI_MASTER_KEY"]}})

@@ -7,10 +7,10 @@ import copy
 import pytest
 
 from components import stackfile
-from components.config import load
 from components.errors import ConfigError
-from components.evaluate import PROJECT_DIR
+from components.validation import load
 from conftest import SHIPPED, SHIPPED_IDS, variant, with_all_secrets
+from tooling.evaluate import PROJECT_DIR
 
 BASE = with_all_secrets(stackfile.read(PROJECT_DIR / "Pulumi.production.yaml")).berth
 

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from pulumi import RunError
 
 from components import stackfile
-from components.config import Stack, load
+from components.config import Stack
 from components.errors import ConfigError
-from components.evaluate import PROJECT_DIR, Evaluation, evaluate
 from components.stackfile import decode
+from components.validation import load
 from conftest import SHIPPED, with_all_secrets
+from tooling.evaluate import PROJECT_DIR, Evaluation, evaluate
 
 VALID = [with_all_secrets(stackfile.read(path)).berth for path in SHIPPED]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, cloudflare_ranges
 from components.render.edge import ZoneSettings, manual_records, record_specs, zone_setting_values
 from conftest import ready, variant
+from tooling.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths
 
 ZEN = PROJECT_DIR / "examples" / "zen-miner.yaml"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.evaluate import PROJECT_DIR, evaluate, unwrap
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from components.render.bootstrap import script_hash
 from conftest import variant
+from tooling.evaluate import PROJECT_DIR, evaluate, unwrap
 
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
 
@@ -44,7 +44,7 @@ def test_digitalocean_production(evaluations):
 def test_database_url_is_a_secret_output_with_tls(evaluations):
     _, ev = evaluations["production"]
     assert ev.outputs["databaseUrl"]["value"].endswith("/covertext_production?sslmode=require")
-    from components.evaluate import secret_paths
+    from tooling.evaluate import secret_paths
 
     assert secret_paths(ev.outputs["databaseUrl"]) == ["."]
     assert set(ev.outputs["database"]) == {"host", "port", "name", "user"}

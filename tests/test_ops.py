@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from berth.cli import Context, app
 from berth.outputs import StackOutputs
-from components.evaluate import PROJECT_DIR, unwrap
+from tooling.evaluate import PROJECT_DIR, unwrap
 
 SSH = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]
 

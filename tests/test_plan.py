@@ -9,12 +9,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from components.evaluate import PROJECT_DIR
-from components.schema import stack_file_schema
 from conftest import SHIPPED, SHIPPED_IDS
+from tooling.evaluate import PROJECT_DIR
+from tooling.schema import stack_file_schema
 
 app = __import__("typer").Typer()
-app.command()(__import__("components.plan", fromlist=["main"]).main)
+app.command()(__import__("tooling.plan", fromlist=["main"]).main)
 runner = CliRunner()
 
 

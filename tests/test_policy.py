@@ -10,11 +10,11 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from components.evaluate import PROJECT_DIR, evaluate
-from components.plan import policy_violations
 from conftest import SHIPPED, variant
 from policy import berth_rules as rules
 from policy.berth_rules import Resource
+from tooling.evaluate import PROJECT_DIR, evaluate
+from tooling.plan import policy_violations
 
 DO_FIREWALL = "digitalocean:index/firewall:Firewall"
 

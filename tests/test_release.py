@@ -8,10 +8,10 @@ import subprocess
 import pytest
 from shell import shellcheck
 
-from components.evaluate import PROJECT_DIR, evaluate, secret_paths
 from components.render import proxy as proxy_text
 from components.render.release import asset_bridge_script, container_base, docker_safe, env_file, memory_mb
 from conftest import SHIPPED, SHIPPED_IDS, variant
+from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths
 
 ZEN = PROJECT_DIR / "examples" / "zen-miner.yaml"
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"

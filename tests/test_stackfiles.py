@@ -14,10 +14,10 @@ from pulumi import RunError
 from typer.testing import CliRunner
 
 from components import stackfile, yamlv3
-from components.config import load
 from components.errors import ConfigError
-from components.evaluate import PROJECT_DIR, Evaluation, evaluate
+from components.validation import load
 from conftest import SHIPPED, ready
+from tooling.evaluate import PROJECT_DIR, Evaluation, evaluate
 
 CORPUS = PROJECT_DIR / "tests" / "stackfiles"
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
@@ -48,7 +48,7 @@ EXPECTED = {
 }
 TOKENS = ("ghp_AbCdEf0123456789abcdef0123456789AbCd", "dop_v1_0123456789abcdef")
 plan_app = __import__("typer").Typer()
-plan_app.command()(__import__("components.plan", fromlist=["main"]).main)
+plan_app.command()(__import__("tooling.plan", fromlist=["main"]).main)
 
 
 def test_the_corpus_is_what_the_table_says():

@@ -9,9 +9,9 @@ import typing
 
 import pytest
 
-from components.evaluate import evaluate, secret_paths, unwrap
 from components.stackfile import PLACEHOLDER
 from conftest import SHIPPED, SHIPPED_IDS, ready
+from tooling.evaluate import evaluate, secret_paths, unwrap
 
 STATEFUL = {
     "digitalocean:index/volume:Volume", "digitalocean:index/reservedIp:ReservedIp",

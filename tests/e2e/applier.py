@@ -28,8 +28,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from components.evaluate import Evaluation, RecordingMonitor, evaluate, registration, unwrap
 from components.stackfile import StackFile
+from tooling.evaluate import Evaluation, RecordingMonitor, evaluate, registration, unwrap
 
 from .kinds import KINDS, Site, StepFailed
 

@@ -13,7 +13,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from berth.cli import Context, app
-from components.evaluate import secret_paths, unwrap
+from tooling.evaluate import secret_paths, unwrap
 
 
 def _masked(value: Any) -> Any:

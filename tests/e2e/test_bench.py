@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from components.config import load
+from components.validation import load
 
 from .http import LoadLoop, get
 from .kamal import Kamal

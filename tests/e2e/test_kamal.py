@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from components.config import load
+from components.validation import load
 
 from .http import get
 from .kamal import Kamal, proxy_deploy_argv

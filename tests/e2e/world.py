@@ -192,6 +192,6 @@ class Deployment:
 
     @property
     def outputs(self) -> dict[str, Any]:
-        from components.evaluate import unwrap
+        from tooling.evaluate import unwrap
 
         return unwrap(self.last_up.evaluation.outputs)

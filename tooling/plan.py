@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
+from components import catalog, checks, stackfile, yamlv3
+from components.config import Stack
+from components.errors import ConfigError, Problem
+from components.validation import load
 from policy import berth_rules
 
-from . import catalog, checks, pricing, stackfile, yamlv3
-from .config import Stack, load
-from .errors import ConfigError, Problem
+from . import pricing
 from .evaluate import PROJECT_DIR, Evaluation, Registration, evaluate
 
 

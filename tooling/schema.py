@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .config import Stack
-from .stackfile import NAMESPACE
+from components.config import Stack
+from components.stackfile import NAMESPACE
 
 _SECURE = {
     "type": "object",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from . import catalog
-from .config import Stack
-from .hosts import host_specs
+from components import catalog
+from components.config import Stack
+from components.hosts import host_specs
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 
-from .settings import STACK_FILE_ENV
-from .stackfile import StackFile
+from components.settings import STACK_FILE_ENV
+from components.stackfile import StackFile
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_DIR / "__main__.py"
