@@ -2,14 +2,18 @@
 
 Every command is built by `berth.commands` (pure) and run through one `Runner`, so tests replace the
 runner and assert the exact argv. Changes of state (maintenance, rollback) go through `pulumi up`, so
-the stack file, the state and the hosts never disagree.
+the stack file, the state and the hosts never disagree; like Kamal, they show what will change and ask
+first (`--yes` answers for you, and is required without a terminal).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,28 +24,55 @@ from . import commands
 from .outputs import HostAccess, StackOutputs
 
 Runner = Callable[..., subprocess.CompletedProcess]
+DEFAULT_STACK = "production"
+INSTALL_PULUMI = "https://www.pulumi.com/docs/iac/download-install/"
 
 
 def run(argv: list[str], capture: bool = False, stdout=None, input: str | None = None) -> subprocess.CompletedProcess:
     binary = stdout is not None  # a backup streams bytes
     return subprocess.run(argv, check=False, text=not binary, capture_output=capture, stdout=stdout,
-                           input=input.encode() if binary and input is not None else input)
+                          input=input.encode() if binary and input is not None else input)
 
 
 @dataclass
 class Context:
-    stack: str
+    chosen_stack: str | None = None  # --stack; otherwise the stack selected in Pulumi, then production
     runner: Runner = run
     console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
+    interactive: bool = field(default_factory=lambda: sys.stdin.isatty())
     _outputs: StackOutputs | None = None
+    _stack: str | None = None
+
+    # --- which stack, and its outputs ---------------------------------------------------------------
+
+    @property
+    def stack(self) -> str:
+        if self._stack is None:
+            if self.chosen_stack:
+                self._stack = self.chosen_stack
+            else:
+                selected = self.call(commands.pulumi_selected_stack(), capture=True)
+                name = selected.stdout.strip() if selected.returncode == 0 else ""
+                self._stack = name or DEFAULT_STACK
+                how = "selected in Pulumi" if name else "the default; choose one with --stack"
+                self.console.print(f"stack: {self._stack} ({how})", style="dim", markup=False)
+        return self._stack
 
     @property
     def outputs(self) -> StackOutputs:
         if self._outputs is None:
-            result = self.runner(commands.pulumi_outputs(self.stack), capture=True)
+            result = self.call(commands.pulumi_outputs(self.stack), capture=True)
             if result.returncode != 0:
-                self.fail(f"pulumi stack output failed for stack {self.stack}: {result.stderr}")
-            self._outputs = StackOutputs.parse(json.loads(result.stdout))
+                detail = (result.stderr or result.stdout or "").strip().splitlines()
+                reason = detail[-1] if detail else f"exit status {result.returncode}"
+                if "no stack named" in reason or "not found" in reason:
+                    self.fail(f"there is no stack {self.stack} here ({reason}); `pulumi stack ls` lists the stacks, "
+                              f"`pulumi up --stack {self.stack}` creates it")
+                self.fail(f"`pulumi stack output --stack {self.stack}` failed: {reason}")
+            try:
+                self._outputs = StackOutputs.parse(json.loads(result.stdout or "{}"))
+            except (KeyError, TypeError, ValueError):
+                self.fail(f"stack {self.stack} has no outputs yet: run `pulumi up --stack {self.stack}` first")
         return self._outputs
 
     def hosts(self, role: str | None, host: str | None) -> list[HostAccess]:
@@ -50,18 +81,29 @@ class Context:
         except LookupError as error:
             self.fail(str(error))
 
+    # --- running things -------------------------------------------------------------------------------
+
+    def call(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        try:
+            return self.runner(argv, **kwargs)
+        except FileNotFoundError:
+            if argv[0] == "pulumi":
+                self.fail(f"the Pulumi CLI is not installed: berth reads the stack through `pulumi stack output` "
+                          f"and changes it through `pulumi up`. Install it: {INSTALL_PULUMI}")
+            self.fail(f"{argv[0]} is not installed on this machine; berth needs it to reach the hosts")
+
     def on(self, host: HostAccess, remote: list[str], tty: bool = False) -> int:
         self.console.print(f"{host.name} ({host.address})", style="dim", markup=False)
-        return self.runner(commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
+        return self.call(commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
 
     def script(self, host: HostAccess, script: str, stdout=None) -> int:
         """A script on stdin of `bash -s` on the host: nothing of it reaches a command line."""
-        return self.runner(commands.ssh(host, commands.sudo(host, ["bash", "-s"])), stdout=stdout,
-                           input=script).returncode
+        return self.call(commands.ssh(host, commands.sudo(host, ["bash", "-s"])), stdout=stdout,
+                         input=script).returncode
 
     def local(self, argv: list[str]) -> int:
         self.console.print(f"$ {' '.join(argv)}", style="dim", markup=False)
-        return self.runner(argv).returncode
+        return self.call(argv).returncode
 
     def container(self, host: HostAccess) -> str:
         name = self.outputs.containers.get(host.name)
@@ -69,24 +111,47 @@ class Context:
             self.fail(f"{host.name} runs no app container yet; run `pulumi up --stack {self.stack}` first")
         return name
 
+    def confirm(self, question: str, yes: bool) -> None:
+        """Kamal asks before it changes anything; so does berth. `--yes` answers, and is needed without a terminal."""
+        if yes:
+            return
+        if not self.interactive:
+            self.fail(f"{question} This changes the deployment: run it in a terminal to confirm, or pass --yes.")
+        if not typer.confirm(question, default=False):
+            self.console.print("nothing changed", markup=False)
+            raise typer.Exit(1)
+
+    @contextmanager
+    def timed(self, what: str):
+        started = time.monotonic()
+        with self.console.status(what):
+            yield
+        self.console.print(f"{what}: done in {time.monotonic() - started:.1f}s", markup=False)
+
     def fail(self, message: str):
         self.console.print(message, style="red", markup=False)
         raise typer.Exit(1)
 
 
-app = typer.Typer(help="Day-two commands for a Berth stack, in Kamal's words.", no_args_is_help=True)
-proxy_app = typer.Typer(help="kamal-proxy on the web hosts.", no_args_is_help=True)
-app.add_typer(proxy_app, name="proxy")
+app = typer.Typer(help="Day-two commands for a Berth stack, in Kamal's words, grouped as `kamal --help` groups "
+                       "them; each says how it is used.", no_args_is_help=True, rich_markup_mode="markdown",
+                  pretty_exceptions_enable=False)
+proxy_app = typer.Typer(help="kamal-proxy on the web hosts. Example: berth proxy details", no_args_is_help=True)
+app.add_typer(proxy_app, name="proxy", rich_help_panel="Proxy")
 
 RoleOption = typer.Option(None, "--role", "-r", help="Hosts of this role (default: the primary role)")
 HostOption = typer.Option(None, "--host", "-h", help="One host, by name or address")
 BackupDirOption = typer.Option("backups", "--output", "-o", help="Local directory for the copies")
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask; required when not in a terminal")
 
 
 @app.callback()
-def main(ctx: typer.Context, stack: str = typer.Option("production", "--stack", "-s", help="Pulumi stack")) -> None:
-    ctx.obj = ctx.obj if isinstance(ctx.obj, Context) else Context(stack)
-    ctx.obj.stack = stack
+def main(ctx: typer.Context, stack: str | None = typer.Option(
+        None, "--stack", "-s", help="Pulumi stack (default: the one selected in Pulumi, then production); "
+                                    "accepted anywhere on the line")) -> None:
+    ctx.obj = ctx.obj if isinstance(ctx.obj, Context) else Context()
+    if stack:
+        ctx.obj.chosen_stack = stack
 
 
 def _exit(code: int) -> None:
@@ -94,11 +159,13 @@ def _exit(code: int) -> None:
         raise typer.Exit(code)
 
 
-@app.command()
+# --- App ------------------------------------------------------------------------------------------------
+
+@app.command(rich_help_panel="App")
 def logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow", "-f"),
          lines: int = typer.Option(100, "--lines", "-n"), role: str | None = RoleOption,
          host: str | None = HostOption) -> None:
-    """The app's log lines (`kamal app logs`)."""
+    """The app's log lines (kamal app logs). Example: berth logs -f --role web"""
     c: Context = ctx.obj
     hosts = c.hosts(role, host)
     if follow and len(hosts) > 1:
@@ -108,11 +175,11 @@ def logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow", "-f"
         _exit(c.on(h, commands.logs(c.container(h), lines, follow)))
 
 
-@app.command("exec")
+@app.command("exec", rich_help_panel="App")
 def exec_(ctx: typer.Context, command: str, interactive: bool = typer.Option(False, "--interactive", "-i"),
           role: str | None = RoleOption, host: str | None = HostOption,
           all_hosts: bool = typer.Option(False, "--all", help="Every host of the role, not just the first")) -> None:
-    """Run a command in the running app container (`kamal app exec --reuse`)."""
+    """Run a command in the running app container (kamal app exec --reuse). Example: berth exec 'bin/rails about'"""
     c: Context = ctx.obj
     hosts = c.hosts(role, host)
     if interactive and all_hosts:
@@ -121,36 +188,38 @@ def exec_(ctx: typer.Context, command: str, interactive: bool = typer.Option(Fal
         _exit(c.on(h, commands.exec_in(c.container(h), command, interactive), tty=interactive))
 
 
-@app.command()
+@app.command(rich_help_panel="App")
 def console(ctx: typer.Context, host: str | None = HostOption) -> None:
-    """A Rails console on the primary host (`kamal console`)."""
+    """A Rails console on the primary host (kamal console). Example: berth console"""
     exec_(ctx, "bin/rails console", interactive=True, role=None, host=host, all_hosts=False)
 
 
-@app.command()
+@app.command(rich_help_panel="App")
 def dbconsole(ctx: typer.Context, host: str | None = HostOption) -> None:
-    """The database console (`kamal dbc`)."""
+    """The database console (kamal dbc). Example: berth dbconsole"""
     exec_(ctx, "bin/rails dbconsole", interactive=True, role=None, host=host, all_hosts=False)
 
 
-@app.command()
+@app.command(rich_help_panel="App")
 def shell(ctx: typer.Context, host: str | None = HostOption) -> None:
-    """A shell in the app container (`kamal shell`)."""
+    """A shell in the app container (kamal shell). Example: berth shell --host web-2"""
     exec_(ctx, "bash", interactive=True, role=None, host=host, all_hosts=False)
 
 
-@app.command()
+@app.command(rich_help_panel="App")
 def details(ctx: typer.Context) -> None:
-    """Containers, versions and health on every host (`kamal details`)."""
+    """Containers, versions and health on every host (kamal details). Example: berth details"""
     c: Context = ctx.obj
     c.console.print(f"release {c.outputs.version}", markup=False)
     for h in c.outputs.hosts:
         _exit(c.on(h, commands.details(c.outputs.service)))
 
 
+# --- Proxy ----------------------------------------------------------------------------------------------
+
 @proxy_app.command("details")
 def proxy_details(ctx: typer.Context) -> None:
-    """The proxy container and its routes (`kamal proxy details`)."""
+    """The proxy container and its routes (kamal proxy details). Example: berth proxy details"""
     c: Context = ctx.obj
     for h in c.outputs.proxied_hosts():
         for remote in commands.proxy_details():
@@ -160,29 +229,53 @@ def proxy_details(ctx: typer.Context) -> None:
 @proxy_app.command("logs")
 def proxy_logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow", "-f"),
                lines: int = typer.Option(100, "--lines", "-n"), host: str | None = HostOption) -> None:
-    """kamal-proxy's log lines (`kamal proxy logs`)."""
+    """kamal-proxy's log lines (kamal proxy logs). Example: berth proxy logs -f"""
     c: Context = ctx.obj
     hosts = c.hosts(None, host) if host else c.outputs.proxied_hosts()
     for h in hosts[:1] if follow else hosts:
         _exit(c.on(h, commands.proxy_logs(lines, follow)))
 
 
-@app.command()
+# --- Deploy: changes go through `pulumi up`, after a preview and a question ------------------------------
+
+def _change(c: Context, settings: dict[str, str], what: str, yes: bool) -> None:
+    """Set config, preview exactly what `pulumi up` will do, ask, then up (or put the config back)."""
+    previous = {key: c.call(commands.pulumi_get(c.stack, key), capture=True) for key in settings}
+    for key, value in settings.items():
+        _exit(c.local(commands.pulumi_set(c.stack, key, value)))
+    preview = c.local(commands.pulumi_preview(c.stack))
+    try:
+        if preview:
+            c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
+        c.confirm(f"{what}: apply the preview above?", yes)
+    except typer.Exit:
+        for key, result in previous.items():  # leave the stack's settings as they were
+            argv = (commands.pulumi_set(c.stack, key, result.stdout.strip()) if result.returncode == 0
+                    else commands.pulumi_rm(c.stack, key))
+            c.call(argv, capture=True)
+        raise
+    with c.timed(what):
+        _exit(c.local(commands.pulumi_up(c.stack)))
+
+
+@app.command(rich_help_panel="Deploy")
 def maintenance(ctx: typer.Context, state: str = typer.Argument(..., help="on or off"),
-                message: str | None = typer.Option(None, "--message", "-m")) -> None:
-    """503 with a message while on (`kamal app maintenance` / `live`), through `pulumi up`."""
+                message: str | None = typer.Option(None, "--message", "-m"), yes: bool = YesOption) -> None:
+    """503 with a message while on (kamal app maintenance / live), through pulumi up. Example: berth maintenance on"""
     c: Context = ctx.obj
     if state not in ("on", "off"):
         c.fail("maintenance takes on or off")
-    _exit(c.local(commands.pulumi_set(c.stack, "maintenance", "true" if state == "on" else "false")))
+    c.outputs  # noqa: B018 - the stack must exist and have been deployed
+    settings = {"maintenance": "true" if state == "on" else "false"}
     if message is not None:
-        _exit(c.local(commands.pulumi_set(c.stack, "maintenanceMessage", message)))
-    _exit(c.local(commands.pulumi_up(c.stack)))
+        settings["maintenanceMessage"] = message
+    _change(c, settings, f"maintenance {state} for stack {c.stack}", yes)
 
 
-@app.command()
-def rollback(ctx: typer.Context, version: str | None = typer.Argument(None)) -> None:
-    """Without VERSION: the versions kept on the hosts. With it: release that version again (`kamal rollback`)."""
+@app.command(rich_help_panel="Deploy")
+def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes: bool = YesOption) -> None:
+    """Without VERSION: the versions kept on the hosts. With it: release that version again (kamal rollback).
+    Example: berth rollback 3f9c2e1"""
     c: Context = ctx.obj
     if version is None:
         h = c.outputs.select()[0]
@@ -190,13 +283,14 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None)) -> 
         c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION",
                         markup=False)
         return
-    _exit(c.local(commands.pulumi_set(c.stack, "version", version)))
-    _exit(c.local(commands.pulumi_up(c.stack)))
+    _change(c, {"version": version}, f"roll stack {c.stack} back to {version} (now {c.outputs.version})", yes)
 
 
-@app.command()
+# --- Data ------------------------------------------------------------------------------------------------
+
+@app.command(rich_help_panel="Data")
 def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
-    """Copy each Litestream database from the bucket to this machine; every copy is a tested restore."""
+    """Copy each Litestream database from the bucket here; every copy is a tested restore. Example: berth backup -o b/"""
     c: Context = ctx.obj
     if not c.outputs.litestream:
         c.fail("this stack replicates no database (no litestream accessory)")
@@ -206,8 +300,7 @@ def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
         for database in entry.databases:
             target = output / database.rsplit("/", 1)[-1]
             partial = target.with_name(target.name + ".part")
-            c.console.print(f"{database} -> {target}", markup=False)
-            with partial.open("wb") as out:
+            with c.timed(f"{database} -> {target}"), partial.open("wb") as out:
                 code = c.script(h, commands.backup_script(entry.container, database), stdout=out)
             if code:
                 partial.unlink(missing_ok=True)
@@ -215,17 +308,19 @@ def backup(ctx: typer.Context, output: Path = BackupDirOption) -> None:
             partial.replace(target)
 
 
-@app.command()
+@app.command(rich_help_panel="Data")
 def restore(ctx: typer.Context, database: str, timestamp: str | None = typer.Option(None, "--timestamp"),
-            yes: bool = typer.Option(False, "--yes", help="Skip the confirmation")) -> None:
-    """Replace a live database with its replica (optionally at --timestamp). The app is down meanwhile."""
+            yes: bool = YesOption) -> None:
+    """Replace a live database with its replica (optionally at --timestamp); the app is down meanwhile.
+    Example: berth restore /rails/storage/production.sqlite3"""
     c: Context = ctx.obj
     entry = next((e for e in c.outputs.litestream if database in e.databases), None)
     if entry is None:
         c.fail(f"{database} is not replicated; known: "
                + ", ".join(d for e in c.outputs.litestream for d in e.databases))
-    if not yes and not typer.confirm(f"Stop the app on {entry.host} and replace {database}?"):
-        raise typer.Exit(1)
     h = c.outputs.host(entry.host)
-    _exit(c.script(h, commands.restore_script(c.outputs.service, entry.container, database, timestamp, entry.owner)))
-
+    script = commands.restore_script(c.outputs.service, entry.container, database, timestamp, entry.owner)
+    c.console.print(f"on {h.name} ({h.address}), as root:\n{script}", markup=False)
+    c.confirm(f"Stop the app on {entry.host} and replace {database}?", yes)
+    with c.timed(f"restore {database}"):
+        _exit(c.script(h, script))

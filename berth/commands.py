@@ -58,8 +58,25 @@ def pulumi_set(stack: str, key: str, value: str) -> list[str]:
     return ["pulumi", "config", "set", "--stack", stack, f"berth:{key}", value]
 
 
+def pulumi_get(stack: str, key: str) -> list[str]:
+    return ["pulumi", "config", "get", "--stack", stack, f"berth:{key}"]
+
+
+def pulumi_rm(stack: str, key: str) -> list[str]:
+    return ["pulumi", "config", "rm", "--stack", stack, f"berth:{key}"]
+
+
+def pulumi_preview(stack: str) -> list[str]:
+    return ["pulumi", "preview", "--stack", stack, "--diff"]
+
+
 def pulumi_up(stack: str) -> list[str]:
-    return ["pulumi", "up", "--stack", stack, "--yes"]
+    """After the user has seen the preview and said yes (or passed --yes)."""
+    return ["pulumi", "up", "--stack", stack, "--yes", "--skip-preview"]
+
+
+def pulumi_selected_stack() -> list[str]:
+    return ["pulumi", "stack", "--show-name"]
 
 
 def pulumi_outputs(stack: str) -> list[str]:
