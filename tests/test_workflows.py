@@ -66,7 +66,13 @@ def test_preview_runs_the_suite_then_previews_both_stacks_with_the_policy_pack()
     assert preview["strategy"]["matrix"]["stack"] == ["staging", "production"]
     (action,) = [s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     w = action["with"]
-    assert (w["command"], w["comment-on-pr"], w["policyPacks"]) == ("preview", True, "policy")
+    assert (w["command"], w["policyPacks"]) == ("preview", "policy")
+    steps = preview["steps"]
+    plan_step = next(i for i, s in enumerate(steps) if "berth-plan" in s.get("run", ""))
+    comment = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/github-script@"))
+    assert plan_step < steps.index(action) < comment  # one comment: the plan's summary and cost beside the preview
+    assert "steps.preview.outputs.output" in steps[comment]["env"]["PREVIEW"]
+    assert "plan.cost.totals" in steps[comment]["with"]["script"]
     assert w["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
     assert action["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
     assert all(v.startswith("${{ secrets.") for v in action["env"].values())

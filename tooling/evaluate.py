@@ -50,9 +50,28 @@ def _fake_id(typ: str, name: str) -> str:
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
-    """Plausible provider answers: addresses, hosts, keys, so the program's applies all resolve."""
+    """Plausible provider answers: addresses, hosts, keys, so the program's applies all resolve. Each
+    value only a real provider would know is remembered with a label (`invented`), so the plan shows
+    `<ip of web-1>` where the mock said 203.0.113.84."""
+
+    def __init__(self) -> None:
+        self.invented: dict[str, str] = {}
+
+    def _invent(self, value: str, label: str) -> str:
+        self.invented[str(value)] = label
+        return value
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        id_, state = self._new_resource(args)
+        self._invent(id_, f"<id of {args.name}>")
+        for key, label in (("ipv4Address", "ip"), ("ipv6Address", "ipv6"), ("ipv4AddressPrivate", "private ip"),
+                           ("ipAddress", "ip"), ("host", "host"), ("privateHost", "private host"),
+                           ("imageId", "image id"), ("repoDigest", "digest"), ("hex", "random suffix")):
+            if isinstance(state.get(key), str) and key not in args.inputs:
+                self._invent(state[key], f"<{label} of {args.name}>")
+        return id_, state
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         name, typ = args.name, args.typ
         if typ == "digitalocean:index/droplet:Droplet":

@@ -1,13 +1,16 @@
-"""`make plan`: what `pulumi up` would create for a stack, offline, with no CLI and no credentials.
+"""`make plan` / `berth-plan`: what `pulumi up` would create for a stack, offline, with no CLI and no credentials.
 
 The program runs under Pulumi's mock monitor with the stack file's config; the resources it declares
-are printed as a tree per component with the settings a reviewer checks, then warnings and a monthly
-cost estimate. Secrets that are named but not set are warnings here (with the command that sets them);
-a real `pulumi up` refuses them.
+are printed as a tree per component with the settings a reviewer checks (values only a provider knows
+as `<ip of web-1>`, never the mock's stand-ins), then unset secrets, review warnings, the policy pack's
+verdict and a monthly cost estimate. A policy violation or an invalid file exits non-zero. `--json`
+prints the same content for CI and other tools.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,9 @@ from components.validation import load
 from policy import berth_rules
 
 from . import pricing
-from .evaluate import PROJECT_DIR, Evaluation, Registration, evaluate
+from .evaluate import PROJECT_DIR, Evaluation, OfflineMocks, Registration, evaluate
+
+POLICY_RULES = len(berth_rules.RESOURCE_RULES) + len(berth_rules.STACK_RULES)
 
 
 @dataclass
@@ -35,6 +40,17 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     unset_secrets: list[str] = field(default_factory=list)
     violations: list[tuple[str, str]] = field(default_factory=list)  # (policy, message), as the pack reports
+    placeholders: dict[str, str] = field(default_factory=dict)  # mock value -> what it stands for
+
+    def describe(self, resource: Registration) -> str:
+        """The resource's settings, with every value the mocks invented shown as what it stands for."""
+        text = describe(resource)
+        if not self.placeholders or not text:
+            return text
+        # Whole values only (an id inside a longer number stays), but a suffix after '-' is a value too.
+        pattern = re.compile(r"(?<![\w.:])(" + "|".join(
+            re.escape(v) for v in sorted(self.placeholders, key=len, reverse=True)) + r")(?![\w.-])")
+        return pattern.sub(lambda m: self.placeholders[m.group(1)], text)
 
 
 def build(path: Path) -> Plan:
@@ -54,8 +70,10 @@ def build(path: Path) -> Plan:
     if unset_names:
         stack_file = stack_file.with_secrets(unset_names)
     stack = load(stack_file.program_view())
-    evaluation = evaluate(stack_file)
-    return Plan(stack, evaluation, checks.warnings(stack), unset_names, policy_violations(evaluation))
+    mocks = OfflineMocks()
+    evaluation = evaluate(stack_file, mocks=mocks)
+    return Plan(stack, evaluation, checks.warnings(stack), unset_names, policy_violations(evaluation),
+                mocks.invented)
 
 
 def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:
@@ -103,9 +121,9 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
         lambda i: "trusted: " + ", ".join(f"{r['type']} {r['value']}" for r in i.get("rules", [])),
     "digitalocean:index/spacesBucket:SpacesBucket": lambda i: f"{i.get('name')} in {i.get('region')}, {i.get('acl')}",
     "hcloud:index/primaryIp:PrimaryIp": lambda i: f"{i.get('type')} in {i.get('location')}, kept when the server goes",
-    "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')[:90]}",
+    "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')}",
     "pulumi:providers:docker": lambda i: f"docker at {i.get('host')}",
-    "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')[:19]}",
+    "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')}",
     "docker:index/remoteImage:RemoteImage": lambda i: f"pull {i.get('name')}",
     "cloudflare:index/dnsRecord:DnsRecord":
         lambda i: f"{i.get('name')} {i.get('type')} {i.get('content')}{' proxied' if i.get('proxied') else ''}",
@@ -121,9 +139,9 @@ def describe(resource: Registration) -> str:
     return describer(resource.plain_inputs) if describer else ""
 
 
-def _label(resource: Registration) -> str:
+def _label(plan: Plan, resource: Registration) -> str:
     flags = " [yellow]protected[/]" if resource.protect else ""
-    detail = escape(describe(resource))  # user text (commands, hosts) is never markup
+    detail = escape(plan.describe(resource))  # user text (commands, hosts) is never markup
     name = escape(resource.name)
     if not resource.custom:
         return f"[bold magenta]{resource.type.split(':')[-1]}[/] {name}"
@@ -146,7 +164,7 @@ def render(plan: Plan, console: Console) -> None:
     while queue:
         parent_urn, parent = queue.pop(0)
         for resource in children.get(parent_urn, []):
-            nodes[resource.urn] = parent.add(_label(resource))
+            nodes[resource.urn] = parent.add(_label(plan, resource))
             queue.append((resource.urn, nodes[resource.urn]))
     s = plan.stack
     tree.add(escape(f"release {s.image}:{s.version}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
@@ -161,10 +179,6 @@ def render(plan: Plan, console: Console) -> None:
         for name in plan.unset_secrets:
             console.print(f"  pulumi config set --stack {plan.evaluation.stack} --secret --path "
                           f"'secrets.{name}' <value>", markup=False, highlight=False, soft_wrap=True)
-    if plan.violations:
-        console.print("\n[bold red]Policy violations[/] (the policy pack fails `pulumi preview` on these):")
-        for policy, message in plan.violations:
-            console.print(f"  - {policy}: {message}", markup=False, highlight=False, soft_wrap=True)
     if plan.warnings:
         console.print("\n[bold yellow]Review[/]:")
         for note in plan.warnings:
@@ -177,10 +191,37 @@ def render(plan: Plan, console: Console) -> None:
         console.print("  nothing billed through Berth: existing hosts are paid for at their own provider")
     for currency, total in pricing.totals(lines).items():
         console.print(f"  [bold]{total:8.2f} {currency}  total[/]")
+    if plan.violations:
+        console.print(f"\n[bold red]policy: {len(plan.violations)} violation(s) of {POLICY_RULES} rules[/] "
+                      "(the policy pack fails `pulumi preview` on these):")
+        for policy, message in plan.violations:
+            console.print(f"  - {policy}: {message}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(f"\n[bold green]policy: {POLICY_RULES} rules, all pass[/]")
+
+
+def as_json(plan: Plan) -> dict[str, Any]:
+    """The plan's content for CI and other tools; the same facts the tree, notes and cost show."""
+    lines = pricing.estimate(plan.stack, plan.evaluation.stack)
+    by_urn = {r.urn: r.name for r in plan.evaluation.resources}
+    return {
+        "stack": plan.evaluation.stack, "provider": plan.stack.provider,
+        "release": {"image": plan.stack.image, "version": plan.stack.version, "tls": plan.stack.tls_mode,
+                    "hosts": list(plan.stack.proxy.hosts)},
+        "resources": [{"type": r.type, "name": r.name, "parent": by_urn.get(r.parent), "custom": r.custom,
+                       "protected": r.protect, "description": plan.describe(r)}
+                      for r in sorted(plan.evaluation.resources, key=lambda r: (r.type, r.name))],
+        "unsetSecrets": plan.unset_secrets, "warnings": plan.warnings,
+        "policy": {"rules": POLICY_RULES, "violations": [{"policy": p, "message": m} for p, m in plan.violations]},
+        "cost": {"pricesChecked": catalog.PRICES_CHECKED,
+                 "lines": [{"item": c.item, "amount": round(c.amount, 2), "currency": c.currency} for c in lines],
+                 "totals": {k: round(v, 2) for k, v in pricing.totals(lines).items()}},
+    }
 
 
 def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.<stack>.yaml"),
-         file: Path | None = typer.Option(None, help="A stack file elsewhere (examples/...)")) -> None:
+         file: Path | None = typer.Option(None, help="A stack file elsewhere (examples/...)"),
+         as_json_: bool = typer.Option(False, "--json", help="The plan as JSON, for CI and other tools")) -> None:
     console = Console(emoji=False)  # "berth:cloud:" is a key path, not an emoji
     path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not path.exists():
@@ -189,10 +230,23 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
     try:
         plan = build(path)
     except (ConfigError, yamlv3.SyntaxProblem) as error:
-        console.print(str(error), markup=False, highlight=False, soft_wrap=True, style="red")
+        if as_json_:
+            print(json.dumps({"stack": path.name, "error": str(error)}, indent=2))
+        else:
+            console.print(str(error), markup=False, highlight=False, soft_wrap=True, style="red")
         raise typer.Exit(1) from None
-    render(plan, console)
+    if as_json_:
+        print(json.dumps(as_json(plan), indent=2))
+    else:
+        render(plan, console)
+    if plan.violations:
+        raise typer.Exit(1)
+
+
+def cli() -> None:
+    """The `berth-plan` command."""
+    typer.run(main)
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    cli()

@@ -51,6 +51,14 @@ class Ops:
             key, value = argv[-2], argv[-1]
             self.deployment.set(**{key.removeprefix("berth:"): value})
             return subprocess.CompletedProcess(argv, 0, "", "")
+        if argv[1:3] in (["config", "get"], ["config", "rm"]):
+            key = argv[-1].removeprefix("berth:")
+            value = self.deployment.stack().berth.get(key)
+            if argv[2] == "rm":
+                self.deployment.settings.pop(key, None)
+            return subprocess.CompletedProcess(argv, 0 if value is not None else 1, f"{value}\n", "")
+        if argv[1] == "preview":  # the applier performs steps; it has no dry run
+            return subprocess.CompletedProcess(argv, 0, "(the lab's pulumi stand-in does not preview)\n", "")
         if argv[1] == "up":
             up = self.deployment.up()
             return subprocess.CompletedProcess(argv, 0 if up.ok else 1, "", up.error or "")

@@ -66,7 +66,7 @@ def test_bench_release(world):
         "kamal": f"{kamal_switch['requests']} / {kamal_switch['failed']}"}
 
     started = time.monotonic()
-    assert Ops(bench)("rollback", "v1").exit_code == 0
+    assert Ops(bench)("rollback", "v1", "--yes").exit_code == 0
     berth_rollback = time.monotonic() - started
     result, kamal_rollback = kamal("rollback", "v1")
     assert result.returncode == 0, result.stdout[-2000:]

@@ -17,7 +17,7 @@ def test_maintenance_on_survives_a_deploy_and_off_serves_again(world):
     shop = world.deployment()
     assert shop.up().ok
     ops = Ops(shop)
-    result = ops("maintenance", "on", "--message", "Back at 10:00")
+    result = ops("maintenance", "on", "--message", "Back at 10:00", "--yes")
     assert result.exit_code == 0, result.output
     during = answer(world)
     assert during.status == 503 and "Back at 10:00" in during.body
@@ -25,7 +25,7 @@ def test_maintenance_on_survives_a_deploy_and_off_serves_again(world):
     assert redeploy.ok, redeploy.error
     assert [s for s in redeploy.changed if s.name.endswith("-switch")], "the deploy switched"
     assert answer(world).status == 503
-    result = ops("maintenance", "off")
+    result = ops("maintenance", "off", "--yes")
     assert result.exit_code == 0, result.output
     assert serving(world) == "app v2"
 
@@ -37,7 +37,7 @@ def test_rollback_lists_kept_versions_and_needs_no_pull(world):
     world.lab.stop_service("registry")  # a rollback must not need the registry: the image is on the host
     try:
         started = time.monotonic()
-        result = ops("rollback", "v1")
+        result = ops("rollback", "v1", "--yes")
         elapsed = time.monotonic() - started
     finally:
         world.lab.start_service("registry")
