@@ -289,6 +289,12 @@ class Env(Section):
         return pairs
 
 
+class Bootstrap(Section):
+    """How the bootstrap gets Docker Engine onto a host."""
+
+    docker: Literal["docker", "distribution", "preinstalled"] = "docker"  # Docker's apt repository by default
+
+
 class App(Section):
     """Who the app's image runs as. Rails' generated Dockerfile makes a `rails` user with uid and gid
     1000; host-path storage and restored SQLite files are given to it, or the app could not write them."""
@@ -517,6 +523,7 @@ class Stack(Section):
     servers: dict[Name, Role] = Field(min_length=1)
     primary_role: Name = PRIMARY_ROLE
     app: App = App()
+    bootstrap: Bootstrap = Bootstrap()
     firewall: Firewall = Firewall()
     volume: Volume | None = None
     volumes: list[MountSpec] = []

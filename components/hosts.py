@@ -186,7 +186,7 @@ class ServersArgs:
             service=stack.service, stack_name=stack_name, provider=stack.provider, region=stack.cloud.region,
             specs=specs, authorized_keys=list(stack.ssh.authorized_keys), ssh=ssh, rules=rules,
             bootstrap=BootstrapSpec(
-                user=stack.ssh.user, docker_source="docker",
+                user=stack.ssh.user, docker_source=stack.bootstrap.docker,
                 mount_path=stack.volume.mount_path if stack.volume else None,
                 authorized_keys=tuple(stack.ssh.authorized_keys) if existing else (),
                 storage=tuple(stack.storage_directories), storage_owner=stack.app.user,

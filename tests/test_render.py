@@ -15,7 +15,8 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801E
 SPECS = {
     "cloud host with volume and swap": BootstrapSpec(volume_device="/dev/disk/by-id/scsi-0DO_Volume_app-web-1-data",
                                                      mount_path="/mnt/storage", swap_mb=2048),
-    "distro docker, no volume": BootstrapSpec(docker_source="distro"),
+    "distro docker, no volume": BootstrapSpec(docker_source="distribution"),
+    "docker preinstalled": BootstrapSpec(docker_source="preinstalled"),
     "existing host with keys and ufw": BootstrapSpec(
         user="deploy", authorized_keys=(KEY,),
         host_firewall=rule_set(2222, ["198.51.100.0/24"], list(WORLD), None)),

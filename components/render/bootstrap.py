@@ -20,7 +20,7 @@ DOCKER_NETWORK = "kamal"
 @dataclass(frozen=True)
 class BootstrapSpec:
     user: str = "root"
-    docker_source: str = "docker"  # "docker": Docker's apt repository; "distro": Ubuntu's docker.io
+    docker_source: str = "docker"  # docker: Docker's apt repository; distribution: its docker.io; preinstalled
     volume_device: str | None = None  # e.g. /dev/disk/by-id/scsi-0DO_Volume_app-web-1
     mount_path: str | None = None
     swap_mb: int = 0
@@ -70,6 +70,14 @@ _DOCKER_DISTRO = """\
 if ! command -v docker >/dev/null 2>&1; then
   apt-get -o DPkg::Lock::Timeout=300 update -q
   apt_install docker.io
+fi
+"""
+
+_DOCKER_PREINSTALLED = """\
+# Docker Engine is already on this host (berth:bootstrap.docker: preinstalled): nothing is installed.
+if ! command -v docker >/dev/null 2>&1; then
+  echo "berth: berth:bootstrap.docker is preinstalled, but this host has no docker command" >&2
+  exit 1
 fi
 """
 
@@ -220,7 +228,8 @@ def bootstrap_script(spec: BootstrapSpec) -> str:
     if spec.authorized_keys:
         parts.append(_KEYS.format(user=shlex.quote(spec.user), keys="\n".join(spec.authorized_keys)))
     parts.append(_SSH)
-    parts.append(_DOCKER_REPO if spec.docker_source == "docker" else _DOCKER_DISTRO)
+    parts.append({"docker": _DOCKER_REPO, "distribution": _DOCKER_DISTRO,
+                  "preinstalled": _DOCKER_PREINSTALLED}[spec.docker_source])
     parts.append(_DOCKER_RUNNING.format(network=DOCKER_NETWORK))
     if spec.user != "root":
         parts.append(_DOCKER_GROUP.format(user=shlex.quote(spec.user)))
