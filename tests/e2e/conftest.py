@@ -14,7 +14,8 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 
 
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
-ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_kamal", "test_bench")
+ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_hosts", "test_kamal",
+         "test_bench")
 
 
 def pytest_addoption(parser):
