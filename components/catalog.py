@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRICES_CHECKED = "2026-11-01"
+PRICES_CHECKED = "2026-11-01"  # DigitalOcean; Hetzner: see HETZNER_SERVER_TYPES
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,59 @@ DIGITALOCEAN_SIZES: dict[str, float] = {
     "m-4vcpu-32gb": 168.0,
 }
 
-HETZNER_SERVER_TYPES: dict[str, float] = {
-    "cx22": 3.79, "cx32": 6.80, "cx42": 16.40, "cx52": 32.40,
-    "cx23": 3.49, "cx33": 5.49, "cx43": 9.49, "cx53": 17.49,
-    "cpx11": 4.35, "cpx21": 7.55, "cpx31": 13.60, "cpx41": 25.20, "cpx51": 54.90,
-    "cpx12": 6.49, "cpx22": 7.99, "cpx32": 13.99, "cpx42": 25.49, "cpx52": 35.49, "cpx62": 49.49,
-    "cax11": 3.79, "cax21": 6.49, "cax31": 12.49, "cax41": 24.49,
-    "ccx13": 12.49, "ccx23": 24.49, "ccx33": 48.49, "ccx43": 96.49, "ccx53": 192.49, "ccx63": 288.49,
+@dataclass(frozen=True)
+class ServerType:
+    price: float  # EUR per month, without VAT
+    memory_mb: int
+    locations: tuple[str, ...]  # where it can be ordered; availability is per location
+
+
+EU = ("fsn1", "nbg1", "hel1")
+EVERYWHERE = EU + ("ash", "hil", "sin")
+US = ("ash", "hil")
+# Hetzner retired CX22-CX52 and, outside Ashburn and Hillsboro, CPX11-CPX51 (deprecated 2025-10-16):
+# ordering cx22 is answered "server type not found". Their successors, for the error message.
+RETIRED_HETZNER = {"cx22": "cx23", "cx32": "cx33", "cx42": "cx43", "cx52": "cx53"}
+SUCCESSORS = {**RETIRED_HETZNER, "cpx11": "cpx12", "cpx21": "cpx22", "cpx31": "cpx32", "cpx41": "cpx42",
+              "cpx51": "cpx52"}
+# Prices: cx23 and cx33 as billed after Hetzner's change of 2026-04-01 (a bill published 2026-04-15); the
+# others are the list prices of their launch and may now be 10-20% low. Re-check them on hetzner.com.
+HETZNER_SERVER_TYPES: dict[str, ServerType] = {
+    "cx23": ServerType(3.99, 4096, EU), "cx33": ServerType(6.49, 8192, EU),
+    "cx43": ServerType(9.49, 16384, EU), "cx53": ServerType(17.49, 32768, EU),
+    "cpx12": ServerType(6.49, 2048, EVERYWHERE), "cpx22": ServerType(7.99, 4096, EVERYWHERE),
+    "cpx32": ServerType(13.99, 8192, EVERYWHERE), "cpx42": ServerType(25.49, 16384, EVERYWHERE),
+    "cpx52": ServerType(35.49, 24576, EVERYWHERE), "cpx62": ServerType(49.49, 32768, EVERYWHERE),
+    "cpx11": ServerType(4.35, 2048, US), "cpx21": ServerType(7.55, 4096, US), "cpx31": ServerType(13.60, 8192, US),
+    "cpx41": ServerType(25.20, 16384, US), "cpx51": ServerType(54.90, 32768, US),
+    "cax11": ServerType(3.79, 4096, EU), "cax21": ServerType(6.49, 8192, EU), "cax31": ServerType(12.49, 16384, EU),
+    "cax41": ServerType(24.49, 32768, EU),
+    "ccx13": ServerType(12.49, 8192, EVERYWHERE), "ccx23": ServerType(24.49, 16384, EVERYWHERE),
+    "ccx33": ServerType(48.49, 32768, EVERYWHERE), "ccx43": ServerType(96.49, 65536, EVERYWHERE),
+    "ccx53": ServerType(192.49, 131072, EVERYWHERE), "ccx63": ServerType(288.49, 196608, EVERYWHERE),
 }
+
+
+def hetzner_default(location: str | None) -> str:
+    """Intel CX where Hetzner sells it (Europe), AMD CPX elsewhere."""
+    return "cx23" if location in EU or location is None else "cpx22"
+
+
+def hetzner_problem(server_type: str, location: str | None) -> str | None:
+    """Why a server type cannot be ordered in a location, with what to use instead; None when it can."""
+    known = HETZNER_SERVER_TYPES.get(server_type)
+    if known is not None and (location is None or location in known.locations):
+        return None
+    successor = SUCCESSORS.get(server_type)
+    if successor is None or location not in HETZNER_SERVER_TYPES[successor].locations:
+        successor = hetzner_default(location)
+    if server_type in RETIRED_HETZNER:
+        return f"{server_type!r} is retired (Hetzner answers \"server type not found\"); use {successor}"
+    if known is not None:
+        return f"{server_type!r} is not sold in {location}; use {successor}"
+    return (f"{server_type!r} is not a Hetzner server type this version knows; use {successor} (add new ones to "
+            "components/catalog.py)")
+
 
 # Managed PostgreSQL, price per node.
 DIGITALOCEAN_DATABASE_SIZES: dict[str, float] = {
@@ -86,14 +131,15 @@ HETZNER_PRIMARY_IPV4 = 0.50
 SPACES_SUBSCRIPTION = 5.0  # 250 GiB storage and 1 TiB transfer included
 DIGITALOCEAN_RESERVED_IP_ASSIGNED = 0.0
 
-DEFAULT_SIZES = {"digitalocean": "s-1vcpu-2gb", "hetzner": "cx22"}
+DEFAULT_DROPLET = "s-1vcpu-2gb"
 DEFAULT_OS_IMAGES = {"digitalocean": "ubuntu-24-04-x64", "hetzner": "ubuntu-24.04"}
 
 # Memory per size in MiB, for the bootstrap's "swap under 2 GB" rule.
 _MEMORY_HINTS = {"512mb": 512, "1gb": 1024, "2gb": 2048, "4gb": 4096, "8gb": 8192, "16gb": 16384, "32gb": 32768}
-HETZNER_MEMORY_MB = {
-    "cx22": 4096, "cx23": 4096, "cpx11": 2048, "cax11": 4096, "cpx12": 2048,
-}
+
+
+def default_size(provider: str, region: str | None) -> str:
+    return DEFAULT_DROPLET if provider == "digitalocean" else hetzner_default(region)
 
 
 def memory_mb(provider: str, size: str | None) -> int | None:
@@ -106,5 +152,6 @@ def memory_mb(provider: str, size: str | None) -> int | None:
                 return _MEMORY_HINTS[part]
         return None
     if provider == "hetzner":
-        return HETZNER_MEMORY_MB.get(size, 8192)
+        known = HETZNER_SERVER_TYPES.get(size)
+        return known.memory_mb if known else None
     return None

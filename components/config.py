@@ -157,11 +157,17 @@ class Role(Section):
     @field_validator("size")
     @classmethod
     def _known_size(cls, size: str | None, info: ValidationInfo) -> str | None:
-        provider = (info.context or {}).get("provider")
-        known = {"digitalocean": catalog.DIGITALOCEAN_SIZES, "hetzner": catalog.HETZNER_SERVER_TYPES}.get(provider)
-        if size is not None and known is not None and size not in known:
-            raise ValueError(f"{size!r} is not a {provider} size this version knows; one of "
-                             f"{', '.join(sorted(known))} (add new ones to components/catalog.py)")
+        context = info.context or {}
+        provider, region = context.get("provider"), context.get("region")
+        if size is None:
+            return size
+        if provider == "digitalocean" and size not in catalog.DIGITALOCEAN_SIZES:
+            raise ValueError(f"{size!r} is not a digitalocean size this version knows; one of "
+                             f"{', '.join(sorted(catalog.DIGITALOCEAN_SIZES))} (add new ones to components/catalog.py)")
+        if provider == "hetzner":
+            problem = catalog.hetzner_problem(size, region)
+            if problem:
+                raise ValueError(problem)
         return size
 
     @field_validator("hosts")

@@ -50,7 +50,7 @@ def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
                 role=role,
                 index=index,
                 region=stack.cloud.region,
-                size=None if provider == "existing" else (spec.size or catalog.DEFAULT_SIZES[provider]),
+                size=None if provider == "existing" else (spec.size or catalog.default_size(provider, stack.cloud.region)),
                 os_image=None if provider == "existing" else (spec.os_image or catalog.DEFAULT_OS_IMAGES[provider]),
                 tags=("berth", stack.service, role),
                 volume_gb=stack.volume.size_gb if stack.volume else None,

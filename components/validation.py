@@ -23,7 +23,9 @@ def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None
     # The cloud decides which sizes exist; passing it as context lets each role check its own.
     cloud = raw.get("cloud") if isinstance(raw, dict) else None
     provider = cloud.get("provider") if isinstance(cloud, dict) else None
-    context = {"provider": provider if isinstance(provider, str) else None}
+    region = cloud.get("region") if isinstance(cloud, dict) else None
+    context = {"provider": provider if isinstance(provider, str) else None,
+               "region": region if isinstance(region, str) else None}
     try:
         stack = Stack.model_validate(raw, context=context)
         problems = cross_section_problems(stack)

@@ -170,3 +170,35 @@ def test_durations_are_declared_as_go_writes_them_back(seconds, text):
     from components.fields import go_duration
 
     assert go_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("size", "region", "message"), [
+    ("cx22", "nbg1", "'cx22' is retired (Hetzner answers \"server type not found\"); use cx23"),
+    ("cx32", "fsn1", "'cx32' is retired (Hetzner answers \"server type not found\"); use cx33"),
+    ("cpx11", "fsn1", "'cpx11' is not sold in fsn1; use cpx12"),
+    ("cpx21", "sin", "'cpx21' is not sold in sin; use cpx22"),
+    ("cx23", "ash", "'cx23' is not sold in ash; use cpx22"),
+    ("cax11", "hil", "'cax11' is not sold in hil; use cpx22"),
+    ("cpx21", "ash", None), ("cx23", "nbg1", None), ("cpx22", "sin", None), ("ccx13", "hil", None),
+])
+def test_hetzner_server_types_are_checked_per_location(size, region, message):
+    raw = variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": region}, servers={"web": {"size": size}},
+                  backups={"region": region}).berth
+    try:
+        load(raw)
+    except ConfigError as error:
+        assert message is not None, str(error)
+        (problem,) = [p for p in error.problems if p.path == "berth:servers.web.size"]
+        assert problem.message == message
+    else:
+        assert message is None
+
+
+@pytest.mark.parametrize(("region", "default"), [("fsn1", "cx23"), ("hel1", "cx23"), ("ash", "cpx22"), ("sin", "cpx22")])
+def test_the_hetzner_default_is_sold_where_the_stack_is(region, default):
+    from tooling.evaluate import evaluate
+
+    ev = evaluate(variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": region},
+                          servers={"web": {"size": None}}, backups={"region": region}))
+    (server,) = ev.of_type("hcloud:index/server:Server")
+    assert server.plain_inputs["serverType"] == default

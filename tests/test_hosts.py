@@ -54,7 +54,7 @@ def test_hetzner_staging(evaluations):
     _, ev = evaluations["staging"]
     (server,) = ev.of_type("hcloud:index/server:Server")
     s = server.plain_inputs
-    assert (s["serverType"], s["location"], s["image"]) == ("cx22", "nbg1", "ubuntu-24.04")
+    assert (s["serverType"], s["location"], s["image"]) == ("cx23", "nbg1", "ubuntu-24.04")
     assert s["deleteProtection"] == s["rebuildProtection"]
     (ip,) = ev.of_type("hcloud:index/primaryIp:PrimaryIp")
     assert ip.plain_inputs["autoDelete"] is False and ip.plain_inputs["type"] == "ipv4"

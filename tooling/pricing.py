@@ -27,7 +27,8 @@ def estimate(stack: Stack, stack_name: str) -> list[CostLine]:
                 lines.append(CostLine(f"volume {spec.name}-data ({spec.volume_gb} GB)",
                                       spec.volume_gb * catalog.DIGITALOCEAN_VOLUME_PER_GB, "USD"))
         elif provider == "hetzner":
-            lines.append(CostLine(f"server {spec.name} ({spec.size})", catalog.HETZNER_SERVER_TYPES[spec.size], "EUR"))
+            lines.append(CostLine(f"server {spec.name} ({spec.size})", catalog.HETZNER_SERVER_TYPES[spec.size].price,
+                                  "EUR"))
             lines.append(CostLine(f"primary IPv4 {spec.name}", catalog.HETZNER_PRIMARY_IPV4, "EUR"))
             if spec.volume_gb:
                 lines.append(CostLine(f"volume {spec.name}-data ({spec.volume_gb} GB)",
