@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRICES_CHECKED = "2026-11-01"  # DigitalOcean; Hetzner: see HETZNER_SERVER_TYPES
+PRICES_CHECKED = "2026-11-01"  # DigitalOcean's list prices
+PRICE_NOTES = {
+    "digitalocean": f"DigitalOcean list prices as of {PRICES_CHECKED}, before tax",
+    "hetzner": "Hetzner: cx23 and cx33 as billed after the change of 2026-04-01, other types at their launch "
+               "prices (re-check on hetzner.com), before VAT",
+}
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ def render(plan: Plan, console: Console) -> None:
         for note in plan.warnings:
             console.print(f"  - {note}", markup=False, highlight=False, soft_wrap=True)
     lines = pricing.estimate(plan.stack, plan.evaluation.stack)
-    console.print(f"\n[bold]Estimated monthly cost[/] (list prices as of {catalog.PRICES_CHECKED}, before tax):")
+    note = catalog.PRICE_NOTES.get(plan.stack.provider, f"list prices as of {catalog.PRICES_CHECKED}")
+    console.print(f"\n[bold]Estimated monthly cost[/] ({escape(note)}):")
     for line in lines:
         console.print(f"  {line.amount:8.2f} {line.currency}  {line.item}", markup=False, highlight=False)
     if not lines:
