@@ -495,8 +495,9 @@ class Accessory(Section):
                              "mount /var/lib/postgresql/data")
         if major >= 18 and "/var/lib/postgresql/data" in targets:
             raise ValueError(f"postgres {major} keeps its data under /var/lib/postgresql (PGDATA "
-                             f"/var/lib/postgresql/{major}/docker) and refuses to start with a mount at "
-                             "/var/lib/postgresql/data: mount /var/lib/postgresql")
+                             f"/var/lib/postgresql/{major}/docker): images built since 2025-10-15 refuse to start "
+                             "with a mount at /var/lib/postgresql/data, older ones write to an anonymous volume "
+                             "instead; mount /var/lib/postgresql")
 
     @property
     def postgres_data_dir(self) -> str:
