@@ -88,6 +88,9 @@ def test_version_bump_under_load_drops_no_request(world):
     assert load.failures == [], load.failures[:3]
     assert load.bodies()[0] == "app v1" and load.bodies()[-1] == "app v2"
     assert serving(world) == "app v2"
+    # Asset bridging: pages rendered by v1 still find their fingerprinted files under v2.
+    for asset in ("/assets/app-v1.css", "/assets/app-v2.css"):
+        assert get(world.web.address, HOSTNAMES[0], asset, ca=world.lab.ca_cert).status == 200, asset
     assert outside_release(up) == []
     web = containers(world.web, service="shop", role="web")
     assert sorted(web.values()) == ["exited", "running"]  # v1 kept, stopped, for a rollback
