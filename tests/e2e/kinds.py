@@ -380,18 +380,12 @@ def read_back(declared: dict, inspected: dict) -> dict:
 
 # --- random:index/randomId:RandomId -------------------------------------------------------------------
 
-class RandomId:
-    inputs = frozenset({"byteLength", "keepers", "prefix"})
+class MadeOnce:
+    """Resources that exist only in state (random ids, keys, certificates): any change makes a new one,
+    and nothing on a host is deleted with them."""
 
     def replaces(self, changed: set[str]) -> bool:
         return True
-
-    def create(self, site: Site, name: str, inputs: dict, provider: str):
-        raw = pysecrets.token_bytes(int(inputs["byteLength"]))
-        hex_ = (inputs.get("prefix") or "") + raw.hex()
-        outputs = {**inputs, "hex": hex_, "b64Std": base64.b64encode(raw).decode(),
-                   "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="), "dec": str(int.from_bytes(raw, "big"))}
-        return raw.hex(), outputs, inputs
 
     def update(self, site: Site, old, inputs: dict):
         return old.outputs, inputs
@@ -400,13 +394,23 @@ class RandomId:
         return None
 
 
+class RandomId(MadeOnce):
+    inputs = frozenset({"byteLength", "keepers", "prefix"})
+
+
+    def create(self, site: Site, name: str, inputs: dict, provider: str):
+        raw = pysecrets.token_bytes(int(inputs["byteLength"]))
+        hex_ = (inputs.get("prefix") or "") + raw.hex()
+        outputs = {**inputs, "hex": hex_, "b64Std": base64.b64encode(raw).decode(),
+                   "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="), "dec": str(int.from_bytes(raw, "big"))}
+        return raw.hex(), outputs, inputs
+
+
 # --- stand-ins for Cloudflare and tls (the lab has no Cloudflare; its CA signs instead) ----------------
 
-class TlsPrivateKey:
+class TlsPrivateKey(MadeOnce):
     inputs = frozenset({"algorithm", "ecdsaCurve", "rsaBits"})
 
-    def replaces(self, changed: set[str]) -> bool:
-        return True
 
     def create(self, site: Site, name: str, inputs: dict, provider: str):
         from cryptography.hazmat.primitives import serialization
@@ -421,18 +425,10 @@ class TlsPrivateKey:
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         return str(uuid.uuid4()), {**inputs, "privateKeyPem": pulumi.Output.secret(pem), "publicKeyPem": public}, inputs
 
-    def update(self, site: Site, old, inputs: dict):
-        return old.outputs, inputs
 
-    def delete(self, site: Site, old) -> None:
-        return None
-
-
-class TlsCertRequest:
+class TlsCertRequest(MadeOnce):
     inputs = frozenset({"privateKeyPem", "dnsNames", "subject", "ipAddresses"})
 
-    def replaces(self, changed: set[str]) -> bool:
-        return True
 
     def create(self, site: Site, name: str, inputs: dict, provider: str):
         from cryptography import x509
@@ -451,20 +447,12 @@ class TlsCertRequest:
         pem = csr.public_bytes(serialization.Encoding.PEM).decode()
         return str(uuid.uuid4()), {**inputs, "certRequestPem": pem}, inputs
 
-    def update(self, site: Site, old, inputs: dict):
-        return old.outputs, inputs
 
-    def delete(self, site: Site, old) -> None:
-        return None
-
-
-class OriginCaCertificate:
+class OriginCaCertificate(MadeOnce):
     """Cloudflare's Origin CA, played by the lab's CA: it signs the CSR for the requested validity."""
 
     inputs = frozenset({"csr", "hostnames", "requestType", "requestedValidity"})
 
-    def replaces(self, changed: set[str]) -> bool:
-        return True
 
     def create(self, site: Site, name: str, inputs: dict, provider: str):
         from cryptography import x509
@@ -483,12 +471,6 @@ class OriginCaCertificate:
                        .sign(ca_key, hashes.SHA256()))
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         return str(uuid.uuid4()), {**inputs, "certificate": pem}, inputs
-
-    def update(self, site: Site, old, inputs: dict):
-        return old.outputs, inputs
-
-    def delete(self, site: Site, old) -> None:
-        return None
 
 
 class Recorded:
