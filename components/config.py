@@ -451,6 +451,10 @@ class Accessory(Section):
             raise ValueError("litestream needs `databases`: the SQLite files to replicate")
         if kind != "litestream" and self.databases:
             raise ValueError("`databases` belongs to the litestream preset")
+        if kind == "litestream" and self.image.split("@")[0].endswith("-scratch"):
+            raise ValueError(f"{self.image} is Litestream's shell-less image, but the restore before the app starts "
+                             "and `berth restore` run `sh` in it: use the default image "
+                             f"({self.image.removesuffix('-scratch')})")
         secret_env = {name for name, _ in self.env.secret_pairs()}
         if kind == "meilisearch" and not self.master_key and "MEILI_MASTER_KEY" not in secret_env:
             raise ValueError("meilisearch needs its master key: `env: {secret: [MEILI_MASTER_KEY]}` as in Kamal, "

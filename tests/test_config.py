@@ -96,6 +96,12 @@ BAD_INPUTS = {
                                             accessories={"litestream": {"image": "litestream/litestream:0.5.16",
                                                                         "databases": ["/tmp/a.sqlite3"]}}),
                                        "berth:accessories.litestream.databases[0]:"),
+    "litestream's shell-less image": (dict(backups={"provider": "spaces", "bucket": "cov-bk", "region": "sfo3"},
+                                           accessories={"litestream": {
+                                               "image": "litestream/litestream:0.5.16-scratch",
+                                               "databases": ["/rails/storage/production.sqlite3"]}}),
+                                      "berth:accessories.litestream: litestream/litestream:0.5.16-scratch is "
+                                      "Litestream's shell-less image"),
     "cloudflare without dns": (dict(dns=None, cloudflare={"sslMode": "strict"}), "berth:cloudflare:"),
     "flexible ssl behind tls origin": (dict(dns={"zone": "covertext.app", "proxied": True},
                                             cloudflare={"sslMode": "flexible"}), "berth:cloudflare.sslMode:"),

