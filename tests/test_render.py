@@ -135,9 +135,11 @@ def test_docker_user_restricts_published_ports_like_ufw_does():
     assert script.index("after.rules") < script.index("ufw --force enable")
 
 
-def test_world_open_web_ports_get_no_docker_user_restriction():
-    rules = rule_set(22, ["198.51.100.7/32"], list(WORLD), None)
-    assert "--ctorigdstport 80 " not in docker_user_rules(rules, ipv6=False)
+def test_world_open_web_ports_get_an_empty_docker_user_chain():
+    """Declared and empty, so that loading it clears a restriction an earlier bootstrap wrote."""
+    rules = rule_set(22, list(WORLD), list(WORLD), None)
+    assert docker_user_rules(rules, ipv6=False) == "*filter\n:DOCKER-USER - [0:0]\nCOMMIT"
+    assert "cat >> /etc/ufw/after6.rules <<'RULES'" in bootstrap_script(BootstrapSpec(host_firewall=rules))
 
 
 def _cloud_init_schema(text: str, tmp_path) -> subprocess.CompletedProcess:

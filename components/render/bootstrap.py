@@ -183,15 +183,18 @@ _DOCKER_USER = """\
 # Docker forwards its published ports (kamal-proxy's 80 and 443) before ufw's INPUT rules see them, so
 # the same restriction goes into DOCKER-USER, which Docker consults first and never rewrites. It lives
 # in ufw's after.rules / after6.rules, so ufw restores it on every boot and reload. --ctstate DNAT
-# matches only traffic to published ports, never the containers' own outbound connections.
+# matches only traffic to published ports, never the containers' own outbound connections. The chain is
+# declared even when nothing is restricted: iptables-restore -n empties a declared chain, and ufw's stop
+# leaves DOCKER-USER alone, so a lifted restriction would otherwise linger until the next boot.
 cat >> /etc/ufw/{file} <<'RULES'
 {rules}
 RULES
 """
 
 
-def docker_user_rules(rules: RuleSet, ipv6: bool) -> str | None:
-    """DOCKER-USER rules (iptables-restore syntax) allowing each restricted port only from its sources."""
+def docker_user_rules(rules: RuleSet, ipv6: bool) -> str:
+    """DOCKER-USER (iptables-restore syntax) allowing each restricted port only from its sources; an empty
+    chain when nothing is restricted, so that loading it clears an earlier restriction."""
     lines = []
     for rule in rules.inbound:
         if rule.ports is None or any(a in ("0.0.0.0/0", "::/0") for a in rule.addresses):
@@ -199,8 +202,6 @@ def docker_user_rules(rules: RuleSet, ipv6: bool) -> str | None:
         match = f"-p {rule.protocol} -m conntrack --ctstate DNAT --ctorigdstport {rule.ports} --ctdir ORIGINAL"
         lines += [f"-A DOCKER-USER {match} -s {a} -j RETURN" for a in rule.addresses if (":" in a) == ipv6]
         lines.append(f"-A DOCKER-USER {match} -j DROP")
-    if not lines:
-        return None
     return "\n".join(["*filter", ":DOCKER-USER - [0:0]", *lines, "COMMIT"])
 
 
@@ -211,9 +212,7 @@ def _ufw(rules: RuleSet) -> str:
             source = "any" if address in ("0.0.0.0/0", "::/0") else address
             lines.append(f"ufw allow proto {rule.protocol} from {source} to any port {rule.ports} >/dev/null\n")
     for file, ipv6 in (("after.rules", False), ("after6.rules", True)):
-        docker_user = docker_user_rules(rules, ipv6)
-        if docker_user:
-            lines.append(_DOCKER_USER.format(file=file, rules=docker_user))
+        lines.append(_DOCKER_USER.format(file=file, rules=docker_user_rules(rules, ipv6)))
     lines.append("ufw --force enable >/dev/null\n")
     return "".join(lines)
 

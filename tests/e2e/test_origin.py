@@ -24,3 +24,13 @@ def test_the_restriction_survives_a_firewall_reload(world):
     world.web.in_host("ufw", "reload")
     assert get_from(DENIED, world.web.address, "shop.e2e.test", world.lab.ca_cert).status == 0
     assert get_from(ALLOWED, world.web.address, "shop.e2e.test", world.lab.ca_cert).status == 200
+
+
+def test_lifting_the_restriction_opens_the_ports_without_a_reboot(world):
+    """ufw's stop leaves DOCKER-USER alone; the next bootstrap's empty declaration is what clears it.
+    SSH open to the world too, so that nothing at all is restricted any more."""
+    lifted = world.deployment().up(cloudflare={"restrictOrigin": False}, ssh={"allowFrom": ["0.0.0.0/0", "::/0"]})
+    assert lifted.ok
+    assert get_from(DENIED, world.web.address, "shop.e2e.test", world.lab.ca_cert).status == 200
+    assert world.deployment().up().ok
+    assert get_from(DENIED, world.web.address, "shop.e2e.test", world.lab.ca_cert).status == 0
