@@ -141,3 +141,11 @@ def test_root_on_port_22_sends_no_user_data(evaluations):
     _, ev = evaluations["production"]
     (droplet,) = ev.of_type("digitalocean:index/droplet:Droplet")
     assert "userData" not in droplet.plain_inputs
+
+
+def test_no_remote_command_passes_its_previous_output_on(shipped):
+    """pulumi-command's default would put the last run's stdout into the next run's environment."""
+    _, ev = shipped
+    commands = ev.of_type("command:remote:Command")
+    assert commands
+    assert [c.name for c in commands if c.plain_inputs.get("addPreviousOutputInEnv") is not False] == []
