@@ -240,6 +240,17 @@ class _LogCapture(logging.Handler):
         self.evaluation.logs.append((record.levelno, record.getMessage()))
 
 
+_LEFTOVERS = ("Future exception was never retrieved", "Task exception was never retrieved",
+              "Task was destroyed but it is pending")
+
+
+def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed run leaves the SDK's resource futures unawaited; asyncio would report each one when it is
+    collected. The failure itself reaches the caller, so only those reports are dropped."""
+    if not context.get("message", "").startswith(_LEFTOVERS):
+        loop.default_exception_handler(context)
+
+
 def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True,
              record: Evaluation | None = None, mocks: pulumi.runtime.Mocks | None = None,
              monitor: type[RecordingMonitor] = RecordingMonitor) -> Evaluation:
@@ -265,6 +276,9 @@ def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = Tru
         runtime_config.set_all_config(stack_file.engine_config(), stack_file.secret_keys)
         os.environ[STACK_FILE_ENV] = stack_file.path or ""  # the program reads this file, not Pulumi.<stack>.yaml
         loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    except BaseException:
+        loop.set_exception_handler(_quiet_leftovers)
+        raise
     finally:
         runtime_config.set_all_config({}, [])
         os.environ.pop(STACK_FILE_ENV, None)
