@@ -59,11 +59,12 @@ class KamalProxy(pulumi.ComponentResource):
 
     def _container(self, name: str, args: KamalProxyArgs) -> docker.Container:
         """Ports: both address families, because the edge publishes AAAA records where the host has IPv6.
-        Docker reads such a pair back in its own order, and the provider's read-back keeps only the last
-        binding of each port (terraform-provider-docker #909, unfixed), so the declared ports never equal
-        the state and every `up` would replace the proxy: an outage per release. No declaration both
-        matches the read-back and serves both families (a lone `::` binding serves IPv6 only on Debian's
-        Docker 20.10), so the ports are ignored in the diff and carried in a label instead: labels force
+        Docker lists such a pair in its own order (the reverse of the declaration on Debian's 20.10), and
+        the provider's diff suppression compares each old binding with the first new one of the same port,
+        so a pair never compares equal and every `up` would replace the proxy: an outage per release
+        (terraform-provider-docker #909; the fix #910 is unmerged). No declaration both reads back as
+        declared and serves both families: a lone `::` serves IPv6 only, `[::]` binds both but reads back
+        as two bindings. So the ports are ignored in the diff and carried in a label instead: labels force
         a new container, so a changed port list still replaces it."""
         provider = args.host.docker_provider
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,

@@ -88,8 +88,10 @@ class Up:
         return [s for s in self.steps if s.op != "same"]
 
 
-def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
-    return {key for key in set(old) | set(new) if old.get(key) != new.get(key)}
+def _changed_keys(old: dict[str, Any], new: dict[str, Any], kind: Any) -> set[str]:
+    """Keys whose values differ, as the provider's diff (with its suppressions, where a kind has them) sees it."""
+    same = getattr(kind, "same", lambda key, a, b: a == b)
+    return {key for key in set(old) | set(new) if not same(key, old.get(key), new.get(key))}
 
 
 def _matches(path: str, key: str) -> bool:
@@ -232,7 +234,7 @@ class _Run:
                 compared[key] = old.state[key]
             else:
                 compared.pop(key, None)
-        changed = _changed_keys(old.state, compared)
+        changed = _changed_keys(old.state, compared, kind)
         if not changed:
             self._keep(new(old.id, old.outputs, old.state))
             self.record(Step("same", reg.type, reg.name, urn=reg.urn))

@@ -125,15 +125,13 @@ class RemoteCommand:
 
 # --- pulumi:providers:docker and the docker CLI through ssh:// ---------------------------------------
 
-class DockerProvider:
-    """The provider's own inputs; resources that name it reach the host through `DockerCli`."""
+class InState:
+    """Kept in state only: there is nothing on a host to create, change or delete."""
 
-    inputs = frozenset({"host", "sshOpts", "disableDockerDaemonCheck", "registryAuth", "version"})
+    def __init__(self, inputs: set[str]):
+        self.inputs = frozenset(inputs)
 
     def replaces(self, changed: set[str]) -> bool:
-        if changed & {"host", "sshOpts"}:
-            raise StepFailed("the Docker provider's host changed: the engine would replace every container on it; "
-                             "the applier does not reproduce that")
         return False
 
     def create(self, site: Site, name: str, inputs: dict, provider: str):
@@ -144,6 +142,19 @@ class DockerProvider:
 
     def delete(self, site: Site, old) -> None:
         return None
+
+
+class DockerProvider(InState):
+    """The provider's own inputs; resources that name it reach the host through `DockerCli`."""
+
+    def __init__(self):
+        super().__init__({"host", "sshOpts", "disableDockerDaemonCheck", "registryAuth", "version"})
+
+    def replaces(self, changed: set[str]) -> bool:
+        if changed & {"host", "sshOpts"}:
+            raise StepFailed("the Docker provider's host changed: the engine would replace every container on it; "
+                             "the applier does not reproduce that")
+        return False
 
 
 class DockerCli:
@@ -285,6 +296,9 @@ class Container:
     def with_defaults(self, inputs: dict) -> dict:
         return with_defaults(inputs)
 
+    def same(self, key: str, old: Any, new: Any) -> bool:
+        return old == new or (key == "ports" and ports_diff_suppressed(old, new))
+
     def create(self, site: Site, name: str, inputs: dict, provider: str):
         docker = DockerCli(site, provider)
         with tempfile.NamedTemporaryFile("w", dir=site.run, prefix="berth-e2e-env-", delete=True) as env:
@@ -349,21 +363,37 @@ def with_defaults(inputs: dict) -> dict:
     return out
 
 
+def ports_diff_suppressed(old: list | None, new: list | None) -> bool:
+    """The provider's `suppressIfPortsDidNotChangeForMigrationV0ToV1`: the same length, and each old
+    binding agrees with the first new binding of its internal port (a protocol mismatch passes when another
+    new binding has that port and protocol). Two bindings of one port can therefore never both agree."""
+    old, new = old or [], new or []
+    if len(old) != len(new):
+        return False
+    for binding in old:
+        first = next((b for b in new if b["internal"] == binding["internal"]), None)
+        if first is None:
+            return False
+        if first["protocol"] != binding["protocol"]:
+            if any(b["internal"] == binding["internal"] and b["protocol"] == binding["protocol"] for b in new):
+                continue
+            return False
+        if first["external"] != binding["external"] or first["ip"] != binding["ip"]:
+            return False
+    return True
+
+
 def read_back(declared: dict, inspected: dict) -> dict:
     """The state the Docker provider's Read keeps, for the attributes where it differs from the
     declaration; the rest is kept as declared. See docs/compatibility.md for the provider source."""
     state = with_defaults(declared)
-    # flattenContainerPorts: port keys sorted by number; one map per key, reused for every binding of
-    # that key, so each binding appended reads as the last one (terraform-provider-docker #909).
+    # flattenContainerPorts: port keys sorted by number, then each binding in the order the daemon lists it.
     bindings = (inspected.get("NetworkSettings") or {}).get("Ports") or {}
     ports = []
     for key in sorted(bindings, key=lambda k: int(k.split("/")[0])):
         internal, _, protocol = key.partition("/")
-        published = bindings[key] or []
-        if published:
-            last = published[-1]
-            ports += [{"internal": int(internal), "external": int(last["HostPort"]), "ip": last["HostIp"],
-                       "protocol": protocol}] * len(published)
+        ports += [{"internal": int(internal), "external": int(binding["HostPort"]), "ip": binding["HostIp"],
+                   "protocol": protocol} for binding in bindings[key] or []]
     state["ports"] = ports or None
     health = (inspected.get("Config") or {}).get("Healthcheck")
     if health:
@@ -473,24 +503,9 @@ class OriginCaCertificate(MadeOnce):
         return str(uuid.uuid4()), {**inputs, "certificate": pem}, inputs
 
 
-class Recorded:
-    """Cloudflare records and zone settings: kept in state only; the lab's clients reach the hosts by
-    address with the right Host header and SNI, which is what the records would have given them."""
-
-    def __init__(self, inputs: set[str]):
-        self.inputs = frozenset(inputs)
-
-    def replaces(self, changed: set[str]) -> bool:
-        return False
-
-    def create(self, site: Site, name: str, inputs: dict, provider: str):
-        return str(uuid.uuid4()), inputs, inputs
-
-    def update(self, site: Site, old, inputs: dict):
-        return inputs, inputs
-
-    def delete(self, site: Site, old) -> None:
-        return None
+class Recorded(InState):
+    """Cloudflare records and zone settings: the lab's clients reach the hosts by address with the right
+    Host header and SNI, which is what the records would have given them."""
 
 
 KINDS: dict[str, Any] = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from .http import LoadLoop, get
+from .kinds import Container, with_defaults
 
 HOSTNAMES = ("shop.e2e.test", "www.shop.e2e.test")
 STORAGE = "/mnt/storage/shop"
@@ -129,3 +130,18 @@ def test_an_unchanged_up_changes_nothing(world):
     assert up.changed == []
     assert {h.name: containers(h, service="shop") for h in world.lab.hosts} == before
     assert world.web.docker("inspect", "--format", "{{.Id}}", "kamal-proxy").stdout == proxy
+
+
+def test_the_proxys_ports_read_back_in_another_order_than_declared(world):
+    """Why proxy.py ignores its ports in the diff: the daemon lists the declared pair in its own order, and
+    the provider's diff suppression cannot pass a pair of one port, so the engine would replace the proxy."""
+    (proxy,) = [r for r in world.deployment().applier.state.values()
+                if r.type == "docker:index/container:Container" and r.inputs["name"] == "kamal-proxy"]
+    declared = with_defaults(proxy.inputs)["ports"]
+    read_back = proxy.state["ports"]
+    def bindings(ports):
+        return sorted((p["internal"], p["external"], p["ip"], p["protocol"]) for p in ports)
+
+    assert bindings(read_back) == bindings(declared)  # the same bindings...
+    assert read_back != declared  # ...in another order
+    assert not Container().same("ports", read_back, declared)
