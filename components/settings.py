@@ -42,7 +42,8 @@ def stack_file_path() -> Path | None:
 
 def read_stack() -> Stack:
     """Validate the running stack's config before any resource is declared."""
-    raw, problems = decode(pulumi_values())
+    raw = decode(pulumi_values())
+    problems: list[Problem] = []
     if "secrets" in raw and not runtime_config.is_config_secret(f"{NAMESPACE}:secrets"):
         problems.append(Problem(f"{NAMESPACE}:secrets", "holds plain text; set each value with "
                                                         "pulumi config set --secret --path 'secrets.NAME'"))

@@ -30,11 +30,11 @@ NAMESPACE = "berth"
 PLACEHOLDER = "offline-placeholder-secret"
 
 
-def decode(values: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
+def decode(values: dict[str, str]) -> dict[str, Any]:
     """The engine's text back to YAML shapes, as the program reads it: JSON for sections, text for
-    scalar keys."""
+    scalar keys. Text that is not JSON stays text, so validation names the key (unknown, or not a
+    section) with its line."""
     raw: dict[str, Any] = {}
-    problems = []
     for key, value in values.items():
         if key in SCALAR_KEYS or not isinstance(value, str):
             raw[key] = value
@@ -42,8 +42,10 @@ def decode(values: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
         try:
             raw[key] = json.loads(value)
         except json.JSONDecodeError:
-            problems.append(Problem(f"{NAMESPACE}:{key}", "must be a YAML mapping or list, not text"))
-    return raw, problems
+            raw[key] = value
+    return raw
+
+
 # Namespaces a Berth stack file may use: Berth's own, and the providers' own configuration.
 NAMESPACES = ("berth", "digitalocean", "hcloud", "cloudflare", "docker", "command", "tls", "random", "pulumi")
 # Provider settings that are credentials: in plain text they are refused like berth:secrets entries.
@@ -77,7 +79,7 @@ class StackFile:
 
     def program_view(self) -> dict[str, Any]:
         """The `berth:` values as the program decodes them from the engine's text (settings.decode)."""
-        raw, _ = decode({key.removeprefix(f"{NAMESPACE}:"): text for key, text in self.engine_config().items()})
+        raw = decode({key.removeprefix(f"{NAMESPACE}:"): text for key, text in self.engine_config().items()})
         return raw
 
     @property

@@ -34,6 +34,8 @@ EXPECTED = {
     "duplicate-nested-key": (41, "berth:proxy.appPort (line 41): is set twice (first on line 40)"),
     "misspelled-namespace": (48, "bearth:releaseCommand (line 48): uses the namespace bearth:, which nothing in this "
                                  "stack reads; did you mean berth:releaseCommand?"),
+    "misspelled-text-key": (48, "berth:releaseComand (line 48): is not a known key; did you mean 'releaseCommand'?"),
+    "misspelled-required-key": (8, "berth:imag (line 8): is not a known key; did you mean 'image'?"),
     "unknown-key": (40, "berth:proxy.appport (line 40): is not a known key; did you mean 'appPort'?"),
     "key-in-wrong-section": (41, "berth:proxy.sizeGb (line 41): is not a known key; it belongs under "
                                  "berth:volume.sizeGb: check its indentation"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -230,7 +231,7 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
         raise typer.Exit(2)
     try:
         plan = build(path)
-    except (ConfigError, yamlv3.SyntaxProblem) as error:
+    except (ConfigError, yamlv3.SyntaxProblem, pulumi.RunError) as error:  # RunError: the program's own refusal
         if as_json_:
             print(json.dumps({"stack": path.name, "error": str(error)}, indent=2))
         else:
