@@ -77,13 +77,16 @@ def _edge(stack: Stack) -> list[Problem]:
             if stack.tls_mode != "off" and weak:
                 problems.append(Problem("berth:cloudflare.sslMode", f"{ssl_mode} makes Cloudflare speak HTTP to an "
                                                                      "origin that redirects to HTTPS (a redirect loop); "
-                                                                     "use strict"))
+                                                                     "use strict, or serve plain HTTP at the origin "
+                                                                     "(proxy.ssl: off)"))
             if stack.tls_mode == "off" and not weak:
                 problems.append(Problem("berth:cloudflare.sslMode", f"{ssl_mode} needs TLS at the origin; with "
                                                                      "proxy.ssl off use flexible"))
             if weak and not stack.cloudflare_settings.acknowledge_weak_ssl_mode:
                 problems.append(Problem("berth:cloudflare.acknowledgeWeakSslMode",
-                                        f"must be true with sslMode {ssl_mode}"))
+                                        f"must be true with sslMode {ssl_mode}: " + (
+                                            "Cloudflare then reaches the origin over plain HTTP" if ssl_mode ==
+                                            "flexible" else "Cloudflare then serves visitors without HTTPS")))
     return problems
 
 

@@ -261,9 +261,28 @@ class Proxy(Section):
         return hosts
 
 
+# Plain variables that hold credentials, by name or by the shape of well-known tokens (GitHub, GitLab,
+# Slack, Stripe, DigitalOcean, AWS access keys, PEM keys). The value is never shown.
+_CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|API_KEY|PRIVATE_KEY|MASTER_KEY|"
+                              r"SECRET_ACCESS_KEY|SECRET_KEY_BASE)$")
+_CREDENTIAL_VALUE = re.compile(r"^(gh[pousr]_|github_pat_|glpat-|xox[abpr]-|[sr]k_live_|dop_v1_|AKIA[0-9A-Z]{16}$|"
+                               r"-----BEGIN )")
+
+
 class Env(Section):
     clear: dict[EnvName, EnvValue] = {}
     secret: list[str] = []  # "NAME" or "NAME:SECRET" (env var NAME from berth:secrets SECRET)
+
+    @field_validator("clear")
+    @classmethod
+    def _no_credentials_in_clear(cls, clear: dict[str, Any]) -> dict[str, Any]:
+        suspects = [name for name, value in clear.items()
+                    if _CREDENTIAL_NAME.search(name.upper()) or _CREDENTIAL_VALUE.match(str(value))]
+        if suspects:
+            raise ValueError(f"{', '.join(suspects)} {'looks' if len(suspects) == 1 else 'look'} like a credential "
+                             "in plain text: delete it here, run pulumi config set --secret --path 'secrets.NAME' "
+                             "<value>, and list NAME under env.secret (the value is not shown)")
+        return clear
 
     @field_validator("secret")
     @classmethod
@@ -272,8 +291,9 @@ class Env(Section):
             name, _, secret = entry.partition(":")
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or not looks_like_secret_name(secret or name):
                 # never echo the entry: it may be a pasted credential
-                raise ValueError(f"entry {i + 1} is not NAME or ENV_NAME:NAME, where NAME is a berth:secrets entry "
-                                 "in capitals")
+                raise ValueError(f"[{i}] is not NAME or ENV_NAME:NAME, where NAME is a berth:secrets entry in "
+                                 "capitals. If it is the credential itself, delete it here, run pulumi config set "
+                                 "--secret --path 'secrets.NAME' <value>, and list NAME (the value is not shown)")
         names = [entry.split(":")[0] for entry in entries]
         if len(set(names)) != len(names):
             raise ValueError("names an environment variable twice")

@@ -69,7 +69,7 @@ def test_invalid_stack_registers_nothing(raw):
     # Judge the file as the program sees it: the engine passes top-level scalars as text (false -> "false").
     engine = {key.removeprefix("berth:"): value for key, value in stackfile.StackFile("m", raw).engine_config().items()}
     try:
-        load(decode(engine)[0])
+        load(decode(engine))
     except ConfigError:
         record = Evaluation("mutant")
         try:

@@ -116,6 +116,8 @@ def test_a_planted_token_never_reaches_any_output(tmp_path, capsys):
     text = PRODUCTION.read_text().replace("password: KAMAL_REGISTRY_PASSWORD", f"password: {token}").replace(
         "secret: [RAILS_MASTER_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN]", f"secret: [RAILS_MASTER_KEY, {token}]")
     path = tmp_path / "Pulumi.production.yaml"
+    text = text.replace('SOLID_QUEUE_IN_PUMA: "true"', f'SOLID_QUEUE_IN_PUMA: "true"\n      GITHUB_API: {token}')
+    assert text.count(token) == 3
     path.write_text(text + f"  berth:secrets:\n    PLAIN: {token}\n")
     result = CliRunner().invoke(plan_app, ["--file", str(path)], env={"COLUMNS": "300"})
     assert result.exit_code == 1
