@@ -24,9 +24,11 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(VENV)/bin/berth-plan --stack $(STACK)
 
-test: $(VENV)/.installed tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
-	$(PY) -m ruff check .
+test: lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m pytest -q tests
+
+lint: $(VENV)/.installed  ## ruff over the whole tree
+	$(PY) -m ruff check .
 
 e2e: $(VENV)/.e2e-installed  ## real Docker, kamal-proxy, Litestream and Kamal on a throwaway lab (root)
 	PY=$(PY) tests/e2e/run.sh -q

@@ -164,8 +164,8 @@ class Role(Section):
         if provider == "digitalocean" and size not in catalog.DIGITALOCEAN_SIZES:
             raise ValueError(f"{size!r} is not a digitalocean size this version knows; one of "
                              f"{', '.join(sorted(catalog.DIGITALOCEAN_SIZES))} (add new ones to components/catalog.py)")
-        if provider == "hetzner":
-            problem = catalog.hetzner_problem(size, region)
+        if provider == "hetzner":  # an unknown location is berth:cloud.region's problem, not the size's
+            problem = catalog.hetzner_problem(size, region if region in catalog.HETZNER_LOCATIONS else None)
             if problem:
                 raise ValueError(problem)
         return size
@@ -573,6 +573,19 @@ class Stack(Section):
     accessories: dict[Name, Accessory] = {}
 
     # Derived values ------------------------------------------------------------------------------
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _settings_are_not_roles(cls, servers: Any) -> Any:
+        """A dedented `size: cx23` lands beside the roles; say so instead of "not a valid Role"."""
+        if isinstance(servers, dict):
+            settings = {field.alias or name for name, field in Role.model_fields.items()}
+            stray = [key for key, value in servers.items() if key in settings and not isinstance(value, dict)]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} {'is a setting' if len(stray) == 1 else 'are settings'} of a "
+                                 "role, not a role: indent under its role, as berth:servers.<role>."
+                                 f"{stray[0]}")
+        return servers
 
     @property
     def provider(self) -> str:

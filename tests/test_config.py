@@ -211,3 +211,18 @@ def test_the_hetzner_default_is_sold_where_the_stack_is(region, default):
                           servers={"web": {"size": None}}, backups={"region": region}))
     (server,) = ev.of_type("hcloud:index/server:Server")
     assert server.plain_inputs["serverType"] == default
+
+
+def test_an_unknown_location_is_the_regions_problem_alone():
+    raw = variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": "nbg2"}).berth
+    with pytest.raises(ConfigError) as caught:
+        load(raw)
+    assert [p.path for p in caught.value.problems] == ["berth:cloud.region"]
+
+
+def test_a_role_setting_beside_the_roles_is_called_one():
+    raw = variant(PROJECT_DIR / "Pulumi.staging.yaml", servers={"size": "cx23"}).berth
+    with pytest.raises(ConfigError) as caught:
+        load(raw)
+    assert any(p.path == "berth:servers" and p.message.startswith("size is a setting of a role, not a role")
+               for p in caught.value.problems), caught.value.problems

@@ -25,6 +25,7 @@ from rich.tree import Tree
 from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
 from components.errors import ConfigError, Problem
+from components.render.release import image_ref
 from components.validation import load
 from policy import berth_rules
 
@@ -168,7 +169,7 @@ def render(plan: Plan, console: Console) -> None:
             nodes[resource.urn] = parent.add(_label(plan, resource))
             queue.append((resource.urn, nodes[resource.urn]))
     s = plan.stack
-    tree.add(escape(f"release {s.image}:{s.version}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
+    tree.add(escape(f"release {image_ref(s.image, s.version)}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
                     f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}"))
     if s.provider == "existing":
         tree.add("SSH: existing hosts keep the keys already installed"
@@ -226,14 +227,18 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
          as_json_: bool = typer.Option(False, "--json", help="The plan as JSON, for CI and other tools")) -> None:
     console = Console(emoji=False)  # "berth:cloud:" is a key path, not an emoji
     path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     if not path.exists():
-        console.print(f"No stack file at {path}", style="red", markup=False)
+        if as_json_:
+            print(json.dumps({"stack": name, "file": str(path), "error": "no stack file"}, indent=2))
+        else:
+            console.print(f"No stack file at {path}", style="red", markup=False)
         raise typer.Exit(2)
     try:
         plan = build(path)
     except (ConfigError, yamlv3.SyntaxProblem, pulumi.RunError) as error:  # RunError: the program's own refusal
         if as_json_:
-            print(json.dumps({"stack": path.name, "error": str(error)}, indent=2))
+            print(json.dumps({"stack": name, "file": str(path), "error": str(error)}, indent=2))
         else:
             console.print(str(error), markup=False, highlight=False, soft_wrap=True, style="red")
         raise typer.Exit(1) from None
