@@ -74,8 +74,16 @@ def build(path: Path) -> Plan:
     stack = load(stack_file.program_view())
     mocks = OfflineMocks()
     evaluation = evaluate(stack_file, mocks=mocks)
-    return Plan(stack, evaluation, checks.warnings(stack), unset_names, policy_violations(evaluation),
+    warnings = [_with_line(note, stack_file) for note in checks.warnings(stack)]
+    return Plan(stack, evaluation, warnings, unset_names, policy_violations(evaluation),
                 mocks.invented)
+
+
+def _with_line(note: str, stack_file: stackfile.StackFile) -> str:
+    """A review note that starts with a key path gets that key's line, as problems do."""
+    match = re.match(r"berth:([A-Za-z0-9_.-]+)", note)
+    line = stack_file.line_of(tuple(match.group(1).split("."))) if match else None
+    return f"{match.group(0)} (line {line}){note[match.end():]}" if line else note
 
 
 def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:
