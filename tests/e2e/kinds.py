@@ -157,6 +157,17 @@ class DockerProvider(InState):
         return False
 
 
+def _replace(path: Path, text: str, mode: int) -> None:
+    """Concurrent steps share a provider's files while they run: rewriting in place would hand a running
+    `docker` a half-written config, or fail with "Text file busy" on the ssh wrapper. A rename is atomic."""
+    if path.exists() and path.read_text() == text:
+        return
+    staged = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w") as file:
+        file.write(text)
+    os.replace(staged, path)
+
+
 class DockerCli:
     """`docker -H ssh://…` as the Docker provider connects: the system ssh with the provider's
     `ssh_opts`, the ssh-agent for keys, and the provider's `registry_auth` as the client's credentials."""
@@ -173,16 +184,13 @@ class DockerCli:
         home = site.run / "providers" / hashlib.sha256(provider_ref.encode()).hexdigest()[:12]
         (home / "bin").mkdir(parents=True, exist_ok=True)
         opts = " ".join(shlex.quote(o) for o in inputs.get("sshOpts") or [])
-        wrapper = home / "bin" / "ssh"
-        wrapper.write_text(f"#!/bin/sh\nexec /usr/bin/ssh -F {shlex.quote(str(site.ssh_config))} {opts} \"$@\"\n")
-        wrapper.chmod(0o755)
+        _replace(home / "bin" / "ssh", f"#!/bin/sh\nexec /usr/bin/ssh -F {shlex.quote(str(site.ssh_config))} {opts} "
+                                        "\"$@\"\n", 0o755)
         auths = {}
         for auth in inputs.get("registryAuth") or []:
             token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
             auths[auth["address"]] = {"auth": token}
-        config = home / "config.json"
-        config.write_text(json.dumps({"auths": auths}))
-        config.chmod(0o600)
+        _replace(home / "config.json", json.dumps({"auths": auths}), 0o600)
         self.env = site.env(PATH=f"{home / 'bin'}:{site.base_env['PATH']}", DOCKER_CONFIG=str(home))
 
     def __call__(self, *args: str, what: str, check: bool = True, stdin: str | None = None,
