@@ -687,6 +687,13 @@ def keys_at(loc: tuple) -> list[str]:
     return []
 
 
+def _top_level_keys() -> frozenset[str]:
+    return frozenset(field.alias or name for name, field in Stack.model_fields.items())
+
+
+TOP_LEVEL_KEYS = _top_level_keys()
+
+
 def paths_of(key: str) -> list[str]:
     """Every key path (dotted, `<name>` for map keys) that ends in `key`, for "wrong section" hints."""
     found: list[str] = []

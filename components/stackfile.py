@@ -22,7 +22,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import yamlv3
-from .config import SCALAR_KEYS, paths_of, scalar_kind
+from .config import SCALAR_KEYS, TOP_LEVEL_KEYS, paths_of, scalar_kind
 from .errors import Problem
 
 NAMESPACE = "berth"
@@ -168,8 +168,13 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
                                              "shown here", line=line))
         else:
             close = difflib.get_close_matches(namespace, NAMESPACES, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}:{rest}?" if close else (
-                f"; Berth reads {NAMESPACE}: and the providers' own namespaces ({', '.join(NAMESPACES[1:-1])})")
+            homes = paths_of(rest) if close == [NAMESPACE] and rest not in TOP_LEVEL_KEYS else []
+            if homes:  # `bearth:region`: region lives inside a section
+                hint = f"; did you mean {' or '.join(f'{NAMESPACE}:{h}' for h in homes)}?"
+            elif close:
+                hint = f"; did you mean {close[0]}:{rest}?"
+            else:
+                hint = f"; Berth reads {NAMESPACE}: and the providers' own namespaces ({', '.join(NAMESPACES[1:-1])})"
             problems.append(Problem(key, f"uses the namespace {namespace}:, which nothing in this stack reads{hint}",
                                     line=line))
     problems += _placeholders(berth, lines)

@@ -182,3 +182,9 @@ def _names(stack_file: stackfile.StackFile) -> list[str]:
     except ConfigError as error:
         return [p.missing_secret for p in error.unset_secrets]
     return []
+
+
+def test_a_misspelled_namespace_on_a_section_key_points_at_its_sections():
+    parsed = stackfile.parse_text("x", "config:\n  bearth:region: nyc3\n", "Pulumi.x.yaml")
+    (problem,) = parsed.problems
+    assert str(problem).endswith("did you mean berth:cloud.region or berth:database.region or berth:backups.region?")
