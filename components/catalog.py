@@ -102,7 +102,10 @@ def hetzner_default(location: str | None) -> str:
 
 
 def hetzner_problem(server_type: str, location: str | None) -> str | None:
-    """Why a server type cannot be ordered in a location, with what to use instead; None when it can."""
+    """Why a server type cannot be ordered in a location, with what to use instead; None when it can.
+    A location Hetzner does not have is judged like none: that is the location's problem, not the type's."""
+    if location not in HETZNER_LOCATIONS:
+        location = None
     known = HETZNER_SERVER_TYPES.get(server_type)
     if known is not None and (location is None or location in known.locations):
         return None

@@ -62,6 +62,11 @@ def _proxy(stack: Stack) -> list[Problem]:
     return problems
 
 
+# Cloudflare SSL modes that weaken TLS, and what each means for the site.
+_WEAK_SSL_MODES = {"flexible": "Cloudflare then reaches the origin over plain HTTP",
+                   "off": "Cloudflare then serves visitors without HTTPS"}
+
+
 def _edge(stack: Stack) -> list[Problem]:
     problems = []
     if stack.cloudflare is not None and stack.dns is None:
@@ -73,7 +78,7 @@ def _edge(stack: Stack) -> list[Problem]:
                 problems.append(Problem(f"berth:proxy.hosts[{i}]", f"{host!r} is not in the zone {zone!r}"))
         if stack.behind_cloudflare:
             ssl_mode = stack.cloudflare_settings.ssl_mode
-            weak = ssl_mode in ("off", "flexible")
+            weak = ssl_mode in _WEAK_SSL_MODES
             if stack.tls_mode != "off" and weak:
                 problems.append(Problem("berth:cloudflare.sslMode", f"{ssl_mode} makes Cloudflare speak HTTP to an "
                                                                      "origin that redirects to HTTPS (a redirect loop); "
@@ -84,9 +89,7 @@ def _edge(stack: Stack) -> list[Problem]:
                                                                      "proxy.ssl off use flexible"))
             if weak and not stack.cloudflare_settings.acknowledge_weak_ssl_mode:
                 problems.append(Problem("berth:cloudflare.acknowledgeWeakSslMode",
-                                        f"must be true with sslMode {ssl_mode}: " + (
-                                            "Cloudflare then reaches the origin over plain HTTP" if ssl_mode ==
-                                            "flexible" else "Cloudflare then serves visitors without HTTPS")))
+                                        f"must be true with sslMode {ssl_mode}: {_WEAK_SSL_MODES[ssl_mode]}"))
     return problems
 
 

@@ -46,6 +46,7 @@ from .fields import (
     SshPublicKey,
     Text,
     Version,
+    looks_like_credential,
     looks_like_secret_name,
 )
 from .render.accessory import SECRET_REFERENCE
@@ -164,8 +165,8 @@ class Role(Section):
         if provider == "digitalocean" and size not in catalog.DIGITALOCEAN_SIZES:
             raise ValueError(f"{size!r} is not a digitalocean size this version knows; one of "
                              f"{', '.join(sorted(catalog.DIGITALOCEAN_SIZES))} (add new ones to components/catalog.py)")
-        if provider == "hetzner":  # an unknown location is berth:cloud.region's problem, not the size's
-            problem = catalog.hetzner_problem(size, region if region in catalog.HETZNER_LOCATIONS else None)
+        if provider == "hetzner":
+            problem = catalog.hetzner_problem(size, region)
             if problem:
                 raise ValueError(problem)
         return size
@@ -261,14 +262,6 @@ class Proxy(Section):
         return hosts
 
 
-# Plain variables that hold credentials, by name or by the shape of well-known tokens (GitHub, GitLab,
-# Slack, Stripe, DigitalOcean, AWS access keys, PEM keys). The value is never shown.
-_CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|API_KEY|PRIVATE_KEY|MASTER_KEY|"
-                              r"SECRET_ACCESS_KEY|SECRET_KEY_BASE)$")
-_CREDENTIAL_VALUE = re.compile(r"^(gh[pousr]_|github_pat_|glpat-|xox[abpr]-|[sr]k_live_|dop_v1_|AKIA[0-9A-Z]{16}$|"
-                               r"-----BEGIN )")
-
-
 class Env(Section):
     clear: dict[EnvName, EnvValue] = {}
     secret: list[str] = []  # "NAME" or "NAME:SECRET" (env var NAME from berth:secrets SECRET)
@@ -276,8 +269,7 @@ class Env(Section):
     @field_validator("clear")
     @classmethod
     def _no_credentials_in_clear(cls, clear: dict[str, Any]) -> dict[str, Any]:
-        suspects = [name for name, value in clear.items()
-                    if _CREDENTIAL_NAME.search(name.upper()) or _CREDENTIAL_VALUE.match(str(value))]
+        suspects = [name for name, value in clear.items() if looks_like_credential(name, str(value))]
         if suspects:
             raise ValueError(f"{', '.join(suspects)} {'looks' if len(suspects) == 1 else 'look'} like a credential "
                              "in plain text: delete it here, run pulumi config set --secret --path 'secrets.NAME' "
@@ -579,7 +571,7 @@ class Stack(Section):
     def _settings_are_not_roles(cls, servers: Any) -> Any:
         """A dedented `size: cx23` lands beside the roles; say so instead of "not a valid Role"."""
         if isinstance(servers, dict):
-            settings = {field.alias or name for name, field in Role.model_fields.items()}
+            settings = keys_at(("servers", "<role>"))
             stray = [key for key, value in servers.items() if key in settings and not isinstance(value, dict)]
             if stray:
                 raise ValueError(f"{', '.join(stray)} {'is a setting' if len(stray) == 1 else 'are settings'} of a "
@@ -685,13 +677,6 @@ def keys_at(loc: tuple) -> list[str]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [field.alias or name for name, field in model.model_fields.items()]
     return []
-
-
-def _top_level_keys() -> frozenset[str]:
-    return frozenset(field.alias or name for name, field in Stack.model_fields.items())
-
-
-TOP_LEVEL_KEYS = _top_level_keys()
 
 
 def paths_of(key: str) -> list[str]:

@@ -142,6 +142,19 @@ _SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _CREDENTIAL_SHAPES = (re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$"), re.compile(r"^(?=[A-Z0-9]*[0-9])[A-Z0-9]{20,}$"))
 
 
+# Well-known token prefixes (GitHub, GitLab, Slack, Stripe, DigitalOcean) and PEM keys.
+_TOKEN_PREFIX = re.compile(r"^(gh[pousr]_|github_pat_|glpat-|xox[abpr]-|[sr]k_live_|dop_v1_|-----BEGIN )")
+# Environment variable names that hold credentials.
+_CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|API_KEY|PRIVATE_KEY|MASTER_KEY|"
+                              r"SECRET_ACCESS_KEY|SECRET_KEY_BASE)$")
+
+
+def looks_like_credential(name: str, value: str) -> bool:
+    """A plain variable that holds a credential, by its name or by the shape of its value."""
+    return bool(_CREDENTIAL_NAME.search(name.upper()) or _TOKEN_PREFIX.match(value)
+                or _CREDENTIAL_SHAPES[0].match(value))
+
+
 def looks_like_secret_name(value: str) -> bool:
     return bool(_SECRET_NAME.match(value)) and not any(shape.match(value) for shape in _CREDENTIAL_SHAPES)
 

@@ -22,7 +22,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import yamlv3
-from .config import SCALAR_KEYS, TOP_LEVEL_KEYS, paths_of, scalar_kind
+from .config import SCALAR_KEYS, keys_at, paths_of, scalar_kind
 from .errors import Problem
 
 NAMESPACE = "berth"
@@ -100,9 +100,13 @@ class StackFile:
         return replace(self, berth={**self.berth, "secrets": secrets})
 
 
+def stack_name(path: Path) -> str:
+    """Pulumi.<stack>.yaml -> <stack> (a file elsewhere, examples/<name>.yaml, is named by its stem)."""
+    return path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+
+
 def read(path: Path) -> StackFile:
-    name = path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
-    return replace(parse_text(name, path.read_text(), path.name), path=str(path))
+    return replace(parse_text(stack_name(path), path.read_text(), path.name), path=str(path))
 
 
 def parse(name: str, document: dict[str, Any] | None) -> StackFile:
@@ -168,7 +172,7 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
                                              "shown here", line=line))
         else:
             close = difflib.get_close_matches(namespace, NAMESPACES, n=1, cutoff=0.6)
-            homes = paths_of(rest) if close == [NAMESPACE] and rest not in TOP_LEVEL_KEYS else []
+            homes = paths_of(rest) if close == [NAMESPACE] and rest not in keys_at(()) else []
             if homes:  # `bearth:region`: region lives inside a section
                 hint = f"; did you mean {' or '.join(f'{NAMESPACE}:{h}' for h in homes)}?"
             elif close:

@@ -9,9 +9,10 @@ import typing
 
 import pytest
 
+from components import stackfile
 from components.stackfile import PLACEHOLDER
 from conftest import SHIPPED, SHIPPED_IDS, ready
-from tooling.evaluate import evaluate, secret_paths, unwrap
+from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths, unwrap
 
 STATEFUL = {
     "digitalocean:index/volume:Volume", "digitalocean:index/reservedIp:ReservedIp",
@@ -202,3 +203,9 @@ def test_the_type_walk_catches_what_mocks_let_through():
     assert "fw.dropletIds[0]: expected int, got str '12'" in problems
     assert "fw.bogus: no such field on FirewallArgs" in problems
     assert "fw.inboundRules[0].portRange: expected str, got int 22" in problems
+
+
+@pytest.mark.parametrize("example", sorted((PROJECT_DIR / "examples").glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_example_says_how_to_use_it_under_the_stack_name_the_plan_prints(example):
+    """`cp examples/x.yaml Pulumi.x.yaml`: the stack then has the name the plan's hints use for the example."""
+    assert f"Use: cp examples/{example.name} Pulumi.{stackfile.stack_name(example)}.yaml" in example.read_text()

@@ -235,7 +235,7 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
          as_json_: bool = typer.Option(False, "--json", help="The plan as JSON, for CI and other tools")) -> None:
     console = Console(emoji=False)  # "berth:cloud:" is a key path, not an emoji
     path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    name = stackfile.stack_name(path)
     if not path.exists():
         if as_json_:
             print(json.dumps({"stack": name, "file": str(path), "error": "no stack file"}, indent=2))
