@@ -25,6 +25,10 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
+# The Pulumi CLI at Berth's pinned version: built from its Go module once, then taken from the cache.
+BERTH_PULUMI_CLI=$(tools/pulumi-cli.sh)
+export BERTH_PULUMI_CLI
+
 trap '"$PY" -m tests.e2e.testhost down' EXIT
 # hypothesis is not used here, and its end-of-run import trips a CPython 3.11 AST bug under the
 # threads the SDK leaves behind ("AST constructor recursion depth mismatch").
