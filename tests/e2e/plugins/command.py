@@ -1,0 +1,179 @@
+"""The `command` package (pulumi-command 1.2.1): `command:remote:Command`, run over real SSH.
+
+As provider/pkg/provider/remote at v1.2.1 does it:
+- one connection per run, dialled with retries (connection.go `Dial`, `dialWithRetry`): up to
+  `dialErrorLimit` attempts (default 10, -1 for no limit), each bounded by `perDialTimeout` (default 15 s),
+  waits of 100 ms growing 1.5x to at most 5 s between them (sdk/go/common/util/retry `Retryer`);
+- the host key is not checked unless `hostKey` is given (`ssh.InsecureIgnoreHostKey`);
+- `privateKey`, then the ssh-agent at SSH_AUTH_SOCK, authenticate; the user's ssh config is not read;
+- `stdin` on the session's standard input; the previous stdout and stderr as PULUMI_COMMAND_STDOUT and
+  PULUMI_COMMAND_STDERR unless `addPreviousOutputInEnv` is false (a refusal by the server is only a
+  warning there, and OpenSSH's client ignores it too);
+- a failure reads `Process exited with status N: running "<command>":\n<stdout and stderr>`; a failed
+  create leaves nothing in state (a plain error, not pulumi-go-provider's ResourceInitFailedError), so
+  the next `up` creates it again;
+- Update runs `update`, or `create` when there is none; Delete runs `delete`; Read changes nothing;
+- `triggers` replaces (provider:"replaceOnChanges" in common/inputs.go); any other change updates.
+
+The dial is an OpenSSH master connection (`ControlMaster`), so that a refused or failed connection is told
+apart from a command that failed, exactly as the Go client's separate Dial and Run are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from typing import Any
+
+from .schema import Attr, Schema
+from .server import Config, Failed, Kind, Package
+
+SOURCE = "pulumi/pulumi-command v1.2.1 provider/pkg/provider/remote/command.go, common/inputs.go, connection.go"
+CONNECTION_DEFAULTS = {"user": "root", "port": 22, "dialErrorLimit": 10, "perDialTimeout": 15}
+RUN_TIMEOUT = 900  # the lab's bound on one command: nothing Berth runs should take this long
+
+
+def _go_quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _delays():
+    """sdk/go/common/util/retry `Retryer`: 100 ms, growing 1.5x, at most 5 s."""
+    delay = 0.1
+    while True:
+        delay = min(delay * 1.5, 5.0)
+        yield delay
+
+
+class _Session:
+    """An authenticated SSH connection to one host, over which commands run."""
+
+    def __init__(self, connection: dict[str, Any], workdir: str):
+        self.connection = {**CONNECTION_DEFAULTS, **connection}
+        self.workdir = workdir
+        self.control = os.path.join(workdir, "control")
+        self.options = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", f"ControlPath={self.control}",
+                        "-p", str(int(self.connection["port"])), "-l", self.connection["user"]]
+        if self.connection.get("hostKey"):
+            known = os.path.join(workdir, "known_hosts")
+            with open(known, "w") as file:
+                file.write(f"{self._target(self.connection['host'])} {self.connection['hostKey']}\n")
+            self.options += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes"]
+        else:
+            self.options += ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no",
+                             "-o", "LogLevel=ERROR"]
+        if self.connection.get("privateKey"):
+            key = os.path.join(workdir, "key")
+            with os.fdopen(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "w") as file:
+                file.write(self.connection["privateKey"].rstrip("\n") + "\n")
+            self.options += ["-i", key]
+        if self.connection.get("agentSocketPath"):
+            self.options += ["-o", f"IdentityAgent={self.connection['agentSocketPath']}"]
+        elif not os.environ.get("SSH_AUTH_SOCK"):
+            self.options += ["-o", "IdentityAgent=none"]
+        if self.connection.get("password"):
+            raise Failed("the lab's command plugin authenticates with keys only (Berth passes no password)")
+
+    def _target(self, host: str) -> str:
+        port = int(self.connection["port"])
+        return host if port == 22 else f"[{host}]:{port}"
+
+    def dial(self) -> None:
+        limit = int(self.connection["dialErrorLimit"])
+        timeout = int(self.connection["perDialTimeout"])
+        delays = _delays()
+        dials = 0
+        while True:
+            dials += 1
+            argv = ["ssh", *self.options, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes",
+                    *(["-o", f"ConnectTimeout={timeout}"] if timeout else []), "-N", "-f", self.connection["host"]]
+            try:
+                result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                        timeout=(timeout or 60) + 30)
+                reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
+                if result.returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                reason = "i/o timeout"
+            if limit != -1 and dials >= limit:
+                raise Failed(f"after {dials - 1} failed attempts: {reason}")
+            time.sleep(next(delays))
+
+    def run(self, command: str, stdin: str | None, env: dict[str, str]) -> tuple[str, str]:
+        argv = ["ssh", *self.options, "-o", "ControlMaster=no"]
+        for key, value in env.items():
+            argv += ["-o", f"SetEnv={key}={shlex.quote(value)}"]
+        argv += [self.connection["host"], command]
+        try:
+            result = subprocess.run(argv, input=stdin or "", capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Failed(f"the lab stopped {_go_quote(command)} after {RUN_TIMEOUT}s") from None
+        if result.returncode != 0:
+            raise Failed(f"Process exited with status {result.returncode}: running {_go_quote(command)}:\n"
+                         f"{result.stdout}{result.stderr}")
+        return result.stdout.removesuffix("\n"), result.stderr.removesuffix("\n")
+
+    def close(self) -> None:
+        subprocess.run(["ssh", *self.options, "-O", "exit", self.connection["host"]], capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+
+
+@contextmanager
+def session(connection: dict[str, Any]):
+    with tempfile.TemporaryDirectory(prefix="berth-lab-ssh-") as workdir:
+        os.chmod(workdir, 0o700)
+        ssh = _Session(connection, workdir)
+        ssh.dial()
+        try:
+            yield ssh
+        finally:
+            ssh.close()
+
+
+class RemoteCommand(Kind):
+    schema = Schema("command:remote:Command", {
+        "connection": Attr(required=True),
+        "create": Attr(),
+        "update": Attr(),
+        "delete": Attr(),
+        "stdin": Attr(),
+        "triggers": Attr(replace=True),
+        "addPreviousOutputInEnv": Attr(),
+        "logging": Attr(),
+        "stdout": Attr(output=True),
+        "stderr": Attr(output=True),
+    }, SOURCE)
+
+    def _run(self, state: dict[str, Any], command: str | None) -> dict[str, Any]:
+        if command is None:
+            return state
+        env = {}
+        if state.get("addPreviousOutputInEnv", True):
+            env = {k: v for k, v in (("PULUMI_COMMAND_STDOUT", state.get("stdout") or ""),
+                                     ("PULUMI_COMMAND_STDERR", state.get("stderr") or "")) if v}
+        with session(state["connection"]) as ssh:
+            stdout, stderr = ssh.run(command, state.get("stdin"), env)
+        return {**state, "stdout": stdout, "stderr": stderr}
+
+    def create(self, config: Config, name: str, inputs: dict[str, Any]):
+        id_ = f"{name}{secrets.token_hex(4)}"  # resource.NewUniqueHex(name, 8, 0)
+        state = {**inputs, "connection": {**CONNECTION_DEFAULTS, **inputs["connection"]}}
+        return id_, self._run(state, inputs.get("create"))  # a failure leaves nothing in state
+
+    def update(self, config, id_, olds, news):
+        state = {**news, "connection": {**CONNECTION_DEFAULTS, **news["connection"]},
+                 "stdout": olds.get("stdout", ""), "stderr": olds.get("stderr", "")}
+        command = news.get("update") if news.get("update") is not None else news.get("create")
+        return self._run(state, command)
+
+    def delete(self, config, id_, state):
+        self._run(state, state.get("delete"))
+
+
+PACKAGE = Package("command", "pulumi_command", [RemoteCommand()])

@@ -1,0 +1,187 @@
+"""The Docker Engine API of a host, reached the way the Docker provider reaches it over `ssh://`.
+
+The provider (docker/cli `connhelper.GetConnectionHelperWithSSHOpts`, used by the provider's
+`ProviderConfig.MakeClient`) runs the system `ssh` with the provider's `ssh_opts`, `-o ConnectTimeout=30`
+and `-T` added unless given, and `-l USER -p PORT -- HOST docker system dial-stdio`, then speaks HTTP over
+that pipe, keeping connections alive between calls. So does this client: the same ssh command line, the
+same HTTP requests and bodies the provider's Go client sends, connections reused while they last.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+API = "/v1.41"  # Debian's docker.io 20.10 speaks 1.41; the provider negotiates down to it (WithAPIVersionNegotiation)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def ssh_argv(host: str, ssh_opts: list[str]) -> list[str]:
+    """docker/cli's ssh command line for `ssh://user@host:port` (cli/connhelper/connhelper.go)."""
+    url = urllib.parse.urlparse(host)
+    if url.scheme != "ssh":
+        raise ValueError(f"the lab reaches hosts over ssh:// only, not {host}")
+    flags = list(ssh_opts)
+    if not any("ConnectTimeout" in flag for flag in flags):
+        flags = ["-o", "ConnectTimeout=30", *flags]
+    if "-T" not in flags:
+        flags.append("-T")
+    args = [*flags]
+    if url.username:
+        args += ["-l", url.username]
+    if url.port:
+        args += ["-p", str(url.port)]
+    return ["ssh", *args, "--", url.hostname or "", "docker", "system", "dial-stdio"]
+
+
+class _Connection(http.client.HTTPConnection):
+    """HTTP over the stdin and stdout of one `ssh … docker system dial-stdio`."""
+
+    def __init__(self, argv: list[str], timeout: float):
+        super().__init__("docker", timeout=timeout)
+        self.argv = argv
+        self.process: subprocess.Popen | None = None
+
+    def connect(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(self.argv, stdin=theirs, stdout=theirs, stderr=subprocess.PIPE)
+        theirs.close()
+        ours.settimeout(self.timeout)
+        self.sock = ours
+
+    def close(self) -> None:
+        super().close()
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def failure(self) -> str:
+        if self.process is None or self.process.poll() is None:
+            return ""
+        return self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class DockerApi:
+    def __init__(self, host: str, ssh_opts: list[str], timeout: float = 300):
+        self.argv = ssh_argv(host, ssh_opts)
+        self.host = host
+        self.timeout = timeout
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+
+    def _take(self) -> tuple[_Connection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return _Connection(self.argv, self.timeout), False
+
+    def _give_back(self, connection: _Connection) -> None:
+        with self._lock:
+            self._idle.append(connection)
+
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+        url = API + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        payload = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json", **(headers or {})} if payload is not None else dict(headers or {})
+        for attempt in (1, 2):
+            connection, reused = self._take()
+            try:
+                connection.request(method, url, body=payload, headers=all_headers)
+                answer = connection.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException) as error:
+                reason = connection.failure() or str(error)
+                connection.close()
+                if reused and attempt == 1:  # a kept connection the daemon or ssh has closed: dial again
+                    continue
+                raise ApiError(0, f"error during connect: {reason}") from None
+            if answer.will_close:
+                connection.close()
+            else:
+                self._give_back(connection)
+            response = Response(answer.status, data)
+            if response.status >= 400:
+                message = data.decode(errors="replace")
+                try:
+                    message = json.loads(data).get("message", message)
+                except (ValueError, AttributeError):
+                    pass
+                raise ApiError(response.status, message)
+            return response
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._idle:
+                connection.close()
+            self._idle.clear()
+
+    # --- the calls the provider makes ------------------------------------------------------------------
+
+    def inspect_container(self, ref: str) -> dict | None:
+        try:
+            return self.request("GET", f"/containers/{urllib.parse.quote(ref, safe='')}/json").json()
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def inspect_image(self, ref: str) -> dict | None:
+        try:
+            return self.request("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json").json()
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list_images(self) -> list[dict]:
+        return self.request("GET", "/images/json", params={"all": "0"}).json() or []
+
+    def list_containers(self) -> list[dict]:
+        return self.request("GET", "/containers/json", params={"all": "1"}).json() or []
+
+    def pull(self, image: str, registry_auth: str) -> None:
+        """POST /images/create; the daemon streams progress, and an error arrives as a line of it."""
+        repository, tag = _split_tag(image)
+        params = {"fromImage": repository, **({"tag": tag} if tag else {})}
+        body = self.request("POST", "/images/create", params=params,
+                            headers={"X-Registry-Auth": registry_auth}).body
+        for line in body.decode(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("error"):
+                raise ApiError(500, event["error"])
+
+
+def _split_tag(image: str) -> tuple[str, str]:
+    """The Go client's ImagePull query: the reference's name, and its digest, tag or `latest`."""
+    name, at, digest = image.partition("@")
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, tag = name.rsplit(":", 1)
+    else:
+        tag = "latest"
+    return name, digest if at else tag
