@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
+from pulumi import automation as auto
 from rich.console import Console
 
 from . import commands
@@ -40,7 +41,7 @@ class Context:
     runner: Runner = run
     console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty())
-    _outputs: StackOutputs | None = None
+    loaded_outputs: StackOutputs | None = None  # read from `pulumi stack output` on first use
     _stack: str | None = None
 
     # --- which stack, and its outputs ---------------------------------------------------------------
@@ -60,7 +61,7 @@ class Context:
 
     @property
     def outputs(self) -> StackOutputs:
-        if self._outputs is None:
+        if self.loaded_outputs is None:
             result = self.call(commands.pulumi_outputs(self.stack), capture=True)
             if result.returncode != 0:
                 detail = (result.stderr or result.stdout or "").strip().splitlines()
@@ -70,10 +71,10 @@ class Context:
                               f"`pulumi up --stack {self.stack}` creates it")
                 self.fail(f"`pulumi stack output --stack {self.stack}` failed: {reason}")
             try:
-                self._outputs = StackOutputs.parse(json.loads(result.stdout or "{}"))
+                self.loaded_outputs = StackOutputs.parse(json.loads(result.stdout or "{}"))
             except (KeyError, TypeError, ValueError):
                 self.fail(f"stack {self.stack} has no outputs yet: run `pulumi up --stack {self.stack}` first")
-        return self._outputs
+        return self.loaded_outputs
 
     def hosts(self, role: str | None, host: str | None) -> list[HostAccess]:
         try:
@@ -91,6 +92,18 @@ class Context:
                 self.fail(f"the Pulumi CLI is not installed: berth reads the stack through `pulumi stack output` "
                           f"and changes it through `pulumi up`. Install it: {INSTALL_PULUMI}")
             self.fail(f"{argv[0]} is not installed on this machine; berth needs it to reach the hosts")
+
+    def engine_stack(self) -> auto.Stack:
+        """This stack, the program inline (see berth/engine.py), in the project directory berth runs in."""
+        from . import engine
+
+        try:
+            return engine.select(self.stack, Path.cwd())
+        except auto.CommandError as error:
+            self.fail(f"cannot open stack {self.stack}: {str(error).strip().splitlines()[-1]}")
+
+    def echo(self, line: str) -> None:
+        print(line, flush=True)
 
     def on(self, host: HostAccess, remote: list[str], tty: bool = False) -> int:
         self.console.print(f"{host.name} ({host.address})", style="dim", markup=False)
@@ -239,13 +252,18 @@ def proxy_logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow"
 # --- Deploy: changes go through `pulumi up`, after a preview and a question ------------------------------
 
 def _change(c: Context, settings: dict[str, str], what: str, yes: bool) -> None:
-    """Set config, preview exactly what `pulumi up` will do, ask, then up (or put the config back)."""
+    """Set config, preview exactly what `pulumi up` will do, ask, then up (or put the config back).
+
+    The preview and the up run the program inline through the Automation API (berth/engine.py): the
+    real CLI and engine, without the Python language host and its virtualenv."""
     previous = {key: c.call(commands.pulumi_get(c.stack, key), capture=True) for key in settings}
     for key, value in settings.items():
         _exit(c.local(commands.pulumi_set(c.stack, key, value)))
-    preview = c.local(commands.pulumi_preview(c.stack))
+    stack = c.engine_stack()
     try:
-        if preview:
+        try:
+            stack.preview(diff=True, on_output=c.echo)
+        except auto.CommandError:
             c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
         c.confirm(f"{what}: apply the preview above?", yes)
     except typer.Exit:
@@ -255,7 +273,10 @@ def _change(c: Context, settings: dict[str, str], what: str, yes: bool) -> None:
             c.call(argv, capture=True)
         raise
     with c.timed(what):
-        _exit(c.local(commands.pulumi_up(c.stack)))
+        try:
+            stack.up(on_output=c.echo)
+        except auto.CommandError:
+            c.fail(f"pulumi up failed ({what}); the output above says where")
 
 
 @app.command(rich_help_panel="Deploy")

@@ -66,15 +66,6 @@ def pulumi_rm(stack: str, key: str) -> list[str]:
     return ["pulumi", "config", "rm", "--stack", stack, f"berth:{key}"]
 
 
-def pulumi_preview(stack: str) -> list[str]:
-    return ["pulumi", "preview", "--stack", stack, "--diff"]
-
-
-def pulumi_up(stack: str) -> list[str]:
-    """After the user has seen the preview and said yes (or passed --yes)."""
-    return ["pulumi", "up", "--stack", stack, "--yes", "--skip-preview"]
-
-
 def pulumi_selected_stack() -> list[str]:
     return ["pulumi", "stack", "--show-name"]
 
