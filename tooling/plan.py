@@ -59,16 +59,7 @@ def build(path: Path) -> Plan:
     """Validate and evaluate one stack file, reading it as `pulumi up` does. Raises SyntaxProblem for text
     that is not YAML and ConfigError for any problem but unset secrets (the plan fills those in)."""
     stack_file = stackfile.read(path)
-    problems: list[Problem] = list(stack_file.problems)
-    unset: list[Problem] = []
-    try:
-        load(stack_file.program_view(), stack_file.line_of)
-    except ConfigError as error:
-        unset = error.unset_secrets
-        problems += error.faults
-    if problems:
-        raise ConfigError([*problems, *unset], file=path.name)  # the unset secrets come apart, as the to-do
-    unset_names = sorted({p.missing_secret for p in unset})
+    unset_names = unset_secrets(stack_file, path)
     if unset_names:
         stack_file = stack_file.with_secrets(unset_names)
     stack = load(stack_file.program_view())
@@ -77,6 +68,21 @@ def build(path: Path) -> Plan:
     warnings = [_with_line(note, stack_file) for note in checks.warnings(stack)]
     return Plan(stack, evaluation, warnings, unset_names, policy_violations(evaluation),
                 mocks.invented)
+
+
+def unset_secrets(stack_file: stackfile.StackFile, path: Path) -> list[str]:
+    """The berth:secrets names the file uses but does not set. Raises ConfigError for any other problem
+    (with the unset secrets listed apart, as the to-do they are)."""
+    problems: list[Problem] = list(stack_file.problems)
+    unset: list[Problem] = []
+    try:
+        load(stack_file.program_view(), stack_file.line_of)
+    except ConfigError as error:
+        unset = error.unset_secrets
+        problems += error.faults
+    if problems:
+        raise ConfigError([*problems, *unset], file=path.name)
+    return sorted({p.missing_secret for p in unset})
 
 
 def _with_line(note: str, stack_file: stackfile.StackFile) -> str:

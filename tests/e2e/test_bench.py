@@ -44,7 +44,7 @@ def test_bench_release(world):
 
     bench = world.deployment("bench", servers={"web": {"hosts": [berth_host.address]}, "jobs": None},
                              accessories=None, backups=None, assetPath=None, releaseCommand=None)
-    kamal = Kamal.project(world, kamal_host, load(bench.stack().berth))
+    kamal = Kamal.project(world, kamal_host, load(bench.stack_file().program_view()))
 
     started = time.monotonic()
     assert bench.up().ok

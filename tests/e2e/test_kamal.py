@@ -33,10 +33,10 @@ def flags(argv: list[str]) -> dict[str, list[str]]:
 def test_berth_sends_kamal_proxy_what_kamal_deploy_sends(world):
     shop = world.deployment()
     assert shop.up().ok
-    (switch,) = [r for r in shop.last_up.evaluation.resources if r.name == "shop-web-1-switch"]
-    berth = shlex.split(switch.plain_inputs["create"])[5:]
+    switch = shop.resource("shop-web-1-switch")
+    berth = shlex.split(switch["inputs"]["create"])[5:]
     host = world.add_host()
-    kamal = Kamal.project(world, host, load(shop.stack().berth))
+    kamal = Kamal.project(world, host, load(shop.stack_file().program_view()))
     result, _ = kamal("deploy", "--skip-push", "--version=v2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     theirs = proxy_deploy_argv(result.stdout)

@@ -1,30 +1,40 @@
-"""Everything a scenario stands on: the lab, its services, the images, the applier and the test stack.
+"""Everything a scenario stands on: the lab, its services, the images, the real Pulumi engine and the test
+stacks. `World.start()` is what `make e2e` (through conftest) and `make bench-release` both call.
 
-`World.start()` is what `make e2e` (through conftest) and `make bench-release` both call.
+A `Deployment` is one stack as its operator has it: a project directory with the project's own Pulumi.yaml
+and a stack file (the test stack with the scenario's settings, as the operator edits it), secrets set with
+`pulumi config set --secret --path`, and a state backend. `up`, `preview` and `refresh` are the real
+engine's, the program inline (berth/engine.py).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import secrets as pysecrets
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi import automation as auto
 
 from components import stackfile
 from components.config import Proxy
+from components.stackfile import StackFile
 
 from . import images
-from .applier import Applier, SiteMocks, Up
-from .kinds import Site
+from .engine import Engine, Step, Steps, cli_path
 from .testhost import ALLOWED, OPERATOR_IPV4, Lab, TestHost, sh
 
 HERE = Path(__file__).resolve().parent
+# Every run's own output (as `pulumi up` prints it), kept after the lab is gone: what CI's log points at.
+LOGS = Path(os.environ.get("BERTH_E2E_LOGS", "/var/tmp/berth-e2e-logs"))
 STACK = HERE / "stacks" / "shop.yaml"
 REGISTRY_USER = "berth"
 BUCKET = "shop-backups"
@@ -41,19 +51,19 @@ def _merged(base: Any, changes: Any) -> Any:
 @dataclass
 class World:
     lab: Lab
-    site: Site
+    engine: Engine
     secrets: dict[str, str]
     app_repository: str
     litestream_image: str
     proxy_image: str
     origin_ranges: list[str] = field(default_factory=list)
-    deployments: dict[str, "Deployment"] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # for make bench-release, never asserted
 
     # --- setup ---------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> "World":
+    def start(cls) -> World:
         base = yaml.safe_load(STACK.read_text())["config"]
         registry_password = pysecrets.token_urlsafe(18)
         secrets = {"REGISTRY_PASSWORD": registry_password, "SECRET_KEY_BASE": pysecrets.token_hex(32),
@@ -74,17 +84,25 @@ class World:
             return {"registry": ["docker-registry", "serve", str(lab.run / "registry.yml")],
                     "s3": [str(moto), "-H", host, "-p", port, "-c", str(cert), "-k", str(key)]}
 
+        shutil.rmtree(LOGS, ignore_errors=True)
+        LOGS.mkdir(parents=True)
+        cli = cli_path()  # before the lab: a first run builds it (minutes) without a lab standing idle
         lab = Lab().up(hosts=2, services=services)
         secrets["E2E_SSH_KEY"] = lab.private_key
         agent = str(lab.run / "agent.sock")
         sh("ssh-agent", "-a", agent)
         sh("ssh-add", "-q", str(lab.key), env={**os.environ, "SSH_AUTH_SOCK": agent})
-        site = Site(run=lab.run, ssh_config=lab.run / "ssh_config", agent_socket=agent, ca_cert=lab.ca_cert,
-                    ca_key=lab.ca_key, base_env=lab.client_env)
+        origin_ranges = [f"{OPERATOR_IPV4}/30", ALLOWED.prefix4, "fd00:be2e:ff::/64", ALLOWED.prefix6]
+        engine = Engine(lab.run / "pulumi", cli, extra_env={
+            **lab.client_env, "SSH_AUTH_SOCK": agent,
+            "BERTH_LAB_CA_CERT": str(lab.ca_cert), "BERTH_LAB_CA_KEY": str(lab.ca_key),
+            "BERTH_LAB_ORIGIN_RANGES": json.dumps({"ipv4": [r for r in origin_ranges if ":" not in r],
+                                                   "ipv6": [r for r in origin_ranges if ":" in r]}),
+        }).prepared()
         accessory = base["berth:accessories"]["litestream"]["image"]
-        world = cls(lab=lab, site=site, secrets=secrets, app_repository=base["berth:image"],
+        world = cls(lab=lab, engine=engine, secrets=secrets, app_repository=base["berth:image"],
                     litestream_image=accessory, proxy_image=f"basecamp/kamal-proxy:{Proxy().version}",
-                    origin_ranges=[f"{OPERATOR_IPV4}/30", ALLOWED.prefix4, "fd00:be2e:ff::/64", ALLOWED.prefix6])
+                    origin_ranges=origin_ranges)
         world._images()
         world._bucket()
         return world
@@ -104,9 +122,9 @@ class World:
         images.litestream_image(host, self.litestream_image, self.litestream_image.rsplit(":", 1)[1],
                                 self.lab.ca_cert.read_text())
 
-    def add_host(self) -> TestHost:
+    def add_host(self, **options: Any) -> TestHost:
         """A fresh server, as a rebuilt or new cloud host would be."""
-        host = self.lab.add_host()
+        host = self.lab.add_host(**options)
         self._base_images(host)
         return host
 
@@ -125,25 +143,15 @@ class World:
         subprocess.run(["pkill", "-f", f"ssh-agent -a {self.lab.run}/agent.sock"], check=False)
         down(self.lab.run)
 
-    # --- deployments: a stack's settings, its state, `pulumi up` -------------------------------------
+    # --- deployments ----------------------------------------------------------------------------------
 
     def deployment(self, key: str = "e2e", stack_name: str | None = None, stack_file: Path = STACK,
-                   **settings: Any) -> "Deployment":
-        """A stack (its file, settings and state), made on first use; `key` tells two states of one stack
-        apart (a rebuilt host starts from no state)."""
+                   **settings: Any) -> Deployment:
+        """A stack (its directory, settings and state), made on first use. `key` tells two states of one
+        stack name apart: each deployment has its own backend, as a rebuilt host starts from no state."""
         if key not in self.deployments:
-            self.deployments[key] = Deployment(self, stack_name or key, stack_file, dict(settings),
-                                               Applier(self.site))
+            self.deployments[key] = Deployment(self, key, stack_name or key, stack_file, dict(settings))
         return self.deployments[key]
-
-    def mocks(self) -> SiteMocks:
-        """The provider functions the program calls: Cloudflare's zone and its ranges (the lab's)."""
-        v4 = [r for r in self.origin_ranges if ":" not in r]
-        v6 = [r for r in self.origin_ranges if ":" in r]
-        return SiteMocks({
-            "cloudflare:index/getZone:getZone": {"id": "e2e0zone", "name": "e2e.test"},
-            "cloudflare:index/getIpRanges:getIpRanges": {"ipv4Cidrs": v4, "ipv6Cidrs": v6, "cidrs": v4 + v6},
-        })
 
     @property
     def web(self) -> TestHost:
@@ -155,43 +163,162 @@ class World:
 
 
 @dataclass
+class Run:
+    """What one `pulumi up`, `preview` or `refresh` did, from the engine's own events."""
+
+    steps: Steps
+    error: str | None
+    seconds: float
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def resources(self) -> list[Step]:
+        """One step per resource (a replacement's steps folded), the stack and providers left out."""
+        taken = self.steps.taken or self.steps.planned
+        return [Step(op, urn) for urn, op in Steps.per_resource(taken).items()]
+
+    @property
+    def changed(self) -> list[Step]:
+        return [s for s in self.resources if s.op != "same"]
+
+    def named(self, suffix: str) -> list[Step]:
+        return [s for s in self.resources if s.name.endswith(suffix)]
+
+
+@dataclass
 class Deployment:
-    """One stack as its operator sees it: `pulumi config set` changes settings, `up` applies them."""
+    """One stack as its operator sees it: the stack file, `pulumi config set`, and the engine."""
 
     world: World
+    key: str
     stack_name: str
-    stack_file: Path
+    template: Path
     settings: dict[str, Any]
-    applier: Applier
-    ups: list[Up] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    _stack: auto.Stack | None = None
 
-    def stack(self, **changes: Any) -> stackfile.StackFile:
-        """The stack file with the settings and `changes` merged in (keys without berth:) and the run's secrets."""
-        document = yaml.safe_load(self.stack_file.read_text())
+    @property
+    def work(self) -> Path:
+        return self.world.lab.run / "stacks" / self.key
+
+    @property
+    def backend(self) -> str:
+        return f"state-{self.key}"
+
+    @property
+    def file(self) -> Path:
+        return self.work / f"Pulumi.{self.stack_name}.yaml"
+
+    def set(self, **settings: Any) -> Deployment:
+        self.settings.update(settings)
+        return self
+
+    def _document(self, **changes: Any) -> dict[str, Any]:
+        """The test stack with the settings and `changes` merged in (keys without berth:)."""
+        document = yaml.safe_load(self.template.read_text())
         config = document["config"]
         for key, value in {**self.settings, **changes}.items():
             config[f"berth:{key}"] = _merged(config.get(f"berth:{key}"), value)
             if config[f"berth:{key}"] is None:
                 del config[f"berth:{key}"]
-        parsed = stackfile.parse(self.stack_name, document)
-        parsed.berth["secrets"] = dict(self.world.secrets)
-        return parsed
+        return document
 
-    def set(self, **settings: Any) -> "Deployment":
-        self.settings.update(settings)
-        return self
+    def adopt(self) -> None:
+        """Settings the operator changed with the CLI (`pulumi config set`, `berth rollback`) become the
+        deployment's, so the next `up` keeps them."""
+        if not self.file.exists():
+            return
+        written = self._document()["config"]
+        current = (yaml.safe_load(self.file.read_text()) or {}).get("config") or {}
+        for key in set(written) | set(current):
+            if key.startswith("berth:") and key != "berth:secrets" and written.get(key) != current.get(key):
+                self.settings[key.removeprefix("berth:")] = current.get(key)
 
-    def up(self, **changes: Any) -> Up:
-        up = self.applier.up(self.stack(**changes), mocks=self.world.mocks())
-        self.ups.append(up)
-        return up
+    def write(self, **changes: Any) -> Path:
+        """The stack file: the test stack with the settings and `changes` merged in, keeping what the CLI
+        wrote into it (the encryption salt, the encrypted secrets)."""
+        document = self._document(**changes)
+        config = document["config"]
+        if self.file.exists():
+            current = yaml.safe_load(self.file.read_text()) or {}
+            for key in ("encryptionsalt", "secretsprovider", "encryptedkey"):
+                if key in current:
+                    document[key] = current[key]
+            if "berth:secrets" in (current.get("config") or {}):
+                config["berth:secrets"] = current["config"]["berth:secrets"]
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.file.write_text(yaml.safe_dump(document, sort_keys=False))
+        return self.file
 
     @property
-    def last_up(self) -> Up:
-        return self.ups[-1]
+    def stack(self) -> auto.Stack:
+        """The Pulumi stack, made on first use with the run's secrets set through the CLI."""
+        if self._stack is None:
+            self.write()
+            self._stack = self.world.engine.stack(self.stack_name, self.work, create=True, backend=self.backend)
+            self._stack.set_all_config({f"berth:secrets.{name}": auto.ConfigValue(value, secret=True)
+                                        for name, value in self.world.secrets.items()}, path=True)
+        return self._stack
+
+    def _run(self, action: str, **options: Any) -> Run:
+        steps, lines = Steps(), []
+        started = time.monotonic()
+        error = None
+        try:
+            getattr(self.stack, action)(on_event=steps.record, on_output=lines.append, color="never", **options)
+        except auto.CommandError as failure:
+            error = "\n".join(steps.diagnostics) or str(failure)
+        run = Run(steps, error, time.monotonic() - started, "\n".join(lines))
+        self.runs.append(run)
+        log = LOGS / f"{len(list(LOGS.iterdir())):03d}-{self.key}-{action}.log"
+        log.write_text(run.output + (f"\n\nERROR:\n{error}\n" if error else ""))
+        return run
+
+    def up(self, **changes: Any) -> Run:
+        self.write(**changes)
+        self.stack  # noqa: B018 - made before the file is read
+        return self._run("up")
+
+    def preview(self, **changes: Any) -> Run:
+        self.write(**changes)
+        self.stack  # noqa: B018
+        return self._run("preview", diff=True)
+
+    def refresh(self) -> Run:
+        return self._run("refresh")
+
+    @property
+    def last_up(self) -> Run:
+        return self.runs[-1]
 
     @property
     def outputs(self) -> dict[str, Any]:
-        from tooling.evaluate import unwrap
+        return {key: value.value for key, value in self.stack.outputs().items()}
 
-        return unwrap(self.last_up.evaluation.outputs)
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """The Pulumi CLI in the stack's directory, as its operator runs it."""
+        return self.world.engine.run(*args, "--stack", self.stack_name, cwd=self.work, backend=self.backend,
+                                     check=check)
+
+    def state(self, show_secrets: bool = False) -> list[dict[str, Any]]:
+        """The resources in the stack's state (`pulumi stack export`)."""
+        exported = self.cli("stack", "export", *(["--show-secrets"] if show_secrets else []))
+        return json.loads(exported.stdout)["deployment"].get("resources") or []
+
+    def resource(self, name: str, type_: str | None = None, show_secrets: bool = False) -> dict[str, Any]:
+        """One custom resource of the state, by name (and type, where a component shares its name)."""
+        (found,) = [r for r in self.state(show_secrets) if r["urn"].endswith(f"::{name}") and r.get("custom")
+                    and (type_ is None or r["type"] == type_)]
+        return found
+
+    def stack_file(self) -> StackFile:
+        """The stack file as the CLI reads it (secrets as placeholders)."""
+        return stackfile.read(self.write())
+
+    def env(self) -> dict[str, str]:
+        """The operator's environment: the CLI and plugins on PATH, the backend, the passphrase."""
+        return self.world.engine.env(self.backend)
