@@ -20,9 +20,13 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 	$(PY) -m pip install -q -r requirements-e2e.txt
 	touch $@
 
-.PHONY: plan test e2e bench-release lint schema
+.PHONY: plan preview test e2e bench-release lint schema
+FILE ?= Pulumi.$(STACK).yaml
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(VENV)/bin/berth-plan --stack $(STACK)
+
+preview: $(VENV)/.e2e-installed  ## the real `pulumi preview` of FILE (default: the stack's file), offline
+	BERTH_PULUMI_CLI=$$(tools/pulumi-cli.sh) $(PY) -m tests.e2e.preview --file $(FILE)
 
 test: lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m pytest -q tests
