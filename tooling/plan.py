@@ -24,7 +24,7 @@ from rich.tree import Tree
 
 from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
-from components.errors import ConfigError, Problem
+from components.errors import ConfigError, Problem, loc_of
 from components.render.release import image_ref
 from components.validation import load
 from policy import berth_rules
@@ -74,16 +74,9 @@ def build(path: Path) -> Plan:
     stack = load(stack_file.program_view())
     mocks = OfflineMocks()
     evaluation = evaluate(stack_file, mocks=mocks)
-    warnings = [_with_line(note, stack_file) for note in checks.warnings(stack)]
+    warnings = [str(note.at(stack_file.line_of(loc_of(note.path)))) for note in checks.warnings(stack)]
     return Plan(stack, evaluation, warnings, unset_names, policy_violations(evaluation),
                 mocks.invented)
-
-
-def _with_line(note: str, stack_file: stackfile.StackFile) -> str:
-    """A review note that starts with a key path gets that key's line, as problems do."""
-    match = re.match(r"berth:([A-Za-z0-9_.-]+)", note)
-    line = stack_file.line_of(tuple(match.group(1).split("."))) if match else None
-    return f"{match.group(0)} (line {line}){note[match.end():]}" if line else note
 
 
 def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:
