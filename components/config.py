@@ -31,6 +31,7 @@ from .fields import (
     AbsolutePath,
     Address,
     Cidr,
+    Cpus,
     DockerVolumeName,
     Duration,
     EnvName,
@@ -143,7 +144,7 @@ class Ssh(Section):
 
 class ContainerOptions(Section):
     memory: str | None = Field(None, pattern=_MEMORY.pattern)
-    cpus: float | None = Field(None, gt=0, le=64)
+    cpus: Cpus | None = None
 
 
 class Role(Section):

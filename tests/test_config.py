@@ -110,6 +110,14 @@ BAD_INPUTS = {
     "flexible ssl behind tls origin": (dict(dns={"zone": "covertext.app", "proxied": True},
                                             cloudflare={"sslMode": "flexible"}), "berth:cloudflare.sslMode:"),
     "ssl off without acknowledgement": (dict(proxy__ssl="off"), "berth:proxy.acknowledgePlaintextOrigin:"),
+    "cpus the provider rounds": (dict(servers={"web": {"options": {"cpus": 0.05}}}),
+                                 "berth:servers.web.options.cpus: 0.05 reads back from the Docker provider as '0.1' "
+                                 "(it rounds this value), and a change of cpus replaces the container, so every "
+                                 "`pulumi up` would replace it; use 0.1"),
+    "cpus the provider rounds to zero": (dict(servers={"web": {"options": {"cpus": 0.005}}}),
+                                         "as '0.0' (it rounds this value)"),
+    "cpus too precise": (dict(servers={"web": {"options": {"cpus": 1e-10}}}),
+                         "0.0000000001 has more than nine decimals; Docker counts CPUs in billionths"),
 }
 
 

@@ -369,3 +369,13 @@ def test_a_version_bump_changes_only_release_resources(path, evaluations):
     kept = {r.type for r in after.resources if not _is_release(r)}  # the classifier is not vacuous
     assert {"docker:index/container:Container", "docker:index/remoteImage:RemoteImage"} <= kept
     assert {r.type for r in changed} >= {CONTAINER, "docker:index/remoteImage:RemoteImage"}
+
+
+# Pairs from running the Docker provider's own conversion (terraform-provider-docker v4.5.0
+# nanoInt64ToDecimalString after docker/cli ParseCPUs) in Go: the read-back text is what is declared.
+@pytest.mark.parametrize(("cpus", "declared"), [(1, "1.0"), (1.5, "1.5"), (0.5, "0.5"), (0.25, "0.25"), (10, "10."),
+                                                (20, "20."), (40, "40."), (10.5, "10.5"), (0.055, "0.055")])
+def test_cpus_are_declared_as_the_docker_provider_reads_them_back(cpus, declared):
+    """`cpus` forces a new container: any other spelling of the value would replace it on every `up`."""
+    ev = evaluate(variant(ZEN, servers={"web": {"options": {"cpus": cpus}}}))
+    assert {c.plain_inputs["cpus"] for c in app_containers(ev)} == {declared}
