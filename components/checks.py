@@ -8,6 +8,7 @@ from . import catalog
 from .config import Stack
 from .errors import Problem
 from .render.edge import resolves_itself
+from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
 
 def _servers(stack: Stack) -> list[Problem]:
@@ -103,6 +104,23 @@ def _secrets(stack: Stack) -> list[Problem]:
     ]
 
 
+def _registry(stack: Stack) -> list[Problem]:
+    """The credentials reach a pull only when the Docker provider looks them up under a name it has them for."""
+    if stack.registry is None:
+        return []
+    server, image = stack.registry.server, stack.image
+    if not same_registry(docker_registry(image), server):
+        return [Problem("berth:registry.server", f"is {server}, but berth:image {image} is pulled from "
+                                                 f"{docker_registry(image)}: the credentials would not be sent and a "
+                                                 "private image would be refused; name the image's registry")]
+    if provider_registry(image) not in auth_addresses(server):
+        return [Problem("berth:image", f"{image} has no registry host in front, so Docker pulls it from Docker Hub "
+                                       f"but the Docker provider looks for its credentials under "
+                                       f"{provider_registry(image)!r}, and the pull would be anonymous; write it "
+                                       f"as docker.io/{image}")]
+    return []
+
+
 def _database(stack: Stack) -> list[Problem]:
     problems = []
     db = stack.database
@@ -177,7 +195,7 @@ def _accessories(stack: Stack) -> list[Problem]:
 
 
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
-    _servers, _proxy, _edge, _secrets, _database, _volume, _mounts, _accessories,
+    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories,
 )
 
 

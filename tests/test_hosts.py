@@ -149,3 +149,52 @@ def test_no_remote_command_passes_its_previous_output_on(shipped):
     commands = ev.of_type("command:remote:Command")
     assert commands
     assert [c.name for c in commands if c.plain_inputs.get("addPreviousOutputInEnv") is not False] == []
+
+
+def _pulls_authenticate(ev) -> list[str]:
+    """Image pulls whose credentials the Docker provider would not find: it looks them up under the name
+    its parseImageOptions takes from the image (v4.5.0), among the registry_auth addresses it was given."""
+    import json
+
+    from components.render.registry import provider_registry
+
+    missing = []
+    for image in ev.of_type("docker:index/remoteImage:RemoteImage"):
+        provider = next(r for r in ev.resources if r.urn == image.provider.rsplit("::", 1)[0])
+        addresses = {entry["address"] for entry in json.loads(provider.plain_inputs.get("registryAuth") or "[]")}
+        if addresses and provider_registry(image.plain_inputs["name"]) not in addresses:
+            missing.append(image.plain_inputs["name"])
+    return missing
+
+
+def test_every_shipped_private_image_pull_finds_its_credentials(shipped):
+    _, ev = shipped
+    assert _pulls_authenticate(ev) == []
+
+
+@pytest.mark.parametrize("image", ["zenminer/zen-miner", "docker.io/zenminer/zen-miner",
+                                   "index.docker.io/zenminer/zen-miner", "registry-1.docker.io/zenminer/zen-miner",
+                                   "zen-miner", "docker.io/library/zen-miner"])
+@pytest.mark.parametrize("version", ["2026.11.20", "sha256:" + "ab" * 32])
+def test_every_docker_hub_spelling_authenticates_with_the_default_server(image, version):
+    """pulumi/pulumi-docker#356: credentials under docker.io, a bare acme/app looked up as registry-1.docker.io."""
+    ev = evaluate(variant(PROJECT_DIR / "examples" / "zen-miner.yaml", image=image, version=version))
+    assert _pulls_authenticate(ev) == []
+    names = {i.plain_inputs["name"] for i in ev.of_type("docker:index/remoteImage:RemoteImage")}
+    assert f"{image}@{version}" in names or f"{image}:{version}" in names
+
+
+@pytest.mark.parametrize(("changes", "path", "message"), [
+    ({"image": "zenminer/team/zen-miner"}, "berth:image",
+     "zenminer/team/zen-miner has no registry host in front, so Docker pulls it from Docker Hub but the Docker "
+     "provider looks for its credentials under 'zenminer'"),
+    ({"image": "ghcr.io/zenminer/zen-miner"}, "berth:registry.server",
+     "is docker.io, but berth:image ghcr.io/zenminer/zen-miner is pulled from ghcr.io"),
+])
+def test_an_image_whose_pull_would_go_out_anonymous_is_refused(changes, path, message):
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(PROJECT_DIR / "examples" / "zen-miner.yaml", **changes).berth)
+    assert any(p.path == path and p.message.startswith(message) for p in caught.value.problems), caught.value
