@@ -152,17 +152,20 @@ def test_no_remote_command_passes_its_previous_output_on(shipped):
 
 
 def _pulls_authenticate(ev) -> list[str]:
-    """Image pulls whose credentials the Docker provider would not find: it looks them up under the name
-    its parseImageOptions takes from the image (v4.5.0), among the registry_auth addresses it was given."""
+    """Pulls from the stack's registry whose credentials the Docker provider would not find: it looks them
+    up under the name its parseImageOptions takes from the image (v4.5.0), among its registry_auth addresses.
+    (Public images from elsewhere, kamal-proxy's, are pulled anonymously, as they should be.)"""
     import json
 
-    from components.render.registry import provider_registry
+    from components.render.registry import docker_registry, provider_registry, same_registry
 
     missing = []
     for image in ev.of_type("docker:index/remoteImage:RemoteImage"):
         provider = next(r for r in ev.resources if r.urn == image.provider.rsplit("::", 1)[0])
         addresses = {entry["address"] for entry in json.loads(provider.plain_inputs.get("registryAuth") or "[]")}
-        if addresses and provider_registry(image.plain_inputs["name"]) not in addresses:
+        name = image.plain_inputs["name"]
+        from_the_registry = any(same_registry(docker_registry(name), address) for address in addresses)
+        if from_the_registry and provider_registry(name) not in addresses:
             missing.append(image.plain_inputs["name"])
     return missing
 
