@@ -40,3 +40,15 @@ def auth_addresses(server: str) -> tuple[str, ...]:
     """Where the provider must find the credentials for `server`: every Docker Hub name for Docker Hub (the
     provider picks one by the image's spelling), the server itself otherwise."""
     return DOCKER_HUB if server in DOCKER_HUB else (server,)
+
+
+def familiar_name(repository: str) -> str:
+    """The repository as Docker lists and filters it (distribution/reference `FamiliarName`): Docker Hub's
+    host and its `library/` namespace left out, so docker.io/acme/app is acme/app. `docker images
+    docker.io/acme/app` matches nothing: the reference filter compares with the familiar name."""
+    first, slash, rest = repository.partition("/")
+    if not slash or not _has_host(first):
+        return repository
+    if first not in ("docker.io", "index.docker.io"):
+        return repository
+    return rest.removeprefix("library/") if rest.startswith("library/") and rest.count("/") == 1 else rest
