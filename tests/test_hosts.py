@@ -201,3 +201,18 @@ def test_an_image_whose_pull_would_go_out_anonymous_is_refused(changes, path, me
     with pytest.raises(ConfigError) as caught:
         load(variant(PROJECT_DIR / "examples" / "zen-miner.yaml", **changes).berth)
     assert any(p.path == path and p.message.startswith(message) for p in caught.value.problems), caught.value
+
+
+def test_the_digitalocean_firewall_waits_for_its_tag(evaluations):
+    """DigitalOcean answers "Tag names must exist" to a firewall whose tag no droplet carries yet, and the
+    provider does not retry (poseidon/typhoon#709): the tag is a resource both the firewall and the droplets
+    take their tag from, so the engine creates it first."""
+    for name in ("production", "zen-miner"):
+        _, ev = evaluations[name]
+        (tag,) = ev.of_type("digitalocean:index/tag:Tag")
+        (firewall,) = ev.of_type("digitalocean:index/firewall:Firewall")
+        assert firewall.plain_inputs["tags"] == [tag.plain_inputs["name"]]
+        assert tag.urn in firewall.property_dependencies["tags"]
+        for droplet in ev.of_type("digitalocean:index/droplet:Droplet"):
+            assert tag.plain_inputs["name"] in droplet.plain_inputs["tags"]
+            assert tag.urn in droplet.property_dependencies["tags"]

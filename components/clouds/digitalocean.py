@@ -18,6 +18,9 @@ class DigitalOcean(Cloud):
                       name=f"{self.service}-{self.stack}-{i + 1}", opts=pulumi.ResourceOptions(parent=parent))
             for i, key in enumerate(authorized_keys)
         ]
+        # DigitalOcean refuses a firewall whose tag does not exist yet ("Tag names must exist") and the provider
+        # does not retry: the tag is declared, and the droplets and the firewall name it through this resource.
+        self.tag = do.Tag(f"{self.service}-group-tag", name=self.group_tag, opts=pulumi.ResourceOptions(parent=parent))
         self.vpc = do.Vpc(f"{self.service}-vpc", name=f"{self.service}-{self.stack}", region=self.region,
                           opts=pulumi.ResourceOptions(parent=parent))
 
@@ -31,7 +34,7 @@ class DigitalOcean(Cloud):
             spec.name, name=spec.name, region=self.region, size=spec.size, image=spec.os_image,
             vpc_uuid=self.vpc.id, monitoring=True, ipv6=True,
             ssh_keys=[key.fingerprint for key in self.ssh_keys], user_data=spec.user_data,
-            tags=[*spec.tags, self.group_tag],
+            tags=[*spec.tags, self.tag.name],
             # A new image or key list must never rebuild a running host; the bootstrap adapts it instead.
             opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),
         )
@@ -53,7 +56,7 @@ class DigitalOcean(Cloud):
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(
-            f"{self.service}-firewall", name=f"{self.service}-{self.stack}", tags=[self.group_tag],
+            f"{self.service}-firewall", name=f"{self.service}-{self.stack}", tags=[self.tag.name],
             inbound_rules=rules.apply(lambda rs: [
                 do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports, source_addresses=list(r.addresses))
                 for r in rs.inbound]),
