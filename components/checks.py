@@ -5,6 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import catalog
+from .clouds.names import (
+    DIGITALOCEAN_TAG,
+    DIGITALOCEAN_VOLUME,
+    HETZNER_LABEL,
+    HETZNER_SERVER,
+    STACK_NAME,
+    Names,
+    Rule,
+    broken_rule,
+)
 from .config import Stack
 from .errors import Problem
 from .render.edge import resolves_itself
@@ -211,6 +221,32 @@ def cross_section_problems(stack: Stack, tolerant: bool = False) -> list[Problem
             if not tolerant:
                 raise
     return problems
+
+
+def stack_name_problems(stack: Stack, stack_name: str) -> list[Problem]:
+    """The stack's name goes into the names of its cloud resources (clouds/names.py), whose rules the clouds
+    enforce only when they are asked to create one; checked here, before anything is declared."""
+    provider = stack.provider
+    if provider == "existing" and stack.database is None and not (stack.backups and stack.backups.provider == "spaces"):
+        return []  # nothing named after the stack in a cloud account
+    if not STACK_NAME.match(stack_name):
+        return [Problem(f"stack {stack_name!r}", "must hold only lowercase letters, digits and single '-' between "
+                                                 "them: it goes into the cloud resources' names, and DigitalOcean "
+                                                 "takes only those in volume names, refuses '.' in tags and '_' in "
+                                                 "firewall and VPC names (pulumi stack rename <new name> changes it)")]
+    names = Names(stack.service, stack_name)
+    candidates: list[tuple[Rule, str]] = []
+    for role in stack.servers:
+        number = stack.role_count(role)  # the longest name of the role
+        if provider == "digitalocean" and stack.volume is not None:
+            candidates.append((DIGITALOCEAN_VOLUME, names.kept(role, number, "data", "x" * 4)))
+        if provider == "hetzner":
+            candidates.append((HETZNER_SERVER, names.host(role, number)))
+    if provider in ("digitalocean", "hetzner"):
+        candidates.append((DIGITALOCEAN_TAG if provider == "digitalocean" else HETZNER_LABEL, names.tag))
+    return [Problem("berth:service", f"{broken}, with stack {stack_name!r}; shorten the service, the role or the "
+                                     "stack name")
+            for broken in (broken_rule(rule, name) for rule, name in candidates) if broken]
 
 
 # Litestream before 0.5.16 cannot upload to S3-compatible storage (aws-chunked encoding, fixed in 0.5.6)

@@ -11,15 +11,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .checks import cross_section_problems
+from .checks import cross_section_problems, stack_name_problems
 from .config import Section, Stack, keys_at, model_of, paths_of
-from .errors import ConfigError, from_pydantic, loc_of
+from .errors import ConfigError, Problem, from_pydantic, loc_of
 
 
-def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None) -> Stack:
+def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None,
+         stack_name: str | None = None) -> Stack:
     """Validate the `berth:` namespace (keys without the prefix) and return the Stack, or raise one
     ConfigError with every problem: field errors and the cross-section rules the valid sections allow,
-    each with its line when `lines` knows it."""
+    each with its line when `lines` knows it, and, given the stack's name, the names it makes."""
     # The cloud decides which sizes exist; passing it as context lets each role check its own.
     cloud = raw.get("cloud") if isinstance(raw, dict) else None
     provider = cloud.get("provider") if isinstance(cloud, dict) else None
@@ -28,15 +29,25 @@ def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None
                "region": region if isinstance(region, str) else None}
     try:
         stack = Stack.model_validate(raw, context=context)
-        problems = cross_section_problems(stack)
+        problems = cross_section_problems(stack) + _name_problems(stack, stack_name)
     except ValidationError as error:
         problems = from_pydantic(error.errors(), keys_at, paths_of)
         partial = _partial(raw, error.errors(), context)
-        problems += cross_section_problems(partial, tolerant=True) if partial is not None else []
+        if partial is not None:
+            problems += cross_section_problems(partial, tolerant=True) + _name_problems(partial, stack_name, True)
     if problems:
         locate = lines or (lambda loc: None)
         raise ConfigError([p.at(locate(loc_of(p.path))) for p in problems])
     return stack
+
+
+def _name_problems(stack: Stack, stack_name: str | None, tolerant: bool = False) -> list[Problem]:
+    try:
+        return stack_name_problems(stack, stack_name) if stack_name is not None else []
+    except (AttributeError, KeyError, TypeError):
+        if not tolerant:
+            raise
+        return []
 
 
 class _Broken:

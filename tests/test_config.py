@@ -265,3 +265,53 @@ def test_one_problem_does_not_hide_another():
         load(raw)
     assert [p.path for p in caught.value.problems] == ["berth:cloud.region", "berth:volume.sizeGb"]
     assert "Hetzner volumes start at 10 GB" in str(caught.value)
+
+
+@pytest.mark.parametrize(("path", "stack_name", "refused"), [
+    ("Pulumi.production.yaml", "prod-eu", False), ("Pulumi.production.yaml", "prod_eu", True),
+    ("Pulumi.production.yaml", "prod.eu", True), ("Pulumi.production.yaml", "Prod", True),
+    ("Pulumi.staging.yaml", "staging-2", False), ("Pulumi.staging.yaml", "staging_2", True),
+    ("examples/dbcours.yaml", "contabo_prod", False),  # existing hosts: nothing in a cloud carries the name
+])
+def test_the_stack_name_is_checked_against_the_clouds_naming_rules(path, stack_name, refused):
+    """DigitalOcean volume names take [a-z0-9-], tags refuse '.', firewall and VPC names '_'."""
+    raw = variant(PROJECT_DIR / path).berth
+    try:
+        load(raw, stack_name=stack_name)
+    except ConfigError as error:
+        assert refused, str(error)
+        (problem,) = error.problems
+        assert str(problem).startswith(f"stack {stack_name!r}: must hold only lowercase letters, digits and single "
+                                       "'-' between them")
+    else:
+        assert not refused
+
+
+LONG_STACK = "a-long-stack-name-for-the-preview-of-the-new-feature"  # 52 characters
+
+
+@pytest.mark.parametrize(("path", "messages"), [
+    ("Pulumi.production.yaml", [f"the DigitalOcean volume name 'covertext-{LONG_STACK}-web-1-data-xxxx' has 78 "
+                                "characters, over the 64 allowed"]),
+    ("Pulumi.staging.yaml", [f"the Hetzner label value 'berth-covertext-{LONG_STACK}' has 68 characters, over the 64 "
+                             "allowed",
+                             f"the Hetzner server name (a hostname) 'covertext-{LONG_STACK}-web-1' has 68 characters, "
+                             "over the 63 allowed"]),
+])
+def test_a_name_too_long_for_the_cloud_is_refused_before_anything_is_created(path, messages):
+    raw = variant(PROJECT_DIR / path).berth
+    with pytest.raises(ConfigError) as caught:
+        load(raw, stack_name=LONG_STACK)
+    assert [(p.path, p.message.split(", with stack")[0]) for p in caught.value.problems] == [
+        ("berth:service", message) for message in messages]
+
+
+def test_pulumi_up_refuses_a_stack_name_the_cloud_would_refuse():
+    from pulumi import RunError
+
+    from tooling.evaluate import Evaluation, evaluate
+
+    record = Evaluation("prod_eu")
+    with pytest.raises(RunError, match="stack 'prod_eu': must hold only lowercase letters"):
+        evaluate(stackfile.StackFile("prod_eu", variant(PROJECT_DIR / "Pulumi.production.yaml").berth), record=record)
+    assert record.resources == []

@@ -62,7 +62,7 @@ def build(path: Path) -> Plan:
     problems: list[Problem] = list(stack_file.problems)
     unset: list[Problem] = []
     try:
-        load(stack_file.program_view(), stack_file.line_of)
+        load(stack_file.program_view(), stack_file.line_of, stack_file.name)
     except ConfigError as error:
         unset = error.unset_secrets
         problems += error.faults
@@ -71,7 +71,7 @@ def build(path: Path) -> Plan:
     unset_names = sorted({p.missing_secret for p in unset})
     if unset_names:
         stack_file = stack_file.with_secrets(unset_names)
-    stack = load(stack_file.program_view())
+    stack = load(stack_file.program_view(), stack_name=stack_file.name)
     mocks = OfflineMocks()
     evaluation = evaluate(stack_file, mocks=mocks)
     warnings = [str(note.at(stack_file.line_of(loc_of(note.path)))) for note in checks.warnings(stack)]
