@@ -20,12 +20,15 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 	$(PY) -m pip install -q -r requirements-e2e.txt
 	touch $@
 
-.PHONY: plan test e2e bench-release lint schema
+.PHONY: plan test e2e bench-release lint schema system-packages
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(VENV)/bin/berth-plan --stack $(STACK)
 
-test: lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
+test: system-packages lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m pytest -q tests
+
+system-packages:  ## npm and cloud-init, installed with apt-get when missing (or what to install)
+	@tools/system-packages
 
 lint: $(VENV)/.installed  ## ruff over the whole tree
 	$(PY) -m ruff check .
