@@ -20,7 +20,7 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 	$(PY) -m pip install -q -r requirements-e2e.txt
 	touch $@
 
-.PHONY: plan preview test e2e bench-release lint schema
+.PHONY: plan preview test e2e bench-release lint schema system-packages
 FILE ?= Pulumi.$(STACK).yaml
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(VENV)/bin/berth-plan --stack $(STACK)
@@ -28,8 +28,11 @@ plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, off
 preview: $(VENV)/.e2e-installed  ## the real `pulumi preview` of FILE (default: the stack's file), offline
 	BERTH_PULUMI_CLI=$$(tools/pulumi-cli.sh) $(PY) -m tests.e2e.preview --file $(FILE)
 
-test: lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
+test: system-packages lint tools/node_modules/.installed  ## linters, pure tests, mocked components, every stack
 	$(PY) -m pytest -q tests
+
+system-packages:  ## npm and cloud-init, installed with apt-get when missing (or what to install)
+	@tools/system-packages
 
 lint: $(VENV)/.installed  ## ruff over the whole tree
 	$(PY) -m ruff check .

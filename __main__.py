@@ -4,6 +4,7 @@ import pulumi
 
 from components.accessories import declare as declare_accessories
 from components.backups import BackupsArgs, BackupsStorage
+from components.checks import warnings
 from components.database import ManagedPostgres, ManagedPostgresArgs
 from components.errors import ConfigError
 from components.hosts import Servers, ServersArgs, SshAccess
@@ -18,6 +19,8 @@ try:
     stack = read_stack()  # validates everything before a single resource is declared
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None  # the problems, without a Python traceback
+for note in warnings(stack):  # the plan's review notes, in `pulumi preview` and `up` too
+    pulumi.log.warn(str(note))
 stack_name = pulumi.get_stack()
 secrets = Secrets(stack.secrets)
 

@@ -68,16 +68,16 @@ class ServerType:
     price: float  # EUR per month, without VAT
     memory_mb: int
     locations: tuple[str, ...]  # where it can be ordered; availability is per location
+    retired_in: tuple[str, ...] = ()  # where it was sold and no longer is: servers keep running, new ones are refused
 
 
 EU = ("fsn1", "nbg1", "hel1")
 EVERYWHERE = EU + ("ash", "hil", "sin")
 US = ("ash", "hil")
-# Hetzner retired CX22-CX52 and, outside Ashburn and Hillsboro, CPX11-CPX51 (deprecated 2025-10-16):
-# ordering cx22 is answered "server type not found". Their successors, for the error message.
-RETIRED_HETZNER = {"cx22": "cx23", "cx32": "cx33", "cx42": "cx43", "cx52": "cx53"}
-SUCCESSORS = {**RETIRED_HETZNER, "cpx11": "cpx12", "cpx21": "cpx22", "cpx31": "cpx32", "cpx41": "cpx42",
-              "cpx51": "cpx52"}
+# Hetzner retired CX22-CX52 and, outside Ashburn and Hillsboro, CPX11-CPX51 (deprecated 2025-10-16): servers
+# that run on them keep running, ordering one is answered "server type not found". Their successors:
+SUCCESSORS = {"cx22": "cx23", "cx32": "cx33", "cx42": "cx43", "cx52": "cx53", "cpx11": "cpx12", "cpx21": "cpx22",
+              "cpx31": "cpx32", "cpx41": "cpx42", "cpx51": "cpx52"}
 # Prices: cx23 and cx33 as billed after Hetzner's change of 2026-04-01 (a bill published 2026-04-15); the
 # others are the list prices of their launch and may now be 10-20% low. Re-check them on hetzner.com.
 HETZNER_SERVER_TYPES: dict[str, ServerType] = {
@@ -86,8 +86,11 @@ HETZNER_SERVER_TYPES: dict[str, ServerType] = {
     "cpx12": ServerType(6.49, 2048, EVERYWHERE), "cpx22": ServerType(7.99, 4096, EVERYWHERE),
     "cpx32": ServerType(13.99, 8192, EVERYWHERE), "cpx42": ServerType(25.49, 16384, EVERYWHERE),
     "cpx52": ServerType(35.49, 24576, EVERYWHERE), "cpx62": ServerType(49.49, 32768, EVERYWHERE),
-    "cpx11": ServerType(4.35, 2048, US), "cpx21": ServerType(7.55, 4096, US), "cpx31": ServerType(13.60, 8192, US),
-    "cpx41": ServerType(25.20, 16384, US), "cpx51": ServerType(54.90, 32768, US),
+    "cpx11": ServerType(4.35, 2048, US, EU + ("sin",)), "cpx21": ServerType(7.55, 4096, US, EU + ("sin",)),
+    "cpx31": ServerType(13.60, 8192, US, EU + ("sin",)), "cpx41": ServerType(25.20, 16384, US, EU + ("sin",)),
+    "cpx51": ServerType(54.90, 32768, US, EU + ("sin",)),
+    "cx22": ServerType(3.79, 4096, (), EU), "cx32": ServerType(6.80, 8192, (), EU),
+    "cx42": ServerType(16.40, 16384, (), EU), "cx52": ServerType(32.40, 32768, (), EU),
     "cax11": ServerType(3.79, 4096, EU), "cax21": ServerType(6.49, 8192, EU), "cax31": ServerType(12.49, 16384, EU),
     "cax41": ServerType(24.49, 32768, EU),
     "ccx13": ServerType(12.49, 8192, EVERYWHERE), "ccx23": ServerType(24.49, 16384, EVERYWHERE),
@@ -101,23 +104,38 @@ def hetzner_default(location: str | None) -> str:
     return "cx23" if location in EU or location is None else "cpx22"
 
 
+def _successor(server_type: str, location: str | None) -> str:
+    successor = SUCCESSORS.get(server_type)
+    if successor is None or (location is not None and location not in HETZNER_SERVER_TYPES[successor].locations):
+        return hetzner_default(location)
+    return successor
+
+
 def hetzner_problem(server_type: str, location: str | None) -> str | None:
-    """Why a server type cannot be ordered in a location, with what to use instead; None when it can.
-    A location Hetzner does not have is judged like none: that is the location's problem, not the type's."""
+    """Why a server type can never run in a location, with what to use instead; None when it can (retired
+    types included: Hetzner keeps their servers, see `hetzner_retirement`). A location Hetzner does not have is
+    judged like none: that is the location's problem, not the type's."""
     if location not in HETZNER_LOCATIONS:
         location = None
     known = HETZNER_SERVER_TYPES.get(server_type)
-    if known is not None and (location is None or location in known.locations):
+    if known is not None and (location is None or location in known.locations + known.retired_in):
         return None
-    successor = SUCCESSORS.get(server_type)
-    if successor is None or location not in HETZNER_SERVER_TYPES[successor].locations:
-        successor = hetzner_default(location)
-    if server_type in RETIRED_HETZNER:
-        return f"{server_type!r} is retired (Hetzner answers \"server type not found\"); use {successor}"
+    successor = _successor(server_type, location)
     if known is not None:
         return f"{server_type!r} is not sold in {location}; use {successor}"
     return (f"{server_type!r} is not a Hetzner server type this version knows; use {successor} (add new ones to "
             "components/catalog.py)")
+
+
+def hetzner_retirement(server_type: str, location: str | None) -> str | None:
+    """A server type retired where the stack is: its running servers stay, a new one is refused by the API."""
+    known = HETZNER_SERVER_TYPES.get(server_type)
+    if known is None or location not in known.retired_in:
+        return None
+    return (f"{server_type} is retired in {location}: servers that run on it keep running, but Hetzner refuses to "
+            f"create one (\"server type not found\"), so a new or replaced host of this role fails. Its successor "
+            f"is {_successor(server_type, location)}; changing the size resizes a running server in place (Hetzner "
+            "powers it off for the change)")
 
 
 # Managed PostgreSQL, price per node.

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import catalog
+from .clouds.names import (
+    DIGITALOCEAN_TAG,
+    DIGITALOCEAN_VOLUME,
+    HETZNER_LABEL,
+    HETZNER_SERVER,
+    STACK_NAME,
+    Names,
+    Rule,
+    broken_rule,
+)
 from .config import Stack
 from .errors import Problem
 from .render.edge import resolves_itself
+from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
 
 def _servers(stack: Stack) -> list[Problem]:
@@ -102,6 +114,23 @@ def _secrets(stack: Stack) -> list[Problem]:
     ]
 
 
+def _registry(stack: Stack) -> list[Problem]:
+    """The credentials reach a pull only when the Docker provider looks them up under a name it has them for."""
+    if stack.registry is None:
+        return []
+    server, image = stack.registry.server, stack.image
+    if not same_registry(docker_registry(image), server):
+        return [Problem("berth:registry.server", f"is {server}, but berth:image {image} is pulled from "
+                                                 f"{docker_registry(image)}: the credentials would not be sent and a "
+                                                 "private image would be refused; name the image's registry")]
+    if provider_registry(image) not in auth_addresses(server):
+        return [Problem("berth:image", f"{image} has no registry host in front, so Docker pulls it from Docker Hub "
+                                       f"but the Docker provider looks for its credentials under "
+                                       f"{provider_registry(image)!r}, and the pull would be anonymous; write it "
+                                       f"as docker.io/{image}")]
+    return []
+
+
 def _database(stack: Stack) -> list[Problem]:
     problems = []
     db = stack.database
@@ -114,7 +143,7 @@ def _database(stack: Stack) -> list[Problem]:
     return problems
 
 
-def _storage(stack: Stack) -> list[Problem]:
+def _volume(stack: Stack) -> list[Problem]:
     problems = []
     if stack.volume is not None:
         if stack.provider == "existing":
@@ -122,6 +151,11 @@ def _storage(stack: Stack) -> list[Problem]:
                                                      "host path or a Docker volume"))
         if stack.provider == "hetzner" and stack.volume.size_gb < 10:
             problems.append(Problem("berth:volume.sizeGb", "Hetzner volumes start at 10 GB"))
+    return problems
+
+
+def _mounts(stack: Stack) -> list[Problem]:
+    problems = []
     targets = [mount.target for mount in stack.mounts]
     if len(set(targets)) != len(targets):
         problems.append(Problem("berth:volumes", "mounts two volumes at the same container path"))
@@ -171,13 +205,14 @@ def _accessories(stack: Stack) -> list[Problem]:
 
 
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
-    _servers, _proxy, _edge, _secrets, _database, _storage, _accessories,
+    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories,
 )
 
 
 def cross_section_problems(stack: Stack, tolerant: bool = False) -> list[Problem]:
-    """Every rule's problems. `tolerant`: the stack is partial (some sections failed to validate), so a
-    rule that needs a missing section is skipped rather than guessed at."""
+    """Every rule's problems. `tolerant`: the stack is partial (some sections or fields failed to validate),
+    so a rule that reads one of them is skipped rather than guessed at; rules are small, so that one broken
+    value silences only the rules that need it."""
     problems = []
     for check in CHECKS:
         try:
@@ -186,6 +221,32 @@ def cross_section_problems(stack: Stack, tolerant: bool = False) -> list[Problem
             if not tolerant:
                 raise
     return problems
+
+
+def stack_name_problems(stack: Stack, stack_name: str) -> list[Problem]:
+    """The stack's name goes into the names of its cloud resources (clouds/names.py), whose rules the clouds
+    enforce only when they are asked to create one; checked here, before anything is declared."""
+    provider = stack.provider
+    if provider == "existing" and stack.database is None and not (stack.backups and stack.backups.provider == "spaces"):
+        return []  # nothing named after the stack in a cloud account
+    if not STACK_NAME.match(stack_name):
+        return [Problem(f"stack {stack_name!r}", "must hold only lowercase letters, digits and single '-' between "
+                                                 "them: it goes into the cloud resources' names, and DigitalOcean "
+                                                 "takes only those in volume names, refuses '.' in tags and '_' in "
+                                                 "firewall and VPC names (pulumi stack rename <new name> changes it)")]
+    names = Names(stack.service, stack_name)
+    candidates: list[tuple[Rule, str]] = []
+    for role in stack.servers:
+        number = stack.role_count(role)  # the longest name of the role
+        if provider == "digitalocean" and stack.volume is not None:
+            candidates.append((DIGITALOCEAN_VOLUME, names.kept(role, number, "data", "x" * 4)))
+        if provider == "hetzner":
+            candidates.append((HETZNER_SERVER, names.host(role, number)))
+    if provider in ("digitalocean", "hetzner"):
+        candidates.append((DIGITALOCEAN_TAG if provider == "digitalocean" else HETZNER_LABEL, names.tag))
+    return [Problem("berth:service", f"{broken}, with stack {stack_name!r}; shorten the service, the role or the "
+                                     "stack name")
+            for broken in (broken_rule(rule, name) for rule, name in candidates) if broken]
 
 
 # Litestream before 0.5.16 cannot upload to S3-compatible storage (aws-chunked encoding, fixed in 0.5.6)
@@ -199,25 +260,34 @@ def _tag_version(image: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) and tag else None
 
 
-def warnings(stack: Stack) -> list[str]:
-    """Allowed but worth a reviewer's eye: the plan prints these."""
+def warnings(stack: Stack) -> list[Problem]:
+    """Allowed but worth a reviewer's eye, each at the key it is about: the plan prints these with their
+    lines, and `pulumi preview` / `up` log them."""
     notes = []
     for name, accessory in stack.accessories.items():
         version = _tag_version(accessory.image) if accessory.kind == "litestream" else None
         if version is not None and version < LITESTREAM_MINIMUM:
-            notes.append(f"berth:accessories.{name}.image pins Litestream {'.'.join(map(str, version))}: releases "
-                         "before 0.5.16 fail to upload to S3-compatible storage (Spaces, Hetzner, R2); pin "
-                         "litestream/litestream:0.5.16 or later")
+            notes.append(Problem(f"berth:accessories.{name}.image",
+                                 f"pins Litestream {'.'.join(map(str, version))}: releases before 0.5.16 fail to "
+                                 "upload to S3-compatible storage (Spaces, Hetzner, R2); pin "
+                                 "litestream/litestream:0.5.16 or later"))
+    if stack.provider == "hetzner":
+        for role, spec in stack.servers.items():
+            retirement = catalog.hetzner_retirement(spec.size, stack.cloud.region) if spec.size else None
+            if retirement:
+                notes.append(Problem(f"berth:servers.{role}.size", retirement))
     world = {"0.0.0.0/0", "::/0"}
     if world & set(stack.ssh.allow_from):
-        notes.append("berth:ssh.allowFrom opens SSH to the whole internet (key-only login still applies)")
+        notes.append(Problem("berth:ssh.allowFrom", "opens SSH to the whole internet (key-only login still applies)"))
     for name, accessory in stack.accessories.items():
         if accessory.publish_public:
-            notes.append(f"berth:accessories.{name}.publish exposes {accessory.publish} to the internet")
+            notes.append(Problem(f"berth:accessories.{name}.publish",
+                                 f"exposes {accessory.publish} to the internet"))
     if stack.tls_mode == "off":
-        notes.append("berth:proxy.ssl is off: Cloudflare reaches the hosts over plain HTTP")
+        notes.append(Problem("berth:proxy.ssl", "is off: Cloudflare reaches the hosts over plain HTTP"))
     manual = [host for host in stack.proxy.hosts if not resolves_itself(host)]
     if stack.dns is None and manual:
-        notes.append("berth:dns is not set: point these names at the web hosts by hand (the stack output "
-                     "dnsRecordsToCreate lists each record after `pulumi up`): " + ", ".join(manual))
+        notes.append(Problem("berth:dns", "is not set: point these names at the web hosts by hand (the stack output "
+                                          "dnsRecordsToCreate lists each record after `pulumi up`): "
+                                          + ", ".join(manual)))
     return notes

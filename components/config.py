@@ -31,6 +31,7 @@ from .fields import (
     AbsolutePath,
     Address,
     Cidr,
+    Cpus,
     DockerVolumeName,
     Duration,
     EnvName,
@@ -143,7 +144,7 @@ class Ssh(Section):
 
 class ContainerOptions(Section):
     memory: str | None = Field(None, pattern=_MEMORY.pattern)
-    cpus: float | None = Field(None, gt=0, le=64)
+    cpus: Cpus | None = None
 
 
 class Role(Section):
@@ -673,7 +674,7 @@ def keys_at(loc: tuple) -> list[str]:
             return []
         field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
         if field is not None:  # otherwise `part` is a dict key or list index: stay on the item model
-            model = _unwrap(field.annotation)
+            model = model_of(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [field.alias or name for name, field in model.model_fields.items()]
     return []
@@ -740,7 +741,7 @@ def _strip_optional(annotation: Any) -> Any:
         return annotation
 
 
-def _unwrap(annotation: Any) -> Any:
+def model_of(annotation: Any) -> Any:
     """Model class behind Optional[...], list[...] and dict[str, ...]."""
     for arg in (annotation, *typing.get_args(annotation)):
         if isinstance(arg, type) and issubclass(arg, BaseModel):

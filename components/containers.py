@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi_docker as docker
 
 from .config import ContainerOptions, parse_mount
-from .fields import duration_seconds, go_duration
+from .fields import docker_cpus, duration_seconds, go_duration
 from .render.release import memory_mb
 
 LOG_DRIVER = "json-file"
@@ -22,7 +22,7 @@ def volume(mount: str) -> docker.ContainerVolumeArgs:
 def limits(options: ContainerOptions) -> dict:
     """`options: {memory: 512m, cpus: 1}` as the Docker provider's arguments."""
     return {"memory": memory_mb(options.memory) if options.memory else None,
-            "cpus": str(options.cpus) if options.cpus else None}
+            "cpus": docker_cpus(options.cpus) if options.cpus else None}
 
 
 def healthcheck(tests: list[str], interval: str, timeout: str, retries: int) -> docker.ContainerHealthcheckArgs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -57,6 +58,51 @@ def go_duration(seconds: float) -> str:
     if hours:
         return f"{hours}h{minutes}m{text}"
     return f"{minutes}m{text}" if minutes else text
+
+
+NANO = 10**9
+
+
+def nano_cpus(cpus: float) -> int | None:
+    """A CPU limit in billionths of a CPU, as Docker stores it (HostConfig.NanoCPUs); None when it has more
+    than nine decimals, which the Docker provider refuses ("value is too precise", docker/cli ParseCPUs)."""
+    exact = Decimal(repr(cpus)) * NANO
+    return int(exact) if exact == exact.to_integral_value() else None
+
+
+def provider_cpus_text(nano: int) -> str:
+    """How the Docker provider (v4.5.0, `nanoInt64ToDecimalString`) writes a CPU limit back into its state:
+    nine decimals, trailing zeros trimmed, except that a text with exactly nine zeros in it is rounded to
+    one decimal. So 10 comes back as "10." and 0.05 as "0.1"."""
+    whole, fraction = divmod(nano, NANO)
+    text = f"{whole}.{fraction:09d}"
+    if text.count("0") == 9:
+        tenths, rest = divmod(nano, NANO // 10)
+        tenths += 2 * rest >= NANO // 10  # big.Rat.FloatString rounds half away from zero
+        return f"{tenths // 10}.{tenths % 10}"
+    return text.rstrip("0")
+
+
+def docker_cpus(cpus: float) -> str:
+    """The `cpus` to declare: exactly the text the provider reads back ("10." for 10), because `cpus` forces
+    a new container and any other spelling of the same value would replace it on every `pulumi up`."""
+    nano = nano_cpus(cpus)
+    if nano is None:
+        raise ValueError(f"{cpus!r} has more than nine decimals")
+    return provider_cpus_text(nano)
+
+
+def _cpus(value: float) -> float:
+    shown = format(Decimal(repr(value)), "f")
+    nano = nano_cpus(value)
+    if nano is None:
+        raise ValueError(f"{shown} has more than nine decimals; Docker counts CPUs in billionths")
+    text = provider_cpus_text(nano)
+    if Decimal(text) * NANO != nano:
+        instead = text if Decimal(text) > 0 else "0.1"
+        raise ValueError(f"{shown} reads back from the Docker provider as {text!r} (it rounds this value), and a "
+                         f"change of cpus replaces the container, so every `pulumi up` would replace it; use {instead}")
+    return value
 
 
 def _duration(value: str) -> str:
@@ -249,5 +295,6 @@ MountPoint = Annotated[str, AfterValidator(_mount_point)]
 SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]
 DockerVolumeName = Annotated[str, AfterValidator(_docker_volume_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Cpus = Annotated[float, Field(gt=0, le=64), AfterValidator(_cpus)]
 Text = Annotated[str, BeforeValidator(_stringify_number), _TEXT_OR_NUMBER]
 EnvValue = Annotated[str, BeforeValidator(_stringify_scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})]

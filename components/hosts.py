@@ -18,6 +18,7 @@ from .config import Stack
 from .render import cloudinit
 from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
 from .render.firewall import RuleSet, rule_set
+from .render.registry import auth_addresses
 from .secrets import Secrets
 
 SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
@@ -115,8 +116,8 @@ class Host(pulumi.ComponentResource):
             # `ready` already proved the daemon answers; skipping the check lets a preview run without SSH.
             disable_docker_daemon_check=True,
             registry_auth=[docker.ProviderRegistryAuthArgs(
-                address=args.registry.server, username=args.registry.username, password=args.registry.password,
-            )] if args.registry else None,
+                address=address, username=args.registry.username, password=args.registry.password,
+            ) for address in auth_addresses(args.registry.server)] if args.registry else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
         )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})

@@ -57,7 +57,7 @@ def read_stack() -> Stack:
         problems += raw_file.problems
         lines = raw_file.line_of
     try:
-        stack = load(raw, lines)
+        stack = load(raw, lines, stack_name=pulumi.get_stack())
     except ConfigError as error:
         raise ConfigError([*problems, *error.problems], file=path.name if path else None) from None
     if problems:

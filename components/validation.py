@@ -11,15 +11,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .checks import cross_section_problems
-from .config import Stack, keys_at, paths_of
-from .errors import ConfigError, from_pydantic, loc_of
+from .checks import cross_section_problems, stack_name_problems
+from .config import Section, Stack, keys_at, model_of, paths_of
+from .errors import ConfigError, Problem, from_pydantic, loc_of
 
 
-def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None) -> Stack:
+def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None,
+         stack_name: str | None = None) -> Stack:
     """Validate the `berth:` namespace (keys without the prefix) and return the Stack, or raise one
     ConfigError with every problem: field errors and the cross-section rules the valid sections allow,
-    each with its line when `lines` knows it."""
+    each with its line when `lines` knows it, and, given the stack's name, the names it makes."""
     # The cloud decides which sizes exist; passing it as context lets each role check its own.
     cloud = raw.get("cloud") if isinstance(raw, dict) else None
     provider = cloud.get("provider") if isinstance(cloud, dict) else None
@@ -28,37 +29,59 @@ def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None
                "region": region if isinstance(region, str) else None}
     try:
         stack = Stack.model_validate(raw, context=context)
-        problems = cross_section_problems(stack)
+        problems = cross_section_problems(stack) + _name_problems(stack, stack_name)
     except ValidationError as error:
         problems = from_pydantic(error.errors(), keys_at, paths_of)
-        partial = _partial(raw, {e["loc"][0] for e in error.errors() if e["loc"]}, context)
-        problems += cross_section_problems(partial, tolerant=True) if partial is not None else []
+        partial = _partial(raw, error.errors(), context)
+        if partial is not None:
+            problems += cross_section_problems(partial, tolerant=True) + _name_problems(partial, stack_name, True)
     if problems:
         locate = lines or (lambda loc: None)
         raise ConfigError([p.at(locate(loc_of(p.path))) for p in problems])
     return stack
 
 
+def _name_problems(stack: Stack, stack_name: str | None, tolerant: bool = False) -> list[Problem]:
+    try:
+        return stack_name_problems(stack, stack_name) if stack_name is not None else []
+    except (AttributeError, KeyError, TypeError):
+        if not tolerant:
+            raise
+        return []
+
+
 class _Broken:
-    """A section that failed validation, inside a partial Stack: reading it raises AttributeError."""
+    """A value that failed validation, inside a partial Stack: any use of it (an attribute, a comparison, its
+    truth or text) raises AttributeError, so a rule that reads it is skipped instead of misjudging it."""
 
-    def __getattr__(self, name: str):
-        raise AttributeError(name)
+    def _refuse(self, *args, **kwargs):
+        raise AttributeError("a value that failed validation")
 
-    def __iter__(self):
-        raise AttributeError("__iter__")
+    __getattr__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __bool__ = __len__ = __iter__ = __contains__ = __str__ = __format__ = __int__ = __float__ = _refuse
+    __hash__ = None  # type: ignore[assignment]
 
 
-def _partial(raw: Any, broken: set, context: dict) -> Stack | None:
-    """The stack as far as it validates: every section without an error, so the cross-section rules that
-    need only those can still report (at once, with the field errors)."""
+def _partial(raw: Any, errors: list[dict], context: dict) -> Stack | None:
+    """The stack as far as it validates, so the cross-section rules that need only valid values still report
+    (at once, with the field errors). A section with a bad field keeps its good fields: an unknown region
+    must not hide that the provider is hetzner, which the volume's minimum size depends on."""
     if not isinstance(raw, dict):
         return None
+    bad_fields: dict[str, set[str] | None] = {}  # section -> its failed fields, None: the section as a whole
+    for error in errors:
+        loc = error["loc"]
+        if not loc:
+            continue
+        if len(loc) > 1 and isinstance(loc[1], str) and bad_fields.get(loc[0], set()) is not None:
+            bad_fields.setdefault(loc[0], set()).add(loc[1])
+        else:
+            bad_fields[loc[0]] = None
     values: dict[str, Any] = {}
     for name, field in Stack.model_fields.items():
         key = field.alias or name
-        if key in broken:
-            values[name] = _Broken()  # never a default in its place: rules that read it are skipped
+        if key in bad_fields:
+            values[name] = _salvaged(field.annotation, raw.get(key), bad_fields[key], context)
             continue
         if key not in raw:
             continue
@@ -67,3 +90,22 @@ def _partial(raw: Any, broken: set, context: dict) -> Stack | None:
         except ValidationError:
             continue
     return Stack.model_construct(**values)
+
+
+def _salvaged(annotation: Any, value: Any, bad: set[str] | None, context: dict) -> Any:
+    """A section with its failed fields broken and the others validated; never a default in a broken
+    value's place, so the rules that read it are skipped."""
+    model = model_of(annotation)
+    if bad is None or not isinstance(value, dict) or not (isinstance(model, type) and issubclass(model, Section)):
+        return _Broken()
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key in bad:
+            fields[name] = _Broken()
+        elif key in value:
+            try:
+                fields[name] = TypeAdapter(field.annotation).validate_python(value[key], context=context)
+            except ValidationError:
+                fields[name] = _Broken()
+    return model.model_construct(**fields)

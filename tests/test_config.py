@@ -110,6 +110,14 @@ BAD_INPUTS = {
     "flexible ssl behind tls origin": (dict(dns={"zone": "covertext.app", "proxied": True},
                                             cloudflare={"sslMode": "flexible"}), "berth:cloudflare.sslMode:"),
     "ssl off without acknowledgement": (dict(proxy__ssl="off"), "berth:proxy.acknowledgePlaintextOrigin:"),
+    "cpus the provider rounds": (dict(servers={"web": {"options": {"cpus": 0.05}}}),
+                                 "berth:servers.web.options.cpus: 0.05 reads back from the Docker provider as '0.1' "
+                                 "(it rounds this value), and a change of cpus replaces the container, so every "
+                                 "`pulumi up` would replace it; use 0.1"),
+    "cpus the provider rounds to zero": (dict(servers={"web": {"options": {"cpus": 0.005}}}),
+                                         "as '0.0' (it rounds this value)"),
+    "cpus too precise": (dict(servers={"web": {"options": {"cpus": 1e-10}}}),
+                         "0.0000000001 has more than nine decimals; Docker counts CPUs in billionths"),
 }
 
 
@@ -166,10 +174,11 @@ def test_an_old_litestream_pin_gets_a_review_warning(tag, warned):
 
     image = f"litestream/litestream:{tag}"
     stack = load(variant(PROJECT_DIR / "Pulumi.staging.yaml", accessories={"litestream": {"image": image}}).berth)
-    notes = [n for n in warnings(stack) if "Litestream" in n]
+    notes = [n for n in warnings(stack) if "Litestream" in n.message]
     assert bool(notes) == warned
     if warned:
-        assert notes[0].startswith("berth:accessories.litestream.image pins Litestream") and "0.5.16" in notes[0]
+        assert notes[0].path == "berth:accessories.litestream.image"
+        assert notes[0].message.startswith("pins Litestream") and "0.5.16" in notes[0].message
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (0.5, "500ms"), (1, "1s"), (1.5, "1.5s"), (60, "1m0s"),
@@ -182,13 +191,13 @@ def test_durations_are_declared_as_go_writes_them_back(seconds, text):
 
 
 @pytest.mark.parametrize(("size", "region", "message"), [
-    ("cx22", "nbg1", "'cx22' is retired (Hetzner answers \"server type not found\"); use cx23"),
-    ("cx32", "fsn1", "'cx32' is retired (Hetzner answers \"server type not found\"); use cx33"),
-    ("cpx11", "fsn1", "'cpx11' is not sold in fsn1; use cpx12"),
-    ("cpx21", "sin", "'cpx21' is not sold in sin; use cpx22"),
+    ("cpx11", "hil", None), ("cpx21", "ash", None), ("cx23", "nbg1", None), ("cpx22", "sin", None),
+    ("ccx13", "hil", None),
     ("cx23", "ash", "'cx23' is not sold in ash; use cpx22"),
     ("cax11", "hil", "'cax11' is not sold in hil; use cpx22"),
-    ("cpx21", "ash", None), ("cx23", "nbg1", None), ("cpx22", "sin", None), ("ccx13", "hil", None),
+    ("cx22", "ash", "'cx22' is not sold in ash; use cpx22"),
+    ("cx99", "fsn1", "'cx99' is not a Hetzner server type this version knows; use cx23 (add new ones to "
+                     "components/catalog.py)"),
 ])
 def test_hetzner_server_types_are_checked_per_location(size, region, message):
     raw = variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": region}, servers={"web": {"size": size}},
@@ -201,6 +210,26 @@ def test_hetzner_server_types_are_checked_per_location(size, region, message):
         assert problem.message == message
     else:
         assert message is None
+
+
+@pytest.mark.parametrize(("size", "region", "successor"), [
+    ("cx22", "nbg1", "cx23"), ("cx32", "fsn1", "cx33"), ("cx52", "hel1", "cx53"),
+    ("cpx11", "fsn1", "cpx12"), ("cpx21", "sin", "cpx22"), ("cpx51", "nbg1", "cpx52"),
+])
+def test_a_retired_hetzner_type_warns_and_does_not_block_the_servers_that_run_on_it(size, region, successor):
+    """Hetzner keeps servers of a retired type; only a new one is refused, by the API itself."""
+    from components.checks import warnings
+    from tooling.evaluate import evaluate
+
+    changed = variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": region}, servers={"web": {"size": size}},
+                      backups={"region": region})
+    (note,) = [n for n in warnings(load(changed.berth)) if n.path == "berth:servers.web.size"]
+    assert note.message.startswith(f"{size} is retired in {region}: servers that run on it keep running")
+    assert f"Its successor is {successor}" in note.message
+    evaluation = evaluate(changed)
+    (server,) = evaluation.of_type("hcloud:index/server:Server")
+    assert server.plain_inputs["serverType"] == size
+    assert any(str(note) in message for _, message in evaluation.logs)  # `pulumi up` says it too
 
 
 @pytest.mark.parametrize(("region", "default"), [("fsn1", "cx23"), ("hel1", "cx23"), ("ash", "cpx22"), ("sin", "cpx22")])
@@ -226,3 +255,63 @@ def test_a_role_setting_beside_the_roles_is_called_one():
         load(raw)
     assert any(p.path == "berth:servers" and p.message.startswith("size is a setting of a role, not a role")
                for p in caught.value.problems), caught.value.problems
+
+
+def test_one_problem_does_not_hide_another():
+    """An unknown location breaks berth:cloud, but not its provider: the volume below Hetzner's minimum is
+    still reported, with the region."""
+    raw = variant(PROJECT_DIR / "Pulumi.staging.yaml", cloud={"region": "nbg2"}, volume={"sizeGb": 5}).berth
+    with pytest.raises(ConfigError) as caught:
+        load(raw)
+    assert [p.path for p in caught.value.problems] == ["berth:cloud.region", "berth:volume.sizeGb"]
+    assert "Hetzner volumes start at 10 GB" in str(caught.value)
+
+
+@pytest.mark.parametrize(("path", "stack_name", "refused"), [
+    ("Pulumi.production.yaml", "prod-eu", False), ("Pulumi.production.yaml", "prod_eu", True),
+    ("Pulumi.production.yaml", "prod.eu", True), ("Pulumi.production.yaml", "Prod", True),
+    ("Pulumi.staging.yaml", "staging-2", False), ("Pulumi.staging.yaml", "staging_2", True),
+    ("examples/dbcours.yaml", "contabo_prod", False),  # existing hosts: nothing in a cloud carries the name
+])
+def test_the_stack_name_is_checked_against_the_clouds_naming_rules(path, stack_name, refused):
+    """DigitalOcean volume names take [a-z0-9-], tags refuse '.', firewall and VPC names '_'."""
+    raw = variant(PROJECT_DIR / path).berth
+    try:
+        load(raw, stack_name=stack_name)
+    except ConfigError as error:
+        assert refused, str(error)
+        (problem,) = error.problems
+        assert str(problem).startswith(f"stack {stack_name!r}: must hold only lowercase letters, digits and single "
+                                       "'-' between them")
+    else:
+        assert not refused
+
+
+LONG_STACK = "a-long-stack-name-for-the-preview-of-the-new-feature"  # 52 characters
+
+
+@pytest.mark.parametrize(("path", "messages"), [
+    ("Pulumi.production.yaml", [f"the DigitalOcean volume name 'covertext-{LONG_STACK}-web-1-data-xxxx' has 78 "
+                                "characters, over the 64 allowed"]),
+    ("Pulumi.staging.yaml", [f"the Hetzner label value 'berth-covertext-{LONG_STACK}' has 68 characters, over the 64 "
+                             "allowed",
+                             f"the Hetzner server name (a hostname) 'covertext-{LONG_STACK}-web-1' has 68 characters, "
+                             "over the 63 allowed"]),
+])
+def test_a_name_too_long_for_the_cloud_is_refused_before_anything_is_created(path, messages):
+    raw = variant(PROJECT_DIR / path).berth
+    with pytest.raises(ConfigError) as caught:
+        load(raw, stack_name=LONG_STACK)
+    assert [(p.path, p.message.split(", with stack")[0]) for p in caught.value.problems] == [
+        ("berth:service", message) for message in messages]
+
+
+def test_pulumi_up_refuses_a_stack_name_the_cloud_would_refuse():
+    from pulumi import RunError
+
+    from tooling.evaluate import Evaluation, evaluate
+
+    record = Evaluation("prod_eu")
+    with pytest.raises(RunError, match="stack 'prod_eu': must hold only lowercase letters"):
+        evaluate(stackfile.StackFile("prod_eu", variant(PROJECT_DIR / "Pulumi.production.yaml").berth), record=record)
+    assert record.resources == []

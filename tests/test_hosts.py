@@ -149,3 +149,204 @@ def test_no_remote_command_passes_its_previous_output_on(shipped):
     commands = ev.of_type("command:remote:Command")
     assert commands
     assert [c.name for c in commands if c.plain_inputs.get("addPreviousOutputInEnv") is not False] == []
+
+
+def _pulls_authenticate(ev) -> list[str]:
+    """Pulls from the stack's registry whose credentials the Docker provider would not find: it looks them
+    up under the name its parseImageOptions takes from the image (v4.5.0), among its registry_auth addresses.
+    (Public images from elsewhere, kamal-proxy's, are pulled anonymously, as they should be.)"""
+    import json
+
+    from components.render.registry import docker_registry, provider_registry, same_registry
+
+    missing = []
+    for image in ev.of_type("docker:index/remoteImage:RemoteImage"):
+        provider = next(r for r in ev.resources if r.urn == image.provider.rsplit("::", 1)[0])
+        addresses = {entry["address"] for entry in json.loads(provider.plain_inputs.get("registryAuth") or "[]")}
+        name = image.plain_inputs["name"]
+        from_the_registry = any(same_registry(docker_registry(name), address) for address in addresses)
+        if from_the_registry and provider_registry(name) not in addresses:
+            missing.append(image.plain_inputs["name"])
+    return missing
+
+
+def test_every_shipped_private_image_pull_finds_its_credentials(shipped):
+    _, ev = shipped
+    assert _pulls_authenticate(ev) == []
+
+
+@pytest.mark.parametrize("image", ["zenminer/zen-miner", "docker.io/zenminer/zen-miner",
+                                   "index.docker.io/zenminer/zen-miner", "registry-1.docker.io/zenminer/zen-miner",
+                                   "zen-miner", "docker.io/library/zen-miner"])
+@pytest.mark.parametrize("version", ["2026.11.20", "sha256:" + "ab" * 32])
+def test_every_docker_hub_spelling_authenticates_with_the_default_server(image, version):
+    """pulumi/pulumi-docker#356: credentials under docker.io, a bare acme/app looked up as registry-1.docker.io."""
+    ev = evaluate(variant(PROJECT_DIR / "examples" / "zen-miner.yaml", image=image, version=version))
+    assert _pulls_authenticate(ev) == []
+    names = {i.plain_inputs["name"] for i in ev.of_type("docker:index/remoteImage:RemoteImage")}
+    assert f"{image}@{version}" in names or f"{image}:{version}" in names
+
+
+@pytest.mark.parametrize(("changes", "path", "message"), [
+    ({"image": "zenminer/team/zen-miner"}, "berth:image",
+     "zenminer/team/zen-miner has no registry host in front, so Docker pulls it from Docker Hub but the Docker "
+     "provider looks for its credentials under 'zenminer'"),
+    ({"image": "ghcr.io/zenminer/zen-miner"}, "berth:registry.server",
+     "is docker.io, but berth:image ghcr.io/zenminer/zen-miner is pulled from ghcr.io"),
+])
+def test_an_image_whose_pull_would_go_out_anonymous_is_refused(changes, path, message):
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(PROJECT_DIR / "examples" / "zen-miner.yaml", **changes).berth)
+    assert any(p.path == path and p.message.startswith(message) for p in caught.value.problems), caught.value
+
+
+def test_the_digitalocean_firewall_waits_for_its_tag(evaluations):
+    """DigitalOcean answers "Tag names must exist" to a firewall whose tag no droplet carries yet, and the
+    provider does not retry (poseidon/typhoon#709): the tag is a resource both the firewall and the droplets
+    take their tag from, so the engine creates it first."""
+    for name in ("production", "zen-miner"):
+        _, ev = evaluations[name]
+        (tag,) = ev.of_type("digitalocean:index/tag:Tag")
+        (firewall,) = ev.of_type("digitalocean:index/firewall:Firewall")
+        assert firewall.plain_inputs["tags"] == [tag.plain_inputs["name"]]
+        assert tag.urn in firewall.property_dependencies["tags"]
+        for droplet in ev.of_type("digitalocean:index/droplet:Droplet"):
+            assert tag.plain_inputs["name"] in droplet.plain_inputs["tags"]
+            assert tag.urn in droplet.property_dependencies["tags"]
+
+
+# --- SSH keys already in the account, names unique per stack ------------------------------------------
+
+OPS_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVc7kLB2cyTcx5yxFdObcCbxldwxgOCh801EjDLSqGC"
+STAGING = PROJECT_DIR / "Pulumi.staging.yaml"
+
+
+class AccountWith(__import__("tooling.evaluate", fromlist=["OfflineMocks"]).OfflineMocks):
+    """The cloud account already holds these keys (getSshKeys answers them), as the lab's stand-in must."""
+
+    def __init__(self, *keys: dict):
+        super().__init__()
+        self.keys = list(keys)
+
+    def call(self, args):
+        if args.token.endswith("getSshKeys:getSshKeys"):
+            assert not any(args.args.values())  # every key in the account: no filter
+            return {"id": "account", "sshKeys": self.keys}
+        return super().call(args)
+
+
+def _account_key(name: str, comment: str = "laptop", key_id: int = 4242) -> dict:
+    return {"id": key_id, "name": name, "publicKey": f"{OPS_KEY} {comment}", "fingerprint": "3b:16:bf:e4:8b:00:8b:b8"}
+
+
+def _keys_and_server(ev):
+    key_type, server_type = (("digitalocean:index/sshKey:SshKey", "digitalocean:index/droplet:Droplet")
+                             if ev.of_type("digitalocean:index/droplet:Droplet") else
+                             ("hcloud:index/sshKey:SshKey", "hcloud:index/server:Server"))
+    (server,) = ev.of_type(server_type)
+    return ev.of_type(key_type), server.plain_inputs["sshKeys"]
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, STAGING], ids=["digitalocean", "hetzner"])
+def test_a_key_already_in_the_account_is_referred_to_not_created(path):
+    """DigitalOcean answers 422 "SSH Key is already in use on your account", Hetzner refuses a duplicate
+    fingerprint: a key added in the console (another comment, another name) is used as it is."""
+    ev = evaluate(variant(path), mocks=AccountWith(_account_key("laptop")))
+    keys, server_keys = _keys_and_server(ev)
+    assert keys == []
+    assert server_keys == (["3b:16:bf:e4:8b:00:8b:b8"] if path == PRODUCTION else ["4242"])
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, STAGING], ids=["digitalocean", "hetzner"])
+def test_a_key_another_stack_created_is_referred_to_and_left_to_it(path):
+    """Staging beside production: production's key is in the account; staging must neither create it again
+    nor take it over (it would delete it from the account on its own destroy)."""
+    other = "staging" if path == PRODUCTION else "production"
+    ev = evaluate(variant(path), mocks=AccountWith(_account_key(f"covertext-{other}-81f35775a264")))
+    keys, server_keys = _keys_and_server(ev)
+    assert keys == [] and len(server_keys) == 1
+
+
+@pytest.mark.parametrize("name", ["covertext-production-1", "covertext-production-81f35775a264"])
+def test_a_key_this_stack_created_stays_its_own(name):
+    """Found by its name (as earlier versions named it, by position, or as this one does, by the key), the key
+    is declared again with the name it has, under an alias of its old resource name, and adopted (`import`)
+    should the state not have it; the engine does nothing for a key the state already holds by that id."""
+    ev = evaluate(variant(PRODUCTION), mocks=AccountWith(_account_key(name, comment="ops@covertext.app")))
+    (key,), server_keys = _keys_and_server(ev)
+    assert key.plain_inputs["name"] == name
+    assert key.import_id == "4242" and key.alias_names == ["covertext-key-1"]
+    assert "publicKey" in key.ignore_changes  # a new comment on the same key must not replace it
+    (droplet,) = ev.of_type("digitalocean:index/droplet:Droplet")
+    assert len(server_keys) == 1 and droplet.property_dependencies["sshKeys"] == [key.urn]
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, STAGING], ids=["digitalocean", "hetzner"])
+def test_a_key_missing_from_the_account_is_created_under_a_name_carrying_the_stack(path):
+    stack_name = path.stem.removeprefix("Pulumi.")
+    ev = evaluate(variant(path))
+    (key,), _ = _keys_and_server(ev)
+    assert key.plain_inputs["name"] == f"covertext-{stack_name}-81f35775a264"
+    assert key.name == "covertext-key-81f35775a264" and key.import_id == ""
+
+
+def _physical_names(ev) -> set[str]:
+    named = ("hcloud:index/server:Server", "hcloud:index/volume:Volume", "hcloud:index/primaryIp:PrimaryIp",
+             "hcloud:index/sshKey:SshKey", "hcloud:index/firewall:Firewall", "digitalocean:index/volume:Volume",
+             "digitalocean:index/vpc:Vpc", "digitalocean:index/firewall:Firewall", "digitalocean:index/tag:Tag",
+             "digitalocean:index/sshKey:SshKey")
+    return {r.plain_inputs["name"] for r in ev.resources if r.type in named}
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, STAGING], ids=["digitalocean", "hetzner"])
+def test_two_stacks_of_one_service_in_one_account_name_nothing_alike(path):
+    from components import stackfile
+
+    base = variant(path)
+    ours = _physical_names(evaluate(base))
+    theirs = _physical_names(evaluate(stackfile.StackFile("preview-7", base.berth)))
+    assert ours and theirs and not ours & theirs
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, STAGING], ids=["digitalocean", "hetzner"])
+def test_what_outlives_a_stack_carries_its_generation_and_keeps_the_name_it_was_created_with(path):
+    """Volumes and primary IPs survive `pulumi destroy`: a re-created stack draws a new generation and does not
+    collide with them. A stack created by an earlier version keeps its names (ignore_changes: the state's
+    value), so nothing it already has is renamed or, for a DigitalOcean volume, replaced."""
+    stack_name = path.stem.removeprefix("Pulumi.")
+    ev = evaluate(variant(path))
+    generation = ev.named("covertext-generation")
+    assert "keepers" not in generation.plain_inputs  # drawn once for the stack's life
+    kept = [r for r in ev.resources if r.type in ("digitalocean:index/volume:Volume", "hcloud:index/volume:Volume",
+                                                  "hcloud:index/primaryIp:PrimaryIp")]
+    assert kept
+    for resource in kept:
+        assert resource.plain_inputs["name"].startswith(f"covertext-{stack_name}-web-1-")
+        assert generation.urn in resource.property_dependencies["name"]
+        assert "name" in resource.ignore_changes
+    for server in ev.of_type("hcloud:index/server:Server"):
+        assert server.plain_inputs["name"] == f"covertext-{stack_name}-web-1" and "name" in server.ignore_changes
+
+
+class AccountUnreachable(AccountWith):
+    """The provider refuses getSshKeys, as it does without a token (the engine hands the program the error)."""
+
+    def call(self, args):
+        if args.token.endswith("getSshKeys:getSshKeys"):
+            return {}, [("", "GET https://api.digitalocean.com/v2/account/keys: 401 Unable to authenticate you")]
+        return super().call(args)
+
+
+def test_a_preview_without_credentials_assumes_an_empty_account_and_says_so():
+    from pulumi import RunError
+
+    ev = evaluate(variant(PRODUCTION), mocks=AccountUnreachable())
+    (key,), _ = _keys_and_server(ev)
+    assert key.plain_inputs["name"] == "covertext-production-81f35775a264"
+    assert any("could not list the SSH keys in the digitalocean account" in message and "assumes none" in message
+               for _, message in ev.logs)
+    with pytest.raises(RunError, match="could not list the SSH keys in the digitalocean account"):
+        evaluate(variant(PRODUCTION), mocks=AccountUnreachable(), preview=False)

@@ -75,7 +75,7 @@ def test_plan_prints_the_policy_packs_verdicts(tmp_path):
     assert "ssh-not-open-to-world: covertext-firewall opens port 22 to the whole internet" in result.output
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "allowFrom" in text)
     # and the review warning, with the line of the key it names
-    assert f"berth:ssh.allowFrom (line {line}) opens SSH to the whole internet" in " ".join(result.output.split())
+    assert f"berth:ssh.allowFrom (line {line}): opens SSH to the whole internet" in " ".join(result.output.split())
     clean = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "200"})
     assert clean.exit_code == 0 and "policy: 6 rules, all pass" in clean.output
 

@@ -41,3 +41,33 @@ def test_a_readme_command_runs_verbatim(command):
     result = subprocess.run(["bash", "-c", command], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+def _system_packages(tmp_path: Path, uid: int, present: tuple[str, ...], with_apt: bool) -> subprocess.CompletedProcess:
+    """tools/system-packages on a machine that has only `present` of npm and cloud-init."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stubs = {"id": f"echo {uid}", **{name: "exit 0" for name in present}}
+    if with_apt:
+        stubs["apt-get"] = f'echo "$*" >> {tmp_path / "apt.log"}'
+        stubs["env"] = 'shift; "$@"'  # `env VAR=value command...`
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    return subprocess.run(["/bin/bash", str(PROJECT_DIR / "tools" / "system-packages")], capture_output=True, text=True,
+                          env={"PATH": str(bin_dir)})
+
+
+def test_make_test_installs_cloud_init_where_it_can(tmp_path):
+    """A fresh Debian or Ubuntu machine, as root: what the suite checks rendered texts with gets installed."""
+    result = _system_packages(tmp_path, uid=0, present=("npm",), with_apt=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "apt.log").read_text().splitlines() == [
+        "update -q", "install -y -q --no-install-recommends cloud-init"]
+
+
+def test_make_test_says_in_one_line_what_to_install_where_it_cannot(tmp_path):
+    result = _system_packages(tmp_path, uid=1000, present=(), with_apt=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == ("make test needs nodejs npm cloud-init: on Debian or Ubuntu, sudo apt-get install nodejs "
+                             "npm cloud-init\n")

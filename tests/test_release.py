@@ -91,8 +91,9 @@ def test_proxy_container_per_proxied_host(shipped):
 def test_images_are_pulled_with_the_registry_password_as_a_secret(shipped):
     stack, ev = shipped
     for provider in ev.of_type("pulumi:providers:docker"):
-        (auth,) = json.loads(provider.plain_inputs["registryAuth"])  # provider config travels as JSON text
-        assert (auth["address"], auth["username"]) == (stack.registry.server, stack.registry.username)
+        auths = json.loads(provider.plain_inputs["registryAuth"])  # provider config travels as JSON text
+        assert stack.registry.server in [auth["address"] for auth in auths]  # and Docker Hub's other names
+        assert {auth["username"] for auth in auths} == {stack.registry.username}
         assert secret_paths(provider.inputs) == ["registryAuth"]
     for image in ev.of_type("docker:index/remoteImage:RemoteImage"):
         assert image.plain_inputs["keepLocally"] is True  # rollbacks need no pull
@@ -369,3 +370,57 @@ def test_a_version_bump_changes_only_release_resources(path, evaluations):
     kept = {r.type for r in after.resources if not _is_release(r)}  # the classifier is not vacuous
     assert {"docker:index/container:Container", "docker:index/remoteImage:RemoteImage"} <= kept
     assert {r.type for r in changed} >= {CONTAINER, "docker:index/remoteImage:RemoteImage"}
+
+
+# Pairs from running the Docker provider's own conversion (terraform-provider-docker v4.5.0
+# nanoInt64ToDecimalString after docker/cli ParseCPUs) in Go: the read-back text is what is declared.
+@pytest.mark.parametrize(("cpus", "declared"), [(1, "1.0"), (1.5, "1.5"), (0.5, "0.5"), (0.25, "0.25"), (10, "10."),
+                                                (20, "20."), (40, "40."), (10.5, "10.5"), (0.055, "0.055")])
+def test_cpus_are_declared_as_the_docker_provider_reads_them_back(cpus, declared):
+    """`cpus` forces a new container: any other spelling of the value would replace it on every `up`."""
+    ev = evaluate(variant(ZEN, servers={"web": {"options": {"cpus": cpus}}}))
+    assert {c.plain_inputs["cpus"] for c in app_containers(ev)} == {declared}
+
+
+def _host_with_five_releases(repository: str, tmp_path):
+    """v1..v5 of acme/app, v2 and v4 released by digest; v4 and v5 running, v1-v3 stopped (oldest first);
+    and an accessory image of another repository, which the prune never touches."""
+    images, containers = {}, []
+    for n in range(1, 6):
+        image_id = "sha256:" + f"{n}" * 64
+        digest = f"{repository}@sha256:" + f"{n}a" * 32
+        by_digest = n in (2, 4)
+        images[image_id] = {"tags": [] if by_digest else [f"{repository}:v{n}"], "digests": [digest],
+                            "by_digest": by_digest}
+        containers.append({"id": f"c{n}", "name": f"shop-web-v{n}", "image": image_id,
+                           "status": "running" if n >= 4 else "exited", "labels": {"service": "shop", "role": "web"}})
+    images["sha256:" + "f" * 64] = {"tags": ["litestream/litestream:0.5.16"], "digests": [], "by_digest": False}
+    state = tmp_path / "docker.json"
+    state.write_text(json.dumps({"images": images, "containers": containers}))
+    return state
+
+
+@pytest.mark.parametrize("store", ["overlay2", "containerd"])
+@pytest.mark.parametrize("repository", ["docker.io/acme/app", "acme/app"])
+def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repository, tmp_path):
+    """Run for real (bash) against a docker that models both image stores (tests/fake_docker.py): with
+    retainContainers 1, v4 is stopped and kept with its image, v1-v3 and their images go, v2's although it
+    has no tag, and the current v5 and the accessory's image stay."""
+    import sys
+
+    from components.render.release import prune_script
+
+    state = _host_with_five_releases("acme/app", tmp_path)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text(
+        f"#!/bin/sh\nexec {sys.executable} {PROJECT_DIR / 'tests' / 'fake_docker.py'} \"$@\"\n")
+    (tmp_path / "bin" / "docker").chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "DOCKER_STATE": str(state), "DOCKER_STORE": store}
+    script = prune_script("shop", "web", "shop-web-v5", repository, retain=1, stop_timeout=30)
+    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    after = json.loads(state.read_text())
+    assert [(c["name"], c["status"]) for c in after["containers"]] == [("shop-web-v4", "exited"),
+                                                                       ("shop-web-v5", "running")]
+    assert sorted(r for image in after["images"].values() for r in image["tags"] + image["digests"]) == [
+        "acme/app:v5", "acme/app@sha256:" + "4a" * 32, "acme/app@sha256:" + "5a" * 32, "litestream/litestream:0.5.16"]

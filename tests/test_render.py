@@ -146,7 +146,7 @@ def _cloud_init_schema(text: str, tmp_path) -> subprocess.CompletedProcess:
     import shutil
 
     binary = shutil.which("cloud-init")
-    assert binary, "cloud-init is not installed (apt-get install cloud-init; .ci/run does)"
+    assert binary, "cloud-init is not installed (apt-get install cloud-init; make test does)"
     path = tmp_path / "user-data"
     path.write_text(text)
     return subprocess.run([binary, "schema", "-c", str(path)], capture_output=True, text=True)

@@ -49,6 +49,9 @@ def _fake_id(typ: str, name: str) -> str:
     return str(int(hashlib.sha256(f"{typ}/{name}".encode()).hexdigest()[:8], 16))
 
 
+SSH_KEY_LISTS = ("digitalocean:index/getSshKeys:getSshKeys", "hcloud:index/getSshKeys:getSshKeys")
+
+
 class OfflineMocks(pulumi.runtime.Mocks):
     """Plausible provider answers: addresses, hosts, keys, so the program's applies all resolve. Each
     value only a real provider would know is remembered with a label (`invented`), so the plan shows
@@ -118,6 +121,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.token == "cloudflare:index/getZone:getZone":
             name = (args.args.get("filter") or {}).get("name", "example.com")
             return {"id": hashlib.sha256(name.encode()).hexdigest()[:32], "name": name, "zoneId": "zone"}
+        if args.token in SSH_KEY_LISTS:
+            return {"id": "offline", "sshKeys": []}  # offline, the account holds none of the keys yet
         # getIpRanges stays unanswered: offline, the published list in components/origin.py stands in.
         return {}
 
@@ -141,6 +146,8 @@ class Registration:
     delete_before_replace: bool
     replace_on_changes: list[str]
     provider: str
+    import_id: str  # the `import_` option: adopt this cloud resource if the state does not have it
+    alias_names: list[str]  # earlier names (the `aliases` option) the engine looks the state up under
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -211,6 +218,8 @@ def registration(request, urn: str, id_: str) -> Registration:
         delete_before_replace=request.deleteBeforeReplace,
         replace_on_changes=list(request.replaceOnChanges),
         provider=request.provider,
+        import_id=request.importId,
+        alias_names=[alias.spec.name for alias in request.aliases if alias.spec.name],
     )
 
 

@@ -24,7 +24,7 @@ from rich.tree import Tree
 
 from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
-from components.errors import ConfigError, Problem
+from components.errors import ConfigError, Problem, loc_of
 from components.render.release import image_ref
 from components.validation import load
 from policy import berth_rules
@@ -62,10 +62,10 @@ def build(path: Path) -> Plan:
     unset_names = unset_secrets(stack_file, path)
     if unset_names:
         stack_file = stack_file.with_secrets(unset_names)
-    stack = load(stack_file.program_view())
+    stack = load(stack_file.program_view(), stack_name=stack_file.name)
     mocks = OfflineMocks()
     evaluation = evaluate(stack_file, mocks=mocks)
-    warnings = [_with_line(note, stack_file) for note in checks.warnings(stack)]
+    warnings = [str(note.at(stack_file.line_of(loc_of(note.path)))) for note in checks.warnings(stack)]
     return Plan(stack, evaluation, warnings, unset_names, policy_violations(evaluation),
                 mocks.invented)
 
@@ -76,20 +76,13 @@ def unset_secrets(stack_file: stackfile.StackFile, path: Path) -> list[str]:
     problems: list[Problem] = list(stack_file.problems)
     unset: list[Problem] = []
     try:
-        load(stack_file.program_view(), stack_file.line_of)
+        load(stack_file.program_view(), stack_file.line_of, stack_file.name)
     except ConfigError as error:
         unset = error.unset_secrets
         problems += error.faults
     if problems:
         raise ConfigError([*problems, *unset], file=path.name)
     return sorted({p.missing_secret for p in unset})
-
-
-def _with_line(note: str, stack_file: stackfile.StackFile) -> str:
-    """A review note that starts with a key path gets that key's line, as problems do."""
-    match = re.match(r"berth:([A-Za-z0-9_.-]+)", note)
-    line = stack_file.line_of(tuple(match.group(1).split("."))) if match else None
-    return f"{match.group(0)} (line {line}){note[match.end():]}" if line else note
 
 
 def policy_violations(evaluation: Evaluation) -> list[tuple[str, str]]:

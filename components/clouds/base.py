@@ -7,15 +7,18 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_random as random
 
 from ..render.firewall import RuleSet
+from .keys import AccountKey, KeyPlan, plan_keys
+from .names import GENERATION_BYTES, Names
 
 
 @dataclass(frozen=True)
 class HostSpec:
     """One host as the stack file describes it; pure data, built by `components.hosts.host_specs`."""
 
-    name: str  # <service>-<role>-<n>
+    name: str  # <service>-<role>-<n>: the resources' names in the stack (clouds name them with the stack too)
     role: str
     index: int
     region: str | None
@@ -25,6 +28,10 @@ class HostSpec:
     volume_gb: int | None
     address: str | None = None  # existing hosts only
     user_data: str | None = None  # cloud-init for a new cloud host (render/cloudinit.py)
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
 
 
 @dataclass
@@ -44,6 +51,11 @@ def stateful(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True, **kwargs)
 
 
+# A name that changed with this version (the stack, the generation) is applied to what a stack creates
+# from now on; what it already created keeps the name it has, which Pulumi reads from the state.
+KEEP_NAME = ["name"]
+
+
 class Cloud(ABC):
     """Shared resources (keys, network), one machine per host, one firewall over all of them."""
 
@@ -54,11 +66,11 @@ class Cloud(ABC):
         self.service = service
         self.stack = stack
         self.region = region
+        self.names = Names(service, stack)
 
     @property
     def group_tag(self) -> str:
-        """Marks exactly this stack's hosts (two stacks of one service never share a firewall)."""
-        return f"berth-{self.service}-{self.stack}"
+        return self.names.tag
 
     @abstractmethod
     def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None: ...
@@ -73,6 +85,59 @@ class Cloud(ABC):
     def network_id(self) -> pulumi.Output[str] | None:
         """The private network hosts share (DigitalOcean's VPC), for a database in the same network."""
         return None
+
+
+class AccountCloud(Cloud):
+    """A cloud Berth creates servers in, inside an account (DigitalOcean) or project (Hetzner) that other
+    stacks and people share: SSH keys that may already be there, names that must not collide."""
+
+    def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None:
+        self.parent = parent
+        self._generation: random.RandomId | None = None
+        self.ssh_keys = [self._key(plan, parent) for plan in plan_keys(self.names, authorized_keys, self._account())]
+        self.prepare_network(parent)
+
+    def prepare_network(self, parent: pulumi.Resource) -> None:
+        return None
+
+    def kept_name(self, spec: HostSpec, kind: str) -> pulumi.Output[str]:
+        """The name of a resource that outlives the stack; its generation is drawn once, when the stack first
+        declares such a resource."""
+        if self._generation is None:
+            self._generation = random.RandomId(f"{self.service}-generation", byte_length=GENERATION_BYTES,
+                                               opts=pulumi.ResourceOptions(parent=self.parent))
+        return self._generation.hex.apply(lambda generation: self.names.kept(spec.role, spec.number, kind, generation))
+
+    def _account(self) -> list[AccountKey]:
+        try:
+            return self.account_keys()
+        except Exception as error:  # an invoke that failed: no credentials, most often
+            if pulumi.runtime.is_dry_run():
+                pulumi.log.warn(f"could not list the SSH keys in the {self.provider} account ({error}); this "
+                                "preview assumes none of berth:ssh.authorizedKeys is there yet")
+                return []
+            raise pulumi.RunError(f"could not list the SSH keys in the {self.provider} account: {error}") from None
+
+    def _key(self, plan: KeyPlan, parent: pulumi.Resource) -> pulumi.Input[str]:
+        if plan.existing is not None and not plan.owned:
+            return self.key_reference(plan.existing)
+        return self.declare_key(plan, pulumi.ResourceOptions(
+            parent=parent, aliases=[pulumi.Alias(name=plan.legacy_logical)], import_=plan.import_id,
+            # The key material was matched above; a changed comment must not replace the key, which the
+            # cloud would refuse as a duplicate while the old one still exists.
+            ignore_changes=["publicKey"]))
+
+    @abstractmethod
+    def account_keys(self) -> list[AccountKey]:
+        """The SSH keys already in the account (the provider's getSshKeys invoke)."""
+
+    @abstractmethod
+    def declare_key(self, plan: KeyPlan, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """The key as a resource of this stack; returns how a new server refers to it."""
+
+    @abstractmethod
+    def key_reference(self, key: AccountKey) -> str:
+        """How a new server refers to a key the account already has."""
 
 
 def cloud_for(provider: str, service: str, stack: str, region: str | None) -> Cloud:

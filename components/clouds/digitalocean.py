@@ -6,19 +6,27 @@ import pulumi
 import pulumi_digitalocean as do
 
 from ..render.firewall import RuleSet
-from .base import Cloud, HostSpec, Machine, stateful
+from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
+from .keys import AccountKey, KeyPlan
 
 
-class DigitalOcean(Cloud):
+class DigitalOcean(AccountCloud):
     provider = "digitalocean"
 
-    def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None:
-        self.ssh_keys = [
-            do.SshKey(f"{self.service}-key-{i + 1}", public_key=key,
-                      name=f"{self.service}-{self.stack}-{i + 1}", opts=pulumi.ResourceOptions(parent=parent))
-            for i, key in enumerate(authorized_keys)
-        ]
-        self.vpc = do.Vpc(f"{self.service}-vpc", name=f"{self.service}-{self.stack}", region=self.region,
+    def account_keys(self) -> list[AccountKey]:
+        return [AccountKey(str(k.id), k.name, k.public_key, k.fingerprint) for k in do.get_ssh_keys().ssh_keys or []]
+
+    def declare_key(self, plan: KeyPlan, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        return do.SshKey(plan.logical, name=plan.name, public_key=plan.public_key, opts=opts).fingerprint
+
+    def key_reference(self, key: AccountKey) -> str:
+        return key.fingerprint
+
+    def prepare_network(self, parent: pulumi.Resource) -> None:
+        # DigitalOcean refuses a firewall whose tag does not exist yet ("Tag names must exist") and the provider
+        # does not retry: the tag is declared, and the droplets and the firewall name it through this resource.
+        self.tag = do.Tag(f"{self.service}-group-tag", name=self.group_tag, opts=pulumi.ResourceOptions(parent=parent))
+        self.vpc = do.Vpc(f"{self.service}-vpc", name=self.names.group, region=self.region,
                           opts=pulumi.ResourceOptions(parent=parent))
 
     @property
@@ -30,17 +38,18 @@ class DigitalOcean(Cloud):
         droplet = do.Droplet(
             spec.name, name=spec.name, region=self.region, size=spec.size, image=spec.os_image,
             vpc_uuid=self.vpc.id, monitoring=True, ipv6=True,
-            ssh_keys=[key.fingerprint for key in self.ssh_keys], user_data=spec.user_data,
-            tags=[*spec.tags, self.group_tag],
+            ssh_keys=self.ssh_keys, user_data=spec.user_data,
+            tags=[*spec.tags, self.tag.name],
             # A new image or key list must never rebuild a running host; the bootstrap adapts it instead.
             opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),
         )
         ready_after: list[pulumi.Resource] = []
         device = None
         if spec.volume_gb:
-            volume = do.Volume(f"{spec.name}-data", name=f"{spec.name}-data", region=self.region,
+            # Volume names are unique per region: the name carries the stack and its generation.
+            volume = do.Volume(f"{spec.name}-data", name=self.kept_name(spec, "data"), region=self.region,
                                size=spec.volume_gb, description=f"Berth data for {spec.name}",
-                               opts=stateful(parent))
+                               opts=stateful(parent, ignore_changes=KEEP_NAME))
             ready_after.append(do.VolumeAttachment(f"{spec.name}-data", droplet_id=droplet.id.apply(int),
                                                    volume_id=volume.id, opts=child))
             device = volume.name.apply(lambda name: f"/dev/disk/by-id/scsi-0DO_Volume_{name}")
@@ -53,7 +62,7 @@ class DigitalOcean(Cloud):
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(
-            f"{self.service}-firewall", name=f"{self.service}-{self.stack}", tags=[self.group_tag],
+            f"{self.service}-firewall", name=self.names.group, tags=[self.tag.name],
             inbound_rules=rules.apply(lambda rs: [
                 do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports, source_addresses=list(r.addresses))
                 for r in rs.inbound]),

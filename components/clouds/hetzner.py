@@ -6,40 +6,46 @@ import pulumi
 import pulumi_hcloud as hcloud
 
 from ..render.firewall import RuleSet
-from .base import Cloud, HostSpec, Machine, stateful
+from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
+from .keys import AccountKey, KeyPlan
 
 
-class Hetzner(Cloud):
+class Hetzner(AccountCloud):
     provider = "hetzner"
 
-    def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None:
-        self.ssh_keys = [
-            hcloud.SshKey(f"{self.service}-key-{i + 1}", public_key=key, name=f"{self.service}-{self.stack}-{i + 1}",
-                          opts=pulumi.ResourceOptions(parent=parent))
-            for i, key in enumerate(authorized_keys)
-        ]
+    def account_keys(self) -> list[AccountKey]:
+        return [AccountKey(str(k.id), k.name, k.public_key, k.fingerprint)
+                for k in hcloud.get_ssh_keys().ssh_keys or []]
+
+    def declare_key(self, plan: KeyPlan, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        return hcloud.SshKey(plan.logical, name=plan.name, public_key=plan.public_key, opts=opts).id
+
+    def key_reference(self, key: AccountKey) -> str:
+        return key.id
 
     def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine:
         child = pulumi.ResourceOptions(parent=parent)
         labels = {"berth": self.group_tag, "service": self.service, "role": spec.role}
-        ip = hcloud.PrimaryIp(f"{spec.name}-ip", name=f"{spec.name}-ipv4", type="ipv4", location=self.region,
+        # Server, volume and primary IP names are unique per project: each carries the stack, and what
+        # outlives the stack its generation too.
+        ip = hcloud.PrimaryIp(f"{spec.name}-ip", name=self.kept_name(spec, "ipv4"), type="ipv4", location=self.region,
                               assignee_type="server", auto_delete=False, delete_protection=True, labels=labels,
-                              opts=stateful(parent))
+                              opts=stateful(parent, ignore_changes=KEEP_NAME))
         server = hcloud.Server(
-            spec.name, name=spec.name, server_type=spec.size, image=spec.os_image, location=self.region,
-            ssh_keys=[key.id for key in self.ssh_keys], labels=labels, user_data=spec.user_data,
+            spec.name, name=self.names.host(spec.role, spec.number), server_type=spec.size, image=spec.os_image,
+            location=self.region, ssh_keys=self.ssh_keys, labels=labels, user_data=spec.user_data,
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv4=ip.id.apply(int), ipv6_enabled=True)],
             # Hetzner requires both protections to be equal; servers are replaceable, their data is not.
             delete_protection=False, rebuild_protection=False,
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),
+            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData", *KEEP_NAME]),
         )
         ready_after: list[pulumi.Resource] = []
         device = None
         if spec.volume_gb:
             # Formatted and mounted by the bootstrap (format only if blank), not by Hetzner's automount.
-            volume = hcloud.Volume(f"{spec.name}-data", name=f"{spec.name}-data", size=spec.volume_gb,
+            volume = hcloud.Volume(f"{spec.name}-data", name=self.kept_name(spec, "data"), size=spec.volume_gb,
                                    location=self.region, automount=False, delete_protection=True,
-                                   labels=labels, opts=stateful(parent))
+                                   labels=labels, opts=stateful(parent, ignore_changes=KEEP_NAME))
             ready_after.append(hcloud.VolumeAttachment(f"{spec.name}-data", server_id=server.id.apply(int),
                                                        volume_id=volume.id.apply(int), automount=False,
                                                        opts=child))
@@ -54,7 +60,7 @@ class Hetzner(Cloud):
                 hcloud.FirewallRuleArgs(direction="out", protocol=r.protocol, port=r.ports,
                                         destination_ips=list(r.addresses)) for r in rs.outbound]
 
-        firewall = hcloud.Firewall(f"{self.service}-firewall", name=f"{self.service}-{self.stack}",
+        firewall = hcloud.Firewall(f"{self.service}-firewall", name=self.names.group,
                                    rules=rules.apply(hcloud_rules), opts=pulumi.ResourceOptions(parent=parent))
         hcloud.FirewallAttachment(
             f"{self.service}-firewall", firewall_id=firewall.id.apply(int),

@@ -12,6 +12,7 @@ from typing import Any
 
 from .bootstrap import DOCKER_NETWORK
 from .files import File, write_files
+from .registry import familiar_name
 
 STATE_DIR = "/var/lib/berth"
 
@@ -123,19 +124,34 @@ find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -p
 
 def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int) -> str:
     """After a successful switch: stop this role's other containers (already drained by kamal-proxy),
-    keep the newest `retain` stopped ones for an instant rollback, remove the rest and unused images."""
+    keep the newest `retain` stopped ones for an instant rollback, remove the rest, then every image of the
+    repository that no container uses any more.
+
+    Images are found by id and removed by their references in this repository, because a release by digest
+    has no tag (`docker images` shows `repo <none>`, and the containerd image store lists it under its
+    digest), and because `docker images` and `docker rmi` take the familiar name (acme/app, never
+    docker.io/acme/app). Removing a reference rather than the id leaves the image to other repositories
+    that also name it; the last reference removes the image itself."""
     q = shlex.quote
     labels = f"--filter label=service={q(service)} --filter label=role={q(role)}"
+    references = "{{range .RepoTags}}{{println .}}{{end}}{{range .RepoDigests}}{{println .}}{{end}}"
     return f"""#!/usr/bin/env bash
 set -euo pipefail
 current={q(current)}
+repository={q(familiar_name(repository))}
 docker ps {labels} --format '{{{{.Names}}}}' | while read -r name; do
   if [ "$name" != "$current" ]; then docker stop -t {stop_timeout} "$name" >/dev/null; fi
 done
 docker ps -a {labels} --filter status=exited --format '{{{{.Names}}}}' | tail -n +{retain + 1} \\
   | xargs -r docker rm >/dev/null
-docker images {q(repository)} --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | while read -r ref; do
-  if [ -z "$(docker ps -a --filter ancestor="$ref" --quiet)" ]; then docker rmi "$ref" >/dev/null || true; fi
+docker images --no-trunc --quiet "$repository" | sort -u | while read -r id; do
+  if [ -n "$(docker ps -a --quiet --filter ancestor="$id")" ]; then continue; fi
+  refs=$(docker image inspect --format {q(references)} "$id" 2>/dev/null) || continue  # gone meanwhile
+  printf '%s\\n' "$refs" \\
+    | awk -v repository="$repository" 'index($0, repository ":") == 1 || index($0, repository "@") == 1' \\
+    | while read -r ref; do
+        if docker image inspect "$ref" >/dev/null 2>&1; then docker rmi "$ref" >/dev/null || true; fi
+      done
 done
 """
 
