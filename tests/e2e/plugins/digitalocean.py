@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .clouds import kind
+from .clouds import kind, ssh_keys_answer
 from .server import Package
 
 SOURCE = "digitalocean/terraform-provider-digitalocean digitalocean/<service>/resource_*.go"
@@ -10,6 +10,8 @@ SOURCE = "digitalocean/terraform-provider-digitalocean digitalocean/<service>/re
 PACKAGE = Package("digitalocean", "pulumi_digitalocean", [
     kind("digitalocean:index/sshKey:SshKey", SOURCE, required=("name", "publicKey"), replace=("publicKey",),
          outputs=("fingerprint",)),
+    kind("digitalocean:index/tag:Tag", SOURCE, required=("name",), replace=("name",),
+         outputs=("urn", "totalResourceCount", "dropletsCount", "volumesCount", "databasesCount")),
     kind("digitalocean:index/vpc:Vpc", SOURCE, required=("name",), optional=("region", "ipRange", "description"),
          replace=("region", "ipRange"), computed=("ipRange",), outputs=("urn", "default", "createdAt")),
     kind("digitalocean:index/droplet:Droplet", SOURCE, required=("image", "name", "size"),
@@ -45,4 +47,4 @@ PACKAGE = Package("digitalocean", "pulumi_digitalocean", [
          outputs=("bucketDomainName", "endpoint", "urn")),
     kind("digitalocean:index/spacesKey:SpacesKey", SOURCE, required=("name",), optional=("grants",),
          outputs=("accessKey", "secretKey", "createdAt"), secrets=("secretKey",)),
-])
+], invokes={"digitalocean:index/getSshKeys:getSshKeys": ssh_keys_answer})

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from .clouds import kind
+from .clouds import kind, ssh_keys_answer
 from .server import Package
 
 SOURCE = "hetznercloud/terraform-provider-hcloud internal/<service>/resource.go"
 
 PACKAGE = Package("hcloud", "pulumi_hcloud", [
     kind("hcloud:index/sshKey:SshKey", SOURCE, required=("name", "publicKey"), optional=("labels",),
-         replace=("publicKey",), outputs=("fingerprint",)),
+         replace=("publicKey",), outputs=("fingerprint",), framework=True),
     kind("hcloud:index/primaryIp:PrimaryIp", SOURCE, required=("type", "assigneeType", "autoDelete"),
          optional=("name", "location", "datacenter", "labels", "deleteProtection", "assigneeId"),
-         replace=("type", "assigneeType", "location", "datacenter"), outputs=("ipAddress", "ipNetwork")),
+         replace=("type", "assigneeType", "location", "datacenter"), outputs=("ipAddress", "ipNetwork"),
+         framework=True),
     kind("hcloud:index/server:Server", SOURCE, required=("name", "serverType"),
          optional=("image", "location", "sshKeys", "labels", "userData", "publicNets", "deleteProtection",
                    "rebuildProtection", "backups"),
@@ -26,4 +27,4 @@ PACKAGE = Package("hcloud", "pulumi_hcloud", [
     kind("hcloud:index/firewall:Firewall", SOURCE, required=("name",), optional=("rules", "labels", "applyTos")),
     kind("hcloud:index/firewallAttachment:FirewallAttachment", SOURCE, required=("firewallId",),
          optional=("serverIds", "labelSelectors"), replace=("firewallId",)),
-])
+], invokes={"hcloud:index/getSshKeys:getSshKeys": ssh_keys_answer})

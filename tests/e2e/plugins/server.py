@@ -61,6 +61,10 @@ class Kind(ABC):
     schema: Schema
     delete_before_replace = False
 
+    def replaces_delete_first(self, news: dict[str, Any]) -> bool:
+        """Whether a replacement deletes the old resource first (the provider's DiffResponse)."""
+        return self.delete_before_replace
+
     @property
     def token(self) -> str:
         return self.schema.token
@@ -203,7 +207,7 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME if diff.changed else provider_pb2.DiffResponse.DIFF_NONE,
             replaces=diff.replaces, diffs=diff.changed, detailedDiff=detailed, hasDetailedDiff=True,
-            deleteBeforeReplace=kind.delete_before_replace)
+            deleteBeforeReplace=bool(diff.replaces) and kind.replaces_delete_first(wire.decode(request.news)))
 
     def Create(self, request, context):
         kind = self._kind(request.type, context)
