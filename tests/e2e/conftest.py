@@ -14,8 +14,8 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 
 
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
-ORDER = ("test_release", "test_ops", "test_litestream", "test_origin", "test_shared_proxy", "test_hosts", "test_kamal",
-         "test_bench")
+ORDER = ("test_preview", "test_release", "test_ops", "test_stack", "test_restart", "test_litestream", "test_origin",
+         "test_shared_proxy", "test_hosts", "test_kamal", "test_bench")
 
 
 def pytest_addoption(parser):
@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def world():
+    """The lab, made on first use: the previews of test_preview need none."""
     missing = [tool for tool in NEEDED if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}")]
     if os.geteuid() != 0:
         pytest.fail("the real-host suite makes network namespaces and runs dockerd: run it as root (make e2e)")

@@ -19,14 +19,19 @@ class Result:
     output: str
 
 
+_OWN = object()
+
+
 @dataclass
 class Ops:
     deployment: Any  # world.Deployment
+    stack: str | None | object = _OWN  # --stack: the deployment's by default, None for none
 
     def __call__(self, *args: str, input: str | None = None, timeout: int = 600) -> Result:
-        """`berth --stack <stack> <args>` in the stack's directory."""
+        """`berth [--stack <stack>] <args>` in the stack's directory."""
         self.deployment.write()
-        result = subprocess.run([str(BERTH), "--stack", self.deployment.stack_name, *args], cwd=self.deployment.work,
+        stack = self.deployment.stack_name if self.stack is _OWN else self.stack
+        result = subprocess.run([str(BERTH), *(["--stack", stack] if stack else []), *args], cwd=self.deployment.work,
                                 env=self.deployment.env(), input=input, capture_output=True, text=True,
                                 timeout=timeout, check=False)
         self.deployment.adopt()

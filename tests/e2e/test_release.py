@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from .engine import Steps
 from .http import LoadLoop, get
 from .plugins.docker import PORT_DEFAULTS, ports_diff_suppressed
 
@@ -36,9 +37,19 @@ def outside_release(up) -> list:
     return [s for s in up.changed if "berth:index:Release$" not in s.urn]
 
 
+def announced_as_taken(preview, up) -> None:
+    """`pulumi preview` announced exactly the steps `up` then took, resource by resource."""
+    assert preview.ok, preview.error
+    assert Steps.per_resource(preview.steps.planned) == Steps.per_resource(up.steps.taken)
+
+
 def test_first_release_serves_both_hostnames_over_the_custom_certificate(world):
-    up = world.deployment().up()
+    shop = world.deployment()
+    preview = shop.preview()
+    assert {s.op for s in preview.resources} == {"create"}
+    up = shop.up()
     assert up.ok, up.error
+    announced_as_taken(preview, up)
     for hostname in HOSTNAMES:
         assert serving(world, hostname) == "app v1"
     plain = get(world.web.address, HOSTNAMES[0], https=False)
@@ -76,6 +87,7 @@ def test_accessories_run_and_publish_nothing_beyond_the_host(world):
 
 def test_version_bump_under_load_drops_no_request(world):
     shop = world.deployment().set(version="v2")
+    preview = shop.preview()
     with LoadLoop(world.web.address, HOSTNAMES[0], world.lab.ca_cert, max_seconds=120) as load:
         for _ in range(50):  # let the loop get going before the release starts
             if len(load.answers) >= 5:
@@ -86,6 +98,7 @@ def test_version_bump_under_load_drops_no_request(world):
         while time.monotonic() < settle:
             time.sleep(0.1)
     assert up.ok, up.error
+    announced_as_taken(preview, up)
     assert load.failures == [], (len(load.failures), load.failures[:3], [(s.op, s.name) for s in up.changed])
     assert load.bodies()[0] == "app v1" and load.bodies()[-1] == "app v2"
     assert serving(world) == "app v2"

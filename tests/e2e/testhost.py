@@ -95,12 +95,17 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
 install -m 0755 "$rootfs/systemctl" /usr/local/sbin/systemctl
 install -d -m 0755 /run/sshd
-dockerd --data-root /var/lib/docker --exec-root /run/docker --pidfile /run/docker.pid \\
-  -H unix:///run/docker.sock >{log}/dockerd.log 2>&1 &
-/usr/sbin/sshd -D -e >{log}/sshd.log 2>&1 &
+{dockerd} >>{log}/dockerd.log 2>&1 &
 echo $$ > "$rootfs/init.pid"
+sleep {sshd_delay}
+/usr/sbin/sshd -D -e >{log}/sshd.log 2>&1 &
 wait
 """
+
+# The host's dockerd, as its init starts it and as a restart starts it again; `flags` are a host's own
+# daemon options (default log options, IPv6), as /etc/docker/daemon.json would give them.
+DOCKERD = ("dockerd --data-root /var/lib/docker --exec-root /run/docker --pidfile /run/docker.pid "
+           "-H unix:///run/docker.sock")
 
 
 def sh(*argv: str, check: bool = True, capture: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -139,9 +144,13 @@ def addresses(netns: str | None, dev: str, *cidrs: str) -> None:
 
 
 class TestHost:
-    """One server of the lab: `be2e-host<n>` at 10.231.0.<n+1>."""
+    """One server of the lab: `be2e-host<n>` at 10.231.0.<n+1>. `dockerd_flags` are its daemon's own
+    options; `sshd_delay` seconds pass after boot before its sshd listens, as on a cloud server whose
+    custom SSH port opens late in cloud-init."""
 
-    def __init__(self, lab: "Lab", number: int):
+    def __init__(self, lab: "Lab", number: int, dockerd_flags: tuple[str, ...] = (), sshd_delay: int = 0):
+        self.dockerd_flags = dockerd_flags
+        self.sshd_delay = sshd_delay
         self.lab = lab
         self.number = number
         self.name = f"host{number}"
@@ -181,7 +190,8 @@ class TestHost:
 
         init = root / "init.sh"
         init.write_text(INIT.format(rootfs=shlex.quote(str(root)), hostname=f"berth-e2e-{self.name}",
-                                    log=shlex.quote(str(self.lab.log / self.name))))
+                                    log=shlex.quote(str(self.lab.log / self.name)), dockerd=self.dockerd,
+                                    sshd_delay=int(self.sshd_delay)))
         init.chmod(0o755)
         (self.lab.log / self.name).mkdir(parents=True)
         for mount_point in ("/var/lib/berth", "/var/lib/docker"):  # empty on the machine; private in the host
@@ -191,10 +201,29 @@ class TestHost:
                               "--propagation", "private", str(init)], stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
 
-    def wait(self) -> None:
+    @property
+    def dockerd(self) -> str:
+        return " ".join([DOCKERD, *map(shlex.quote, self.dockerd_flags)])
+
+    def wait(self, sshd: bool = True) -> None:
         wait_for(f"{self.name} init", lambda: (self.rootfs / "init.pid").exists())
         wait_for(f"{self.name} dockerd", lambda: self.docker("info", check=False).returncode == 0)
-        wait_for(f"{self.name} sshd", lambda: self.ssh("true", check=False).returncode == 0)
+        if sshd:
+            wait_for(f"{self.name} sshd", lambda: self.ssh("true", check=False).returncode == 0,
+                     attempts=60 + 2 * int(self.sshd_delay))
+
+    def restart_docker(self) -> None:
+        """The host's reboot, as far as its containers can tell: dockerd stops (stopping every container),
+        then starts again with the same options; nothing else is done for them."""
+        pid_file = self.path("/run/docker.pid")
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        wait_for(f"{self.name} dockerd to stop", lambda: not Path(f"/proc/{pid}").exists(), attempts=120)
+        log = shlex.quote(str(self.lab.log / self.name / "dockerd.log"))
+        subprocess.Popen(["nsenter", f"--target={self.init_pid}", "--net", "--mount", "--uts", "sh", "-c",
+                          f"exec {self.dockerd} >>{log} 2>&1"], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(f"{self.name} dockerd", lambda: self.docker("info", check=False).returncode == 0)
 
     @property
     def init_pid(self) -> int:
@@ -255,13 +284,13 @@ class Lab:
             host.wait()
         return self
 
-    def add_host(self, wait: bool = True) -> TestHost:
-        """A fresh server (empty disks, nothing installed but what a cloud image has)."""
-        host = TestHost(self, len(self.hosts) + 1)
+    def add_host(self, wait: bool = True, **options) -> TestHost:
+        """A fresh server (empty disks, nothing installed but what a cloud image has); `options` as TestHost's."""
+        host = TestHost(self, len(self.hosts) + 1, **options)
         self.hosts.append(host)
         host.start()
         if wait:
-            host.wait()
+            host.wait(sshd=not host.sshd_delay)
         return host
 
     def start_service(self, name: str) -> None:
