@@ -110,6 +110,11 @@ BAD_INPUTS = {
     "flexible ssl behind tls origin": (dict(dns={"zone": "covertext.app", "proxied": True},
                                             cloudflare={"sslMode": "flexible"}), "berth:cloudflare.sslMode:"),
     "ssl off without acknowledgement": (dict(proxy__ssl="off"), "berth:proxy.acknowledgePlaintextOrigin:"),
+    "role env clear where the stack's is secret": (
+        dict(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}),
+        "berth:servers.web.env: TWILIO_ACCOUNT_SID would be both clear and secret once merged with berth:env"),
+    "credential in a role's plain env": (dict(servers__web__env={"clear": {"JOBS_API_KEY": "x"}}),
+                                         "berth:servers.web.env.clear: JOBS_API_KEY looks like a credential"),
 }
 
 
