@@ -218,7 +218,7 @@ class Buffering(Section):
     responses: bool = True
     max_request_body: int = Field(0, ge=0)
     max_response_body: int = Field(0, ge=0)
-    memory: int = Field(1_000_000, gt=0)
+    memory: int = Field(1_048_576, gt=0)  # kamal-proxy's own default (1 MiB), which Kamal leaves in place
 
 
 TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]

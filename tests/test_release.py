@@ -197,25 +197,25 @@ def test_a_roles_env_is_merged_over_the_stacks_as_kamal_merges_it():
 EXPECTED_FLAGS = {
     "production": "--host=covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                   "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-                  "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+                  "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "staging": "--host=staging.covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+               "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "dbcours": "--host=dbcours.example.com --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                "--health-check-interval=10s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+               "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "wombat": "--host=wombatworkouts.com --tls --deploy-timeout=70s --drain-timeout=30s --health-check-path=/up "
               "--health-check-interval=10s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-              "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+              "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "bisan": "--host=185.185.82.142.nip.io --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
              "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-             "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+             "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "zen-miner": "--host=zenminer.example --host=www.zenminer.example --tls "
                  "--tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem "
                  "--tls-private-key-path=/home/kamal-proxy/.apps-config/zen-miner/tls/key.pem "
                  "--deploy-timeout=30s --drain-timeout=30s --health-check-path=/up --health-check-interval=3s "
                  "--health-check-timeout=5s --target-timeout=30s --buffer-requests --buffer-responses "
-                 "--buffer-memory=1000000 --forward-headers",
+                 "--buffer-memory=1048576 --forward-headers",
 }
 
 
