@@ -114,6 +114,7 @@ def test_the_plan_as_json_says_what_each_host_runs():
     assert (host["name"], host["role"], host["address"], host["user"], host["port"]) == (
         "bisan-web-1", "web", "185.185.82.142", "root", 22)
     assert host["app"]["image"] == "docker.io/abukhadijah/bisan:2026.11.18"
+    assert host["registries"] == [{"server": "docker.io", "username": "abukhadijah"}]
     assert host["app"]["env"] == ["MEILISEARCH_API_KEY", "MEILISEARCH_HOST", "RAILS_ENV", "RAILS_MASTER_KEY"]
     assert host["app"]["proxy"][:2] == ["deploy", "bisan-web"] and "--host=185.185.82.142.nip.io" in host["app"]["proxy"]
     assert host["accessories"]["meilisearch"]["published"] == []

@@ -264,9 +264,14 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         ssh = _PROVIDER_HOST.match(plan.shown(str(provider.plain_inputs.get("host")))) if provider else None
         on_host = [r for r in resources if r.type == "docker:index/container:Container" and provider is not None
                    and names.get(r.provider.rsplit("::", 1)[0]) == provider.name]
+        logins = provider.plain_inputs.get("registryAuth") or [] if provider else []
+        logins = json.loads(logins) if isinstance(logins, str) else logins  # a provider's config arrives as JSON text
         entry: dict[str, Any] = {"name": name, "role": spec.role,
                                  "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
-                                 "port": int(ssh["port"]) if ssh else None, "app": None, "accessories": {}}
+                                 "port": int(ssh["port"]) if ssh else None,
+                                 "registries": [{"server": r.get("address"), "username": r.get("username")}
+                                                for r in logins if isinstance(r, dict)],
+                                 "app": None, "accessories": {}}
         for container in on_host:
             inputs = container.plain_inputs
             if container.name == f"{name}-app":
