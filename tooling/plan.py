@@ -222,11 +222,11 @@ def _review_cost_policy(plan: Plan, console: Console) -> None:
             console.print(f"  - {note}", markup=False, highlight=False, soft_wrap=True)
     lines = pricing.estimate(plan.stack, plan.evaluation.stack)
     note = catalog.PRICE_NOTES.get(plan.stack.provider, f"list prices as of {catalog.PRICES_CHECKED}")
-    console.print(f"\n[bold]Estimated monthly cost[/] ({escape(note)}):")
+    console.print(f"\n[bold]Estimated monthly cost[/] ({escape(note)}):", soft_wrap=True)
     for line in lines:
         console.print(f"  {line.amount:8.2f} {line.currency}  {line.item}", markup=False, highlight=False)
     if not lines:
-        console.print("  nothing billed through Berth: existing hosts are paid for at their own provider")
+        console.print("  nothing billed through Berth: existing hosts are paid for at their own provider", soft_wrap=True)
     for currency, total in pricing.totals(lines).items():
         console.print(f"  [bold]{total:8.2f} {currency}  total[/]")
     if plan.violations:
@@ -277,15 +277,17 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
             if container.name == f"{name}-app":
                 switch = next((r for r in resources if r.name == f"{name}-switch"), None)
                 argv = [plan.shown(a) for a in shlex.split(str(switch.plain_inputs.get("create", "")))] if switch else []
+                start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
                 entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
                                 "command": inputs.get("command"), "env": env_names(container),
-                                "proxy": argv[len(_PROXY_EXEC):] if argv[:len(_PROXY_EXEC)] == _PROXY_EXEC else None}
+                                # after `sudo -n` for a user other than root
+                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
             elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
                 accessory = container.name.removeprefix(f"{name}-")
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
                     "command": inputs.get("command"), "env": env_names(container),
-                    "published": [f"{p.get('ip')}:{p.get('external')}->{p.get('internal')}"
+                    "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
                                   for p in inputs.get("ports") or []]}
         out.append(entry)
     return out
