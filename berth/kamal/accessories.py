@@ -20,7 +20,6 @@ import yaml
 from components.fields import looks_like_credential
 
 from .notes import Note
-from .source import KamalConfig
 
 if TYPE_CHECKING:
     from .translate import Translation
@@ -32,7 +31,7 @@ MAX_FILE = 64 * 1024
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def kamal_hosts(spec: Any, roles: dict[str, list[str]], tags: dict[str, list[str]], kamal: KamalConfig) -> list[str]:
+def kamal_hosts(spec: Any, roles: dict[str, list[str]], tags: dict[str, list[str]]) -> list[str]:
     """Accessory#hosts: host, hosts, role, roles, tag or tags (Kamal allows exactly one)."""
     if not isinstance(spec, dict):
         return []
@@ -88,7 +87,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
 
 
 def _placement(t: Translation, spec: dict, roles: dict[str, list[str]], path: tuple) -> dict[str, Any] | None:
-    hosts = kamal_hosts(spec, roles, getattr(t, "host_tags", {}), t.k)
+    hosts = kamal_hosts(spec, roles, t.host_tags)
     for key in ("host", "hosts", "role", "roles", "tag", "tags"):
         if key in spec:
             t.take(*path, key)

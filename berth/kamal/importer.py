@@ -21,6 +21,7 @@ from rich.console import Console
 
 from components import catalog, yamlv3
 from components.errors import ConfigError, loc_of
+from components.errors import Problem as PlanProblem
 from tooling import plan as planning
 
 from . import secrets_file, source, translate, writer
@@ -218,7 +219,11 @@ def _header(options: Options, kamal: source.KamalConfig, stack: str, secrets: li
         command += ["-d", options.destination]
     command += ["--stack", stack]
     if options.provider != "existing":
-        command += ["--provider", options.provider]
+        command += ["--provider", options.provider] + (["--region", options.region] if options.region else [])
+    if options.cloudflare_zone:
+        command += ["--cloudflare-zone", options.cloudflare_zone]
+    for cidr in options.allow_from:
+        command += ["--allow-from", cidr]
     return [
         f"Stack {stack}, imported from Kamal by: {shlex.join(command)}",
         f"Read as Kamal 2.11 reads it: {', '.join(kamal.files)}.",
@@ -241,7 +246,8 @@ def _plan(path: Path, draft: translate.Draft) -> planning.Plan:
     return plan
 
 
-def _traced(problem, draft: translate.Draft) -> Problem:
+def _traced(problem: PlanProblem, draft: translate.Draft) -> Problem:
+    """A plan problem, placed at the Kamal line its key came from."""
     loc = loc_of(problem.path)
     origin = next((draft.origins[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in draft.origins), None)
     return Problem(f"{problem.path}: {problem.message}", origin)
@@ -278,10 +284,10 @@ def report(result: Result, options: Options, console: Console) -> None:
     step += 1
     s = plan.stack
     if s.provider == "existing":
-        out(f"{step}. These hosts run Kamal's containers: Berth's kamal-proxy and accessories take the same names "
-            "(kamal-proxy, " + ", ".join(f"{s.service}-{a}" for a in s.accessories) + (", " if s.accessories else "")
-            + "...). Stop Kamal's first (kamal app remove; kamal proxy remove; kamal accessory remove all: a short "
-            "outage), or import with --provider to start on new servers and move DNS when they serve.")
+        names = ", ".join(["kamal-proxy", *(f"{s.service}-{a}" for a in s.accessories)])
+        out(f"{step}. These hosts run Kamal's containers, and Berth's take the same names ({names}): stop Kamal's "
+            "first (kamal app remove, kamal proxy remove, kamal accessory remove all; the site is down until `pulumi "
+            "up` ends), or import with --provider to start on new servers and move DNS once they serve.")
         step += 1
     if s.dns is not None:
         out(f"{step}. DNS: Berth creates the records for {', '.join(s.proxy.hosts)} in the Cloudflare zone "

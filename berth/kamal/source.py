@@ -284,6 +284,9 @@ def _check(config: KamalConfig, config_file: Path, destination: str | None) -> N
         where = "/".join(str(p) for p in path[:-1])
         message = f"{where + ': ' if where else ''}unknown key: {path[-1]} (Kamal 2.11 refuses it too"
         problems.append(Problem(message + (f"; {hint})" if hint else ")"), config.at(*path)))
+    for key in ("service", "registry", "image"):  # Configuration#ensure_required_keys_present
+        if not config.raw.get(key) and not (key == "image" and _local_registry(config)):
+            problems.append(Problem(f"Missing required configuration for {key} (Kamal refuses it too)"))
     if config.raw.get("require_destination") and destination is None:
         known = destinations(config_file)
         problems.append(Problem("this configuration requires a destination (require_destination: true): pass -d "
@@ -291,3 +294,8 @@ def _check(config: KamalConfig, config_file: Path, destination: str | None) -> N
                                 config.at("require_destination")))
     if problems:
         raise ImportError_(problems)
+
+
+def _local_registry(config: KamalConfig) -> bool:
+    """With a local registry Kamal names the image after the service (translate.py then refuses the registry)."""
+    return bool(re.match(r"^localhost[:$]", str(config.get("registry", "server") or "")))

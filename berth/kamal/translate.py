@@ -63,6 +63,8 @@ class Translation:
         self.s = settings
         self.d = Draft()
         self.consumed: set[tuple] = set()
+        self.host_tags: dict[str, list[str]] = {}  # host -> its tags, as servers lists them
+        self.primary = str(kamal.get("primary_role") or "web")
 
     # --- bookkeeping ------------------------------------------------------------------------------------
 
@@ -205,10 +207,9 @@ class Translation:
                 continue
             roles[role] = hosts
         self.host_tags = tags
-        primary = str(self.k.get("primary_role") or "web")
+        primary = self.primary
         if roles and primary not in roles:
             self.problem(("primary_role",), f"the primary_role {primary} isn't defined (Kamal refuses it too)")
-        self.primary = primary
         seen: dict[str, str] = {}
         for role, hosts in roles.items():
             for host in hosts:
@@ -447,7 +448,7 @@ class Translation:
             self.put(("env",), {k: v for k, v in (("clear", clear), ("secret", secret)) if v}, ("env",))
         tags = (self.k.get("env") or {}).get("tags") if isinstance(self.k.get("env"), dict) else None
         for tag in tags or {}:
-            hosts = [h for h, t in getattr(self, "host_tags", {}).items() if tag in t]
+            hosts = [h for h, t in self.host_tags.items() if tag in t]
             self.note("not-taken", ("env", "tags", tag), f"extra env for the hosts tagged {tag} "
                                                          f"({', '.join(hosts) or 'none'}); Berth runs one env per role: "
                                                          "give those hosts a role of their own with servers.<role>.env")
@@ -466,7 +467,7 @@ class Translation:
         if not isinstance(env, dict):
             return {}, []
         complex_ = bool(set(env) & {"clear", "secret", "tags"})
-        clear_raw = env.get("clear") or {} if complex_ else env
+        clear_raw = (env.get("clear") or {}) if complex_ else env
         clear: dict[str, Any] = {}
         secret: list[str] = []
         for name, value in clear_raw.items():
@@ -481,7 +482,7 @@ class Translation:
                                          "a secret; remove the value from deploy.yml")
             else:
                 clear[str(name)] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else text
-        for i, entry in enumerate(env.get("secret") or [] if complex_ else []):
+        for i, entry in enumerate((env.get("secret") or []) if complex_ else []):
             secret.append(str(entry))
             name = str(entry).partition(":")[2] or str(entry)
             self.secret(name, f"{where}.secret")
@@ -579,7 +580,7 @@ class Translation:
     def all_hosts(self, roles: dict[str, list[str]]) -> list[str]:
         hosts = [h for role_hosts in roles.values() for h in role_hosts]
         for spec in (self.k.get("accessories") or {}).values():
-            hosts += accessories.kamal_hosts(spec, roles, getattr(self, "host_tags", {}), self.k)
+            hosts += accessories.kamal_hosts(spec, roles, self.host_tags)
         return list(dict.fromkeys(hosts))
 
     def unaccounted(self) -> None:
