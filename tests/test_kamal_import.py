@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
@@ -204,12 +204,15 @@ def test_a_stack_the_plan_refuses_is_not_written_and_the_problem_names_the_kamal
 # --- the written file ---------------------------------------------------------------------------------------
 
 @given(st.text(max_size=30))
+@example("0\n")  # a plain-looking scalar with a line break must be quoted
+@example("yes")  # a boolean to PyYAML, text to yaml.v3: either way it reads back as written
 def test_every_text_is_written_so_the_pulumi_cli_reads_it_back(text):
     node = yamlv3.compose(f"key: {writer.scalar(text)}\n", "test")
     assert yamlv3.to_value(node) == {"key": text}
 
 
 @given(st.lists(st.text(max_size=12), max_size=4))
+@example(["a, b", "[c]", "0\n"])
 def test_flow_lists_read_back_as_written(items):
     node = yamlv3.compose(f"key: {writer._inline(items)}\n", "test")
     assert yamlv3.to_value(node) == {"key": items}
