@@ -434,7 +434,7 @@ def test_each_teams_configuration_plans_cleanly(name, scratch):
 PLANTED = ("ghp_your_github_pat_here", "dckr_pat_xxx", "dev_meili_master_key_123",
            "sk_live_51Qx7GVd2eHn0TqFakeKeyForTheCorpus", "glpat-FakeCorpusPassword01234",
            "ghp_FakeCorpusToken0123456789abcdefghijkl", "VAULT-LICENSE-FAKE-0001", "public@o1.ingest.sentry.io",
-           "<your-access-key>", "<your-secret-key>")
+           "<your-access-key>", "<your-secret-key>", "MC4CAQAwBQYDK2VwBCIEIFakeCorpusKeyNotARealKey")
 
 
 def test_no_secret_value_reaches_the_stack_file_or_the_output(scratch):

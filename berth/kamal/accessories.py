@@ -12,7 +12,8 @@ container Kamal ran.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+import shlex
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -20,6 +21,7 @@ import yaml
 from components.fields import looks_like_credential
 
 from .notes import Note
+from .source import MAX_LOCAL_FILE
 
 if TYPE_CHECKING:
     from .translate import Translation
@@ -27,12 +29,13 @@ if TYPE_CHECKING:
 LITESTREAM_PIN = "litestream/litestream:0.5.16"  # the oldest release Berth's compatibility table accepts
 PRESETS = {"litestream/litestream": "litestream", "getmeili/meilisearch": "meilisearch", "postgres": "postgres",
            "library/postgres": "postgres"}
-MAX_FILE = 64 * 1024
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def kamal_hosts(spec: Any, roles: dict[str, list[str]], tags: dict[str, list[str]]) -> list[str]:
-    """Accessory#hosts: host, hosts, role, roles, tag or tags (Kamal allows exactly one)."""
+def kamal_hosts(spec: Any, roles: dict[str, list[str]], servers: Any) -> list[str] | None:
+    """Accessory#hosts: host, hosts, role, roles, tag or tags (Kamal allows exactly one). A tag selects hosts
+    only in roles written as plain lists of hosts (`extract_hosts_from_config_with_tag`); otherwise Kamal
+    resolves it to no host at all (nil)."""
     if not isinstance(spec, dict):
         return []
     if "host" in spec:
@@ -43,8 +46,19 @@ def kamal_hosts(spec: Any, roles: dict[str, list[str]], tags: dict[str, list[str
         return list(roles.get(str(spec["role"]), []))
     if "roles" in spec:
         return [h for role in spec["roles"] or [] for h in roles.get(str(role), [])]
-    wanted = [spec["tag"]] if "tag" in spec else spec.get("tags") or []
-    return [host for host, host_tags in tags.items() if set(map(str, wanted)) & set(host_tags)]
+    if "tag" not in spec and "tags" not in spec:
+        return []
+    if not isinstance(servers, dict):
+        return None
+    wanted = {str(t) for t in ([spec["tag"]] if "tag" in spec else spec.get("tags") or [])}
+    found = []
+    for entries in servers.values():
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry:
+                host, tags = next(iter(entry.items()))
+                if wanted & {str(t) for t in ([tags] if isinstance(tags, str) else tags or [])}:
+                    found.append(str(host))
+    return found
 
 
 def translate(t: Translation, roles: dict[str, list[str]]) -> None:
@@ -87,10 +101,14 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
 
 
 def _placement(t: Translation, spec: dict, roles: dict[str, list[str]], path: tuple) -> dict[str, Any] | None:
-    hosts = kamal_hosts(spec, roles, t.host_tags)
+    hosts = kamal_hosts(spec, roles, t.k.get("servers"))
     for key in ("host", "hosts", "role", "roles", "tag", "tags"):
         if key in spec:
             t.take(*path, key)
+    if hosts is None:
+        t.note("not-taken", path, "Kamal resolves its tags to no host (a tag selects hosts only in roles written as "
+                                  "plain lists of hosts), so it runs nowhere; not carried")
+        return None
     primary_host = roles.get(t.primary, [None])[0]
     if hosts == [primary_host]:
         return {}
@@ -177,7 +195,7 @@ def _port(t: Translation, port: Any, path: tuple, entry: dict[str, Any], name: s
 
 
 def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str]:
-    """Kamal uploads repository files; Berth writes their content, so each is read here (never an ERB file)."""
+    """Kamal uploads repository files; Berth writes their content into the stack file (never an ERB file)."""
     out: dict[str, str] = {}
     for i, item in enumerate(items):
         at = (*path, i)
@@ -189,36 +207,35 @@ def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str
                                       "mounted read-only")
         else:
             local, remote = (str(item).split(":") + [""])[:2]
-        source = t.k.app_dir / local
         if local.endswith(".erb"):
             t.problem(at, f"{local} is an ERB template, which berth import does not evaluate: render it once into a "
                           "plain file, list that file here, and import again")
             continue
-        paths = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
-        for file in paths:
-            target = remote if file == source else f"{remote.rstrip('/')}/{file.relative_to(source)}"
-            content = _file_text(t, file, at, local)
+        found = t.k.local_files.get(local)
+        if found is None:
+            t.problem(at, f"{local} does not exist beside the configuration (Kamal would fail to upload it too)")
+            continue
+        for relative, data in found.items():
+            target = f"{remote.rstrip('/')}/{relative}" if relative else remote
+            shown = f"{local.rstrip('/')}/{relative}" if relative else local
+            content = _file_text(t, data, at, shown)
             if content is None:
                 continue
             if "PRIVATE KEY-----" in content or any(looks_like_credential("", w) for w in content.split()):
-                secret = re.sub(r"[^A-Z0-9]+", "_", f"{name}_{Path(target).name}".upper()).strip("_")
+                secret = re.sub(r"[^A-Z0-9]+", "_", f"{name}_{PurePosixPath(target).name}".upper()).strip("_")
                 out[target] = f"{{{{ secrets.{secret} }}}}"
                 t.secret(secret, f"accessories.{name}.files.{target}")
-                t.d.expressions[secret] = f"$(cat {file.relative_to(t.k.app_dir)})"
-                t.note("changed", at, f"{file.relative_to(t.k.app_dir)} holds a key or token: the file's content is "
-                                      f"the secret {secret}, never written in the stack file")
+                t.d.expressions[secret] = f"$(cat {shlex.quote(shown)})"
+                t.note("changed", at, f"{shown} holds a key or token: the file's content is the secret {secret}, never "
+                                      "written in the stack file")
             else:
                 out[target] = content
     return out
 
 
-def _file_text(t: Translation, file: Path, at: tuple, local: str) -> str | None:
-    if not file.is_file():
-        t.problem(at, f"{local} does not exist beside the configuration (Kamal would fail to upload it too)")
-        return None
-    data = file.read_bytes()
-    if len(data) > MAX_FILE:
-        t.problem(at, f"{local} is larger than {MAX_FILE // 1024} KiB: Berth carries files in the stack file; "
+def _file_text(t: Translation, data: bytes, at: tuple, local: str) -> str | None:
+    if len(data) > MAX_LOCAL_FILE:
+        t.problem(at, f"{local} is larger than {MAX_LOCAL_FILE // 1024} KiB: Berth carries files in the stack file; "
                       "mount it from a host path or a volume instead")
         return None
     try:
@@ -319,11 +336,11 @@ def _litestream(t: Translation, spec: dict, path: tuple, entry: dict[str, Any]) 
 def _litestream_config(t: Translation, spec: dict) -> tuple[int, dict] | None:
     for i, item in enumerate(spec.get("files") or []):
         local = _local(item)
-        source = t.k.app_dir / local
-        if local.endswith(".erb") or not source.is_file():
+        found = t.k.local_files.get(local)
+        if local.endswith(".erb") or not found or "" not in found:
             continue
         try:
-            config = yaml.safe_load(source.read_text())
+            config = yaml.safe_load(found[""].decode())
         except (yaml.YAMLError, UnicodeDecodeError):
             continue
         if isinstance(config, dict) and isinstance(config.get("dbs"), list):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from .source import Origin
@@ -60,19 +59,11 @@ HOOKS = {
 }
 
 
-def hook_notes(app_dir: Path, hooks_path: str, origin: Origin | None) -> list[Note]:
-    """One note per hook Kamal would run (its file exists and is not a .sample)."""
-    directory = app_dir / hooks_path
-    if not directory.is_dir():
-        return []
-    notes = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix == ".sample" or not path.is_file():
-            continue
-        replacement = HOOKS.get(path.name, "Kamal does not run a hook by this name either")
-        notes.append(Note("not-taken", f"hook {path.name}", f"Berth runs no hooks; instead: {replacement}",
-                          Origin(f"{hooks_path}/{path.name}", 1) if origin is None else origin))
-    return notes
+def hook_notes(hooks: list[str], hooks_path: str) -> list[Note]:
+    """One note per hook Kamal would run, with what replaces it."""
+    return [Note("not-taken", f"hook {name}", "Berth runs no hooks; instead: "
+                 + HOOKS.get(name, "Kamal does not run a hook by this name either"), Origin(f"{hooks_path}/{name}", 1))
+            for name in hooks]
 
 
 def alias_replacement(command: str) -> str:

@@ -63,6 +63,9 @@ class ErbTag:
     path: tuple  # the key whose value holds it, () when it is outside any key
 
 
+MAX_LOCAL_FILE = 64 * 1024  # Berth carries an accessory's files in the stack file; larger ones are refused
+
+
 @dataclass
 class KamalConfig:
     raw: dict[str, Any]  # the merged configuration, as Kamal's raw_config
@@ -71,6 +74,9 @@ class KamalConfig:
     destination: str | None
     app_dir: Path
     erb: list[ErbTag] = field(default_factory=list)
+    # What Kamal would read beside the configuration, read here so the translation does no I/O:
+    local_files: dict[str, dict[str, bytes] | None] = field(default_factory=dict)  # accessory files: path -> content
+    hooks: list[str] = field(default_factory=list)  # the hooks Kamal would run (files in hooks_path, not .sample)
 
     def get(self, *path: Any, default: Any = None) -> Any:
         node: Any = self.raw
@@ -145,7 +151,36 @@ def read(config_file: Path, destination: str | None, app_dir: Path, shown: Path 
         raise ImportError_(problems)
     config = KamalConfig(merged, origins, names, destination, app_dir, erb)
     _check(config, config_file, destination)
+    config.local_files = _local_files(config)
+    config.hooks = _hooks(app_dir / str(config.get("hooks_path") or ".kamal/hooks"))
     return config
+
+
+def _local_files(config: KamalConfig) -> dict[str, dict[str, bytes] | None]:
+    """Each accessory's `files` entry as Kamal would upload it, relative to where Kamal runs: a file is
+    {"": content}, a directory {relative path: content}, a missing path None. A file larger than Berth
+    carries is cut one byte past the limit, so the translation can say so without holding it all."""
+    found: dict[str, dict[str, bytes] | None] = {}
+    for spec in (config.get("accessories") or {}).values():
+        for item in (spec.get("files") or []) if isinstance(spec, dict) else []:
+            local = str(item.get("local") or "") if isinstance(item, dict) else str(item).split(":")[0]
+            path = config.app_dir / local
+            if path.is_dir():
+                found[local] = {str(f.relative_to(path)): _head(f) for f in sorted(path.rglob("*")) if f.is_file()}
+            else:
+                found[local] = {"": _head(path)} if path.is_file() else None
+    return found
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as stream:
+        return stream.read(MAX_LOCAL_FILE + 1)
+
+
+def _hooks(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if p.is_file() and p.suffix != ".sample")
 
 
 def _display(path: Path, shown: Path | None) -> str:

@@ -571,16 +571,18 @@ class Translation:
             self.note("not-taken", ("aliases", name), f"Berth has no aliases: {notes.alias_replacement(str(command))}")
         for key in ("require_destination", "secrets_path", "hooks_path"):
             self.take(key)
-        self.d.notes += notes.hook_notes(self.k.app_dir, str(self.k.get("hooks_path") or ".kamal/hooks"), None)
+        self.d.notes += notes.hook_notes(self.k.hooks, str(self.k.get("hooks_path") or ".kamal/hooks"))
         for key in self.k.raw:
             if str(key).startswith("x-"):
                 self.note("not-taken", (key,), "an extension block Kamal ignores; its anchors were read where they "
                                                "are used")
 
-    def all_hosts(self, roles: dict[str, list[str]]) -> list[str]:
-        hosts = [h for role_hosts in roles.values() for h in role_hosts]
+    def all_hosts(self, roles: dict[str, list[str]]) -> list[str | None]:
+        """Configuration#all_hosts: the roles' hosts, then the accessories', once each."""
+        hosts: list[str | None] = [h for role_hosts in roles.values() for h in role_hosts]
         for spec in (self.k.get("accessories") or {}).values():
-            hosts += accessories.kamal_hosts(spec, roles, self.host_tags)
+            found = accessories.kamal_hosts(spec, roles, self.k.get("servers"))
+            hosts += [None] if found is None else found  # Kamal's nil counts as a host too
         return list(dict.fromkeys(hosts))
 
     def unaccounted(self) -> None:
