@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
@@ -282,3 +283,38 @@ def test_the_readmes_before_and_after_are_the_seed_and_what_import_writes_for_it
                                      version="v1.4.0", directory=tmp_path))
     assert code == 0, out
     assert after == (tmp_path / "Pulumi.dbcours.yaml").read_text()
+
+
+def _paths(value, path=()):
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        yield from _paths(item, (*path, key))
+
+
+_MUTABLE = [(name, path) for name in ("roles", "primary-role", "anchors", "proxy-full", "accessories", "secrets")
+            for path in _paths(yaml.safe_load((CORPUS / "corpus" / name / "config" / "deploy.yml").read_text())) if path]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_MUTABLE), st.sampled_from([None, 0, 7, "x", "10.0.0.1", True, 3.5, [], {}, ["a"], {"a": 1},
+                                                   [{"a": "b"}], [{"a": 1}], {"a": [1]}]))
+def test_a_value_of_the_wrong_shape_is_a_problem_never_a_traceback(where, value):
+    """Any key of a real configuration set to any other shape: the import names a problem (Kamal's own
+    "should be ..." where Kamal refuses it too) or carries on; it never raises anything else."""
+    name, path = where
+    raw = yaml.safe_load((CORPUS / "corpus" / name / "config" / "deploy.yml").read_text())
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with tempfile.TemporaryDirectory() as scratch:
+        app_dir = Path(scratch)
+        (app_dir / "config").mkdir()
+        (app_dir / "config" / "deploy.yml").write_text(yaml.safe_dump(raw))
+        try:
+            config = source.read(app_dir / "config" / "deploy.yml", None, app_dir, shown=app_dir)
+        except source.ImportError_ as error:
+            assert all(str(problem) for problem in error.problems)
+            return
+        translate.translate(config, translate.Settings(name, "v1", ("10.0.0.0/8",)))

@@ -457,3 +457,6 @@ def test_what_kamal_refuses_the_import_refuses(name, tmp_path):
         pytest.fail(missing)
     done = kamal_config(CORPUS / case["dir"], "config/deploy.yml", None, tmp_path / "facts.json")
     assert done.returncode != 0 and "ERROR" in done.stdout + done.stderr
+    if "kamal_says" in case:
+        assert case["kamal_says"] in done.stdout + done.stderr
+        assert any(case["kamal_says"] in line for line in case["says"])  # and the import says it in the same words

@@ -101,3 +101,101 @@ def _walk(value: Any, spec: Any, path: tuple, found: list[tuple[tuple, str]], ro
         if key == "proxy" and isinstance(item, bool):
             continue
         _walk(item, spec[key], (*path, key), found)
+
+
+# --- types: Kamal's validator checks each value against its example's type ----------------------------------
+
+STR = "a string"  # Kamal's `stringish?`: a string, symbol, number or boolean passes where a string is expected
+INT = "an integer"
+BOOL = "a boolean"
+ARRAY = "an array"
+HASH = "a hash"
+_CHECKS = {
+    STR: lambda v: isinstance(v, (str, int, float, bool)),
+    INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    BOOL: lambda v: isinstance(v, bool),
+    ARRAY: lambda v: isinstance(v, list),
+    HASH: lambda v: isinstance(v, dict),
+}
+_PROXY_TYPES = {
+    (): HASH, ("host",): STR, ("hosts",): ARRAY, ("hosts", "*"): STR, ("app_port",): INT, ("ssl",): (BOOL, HASH),
+    ("ssl_redirect",): BOOL, ("forward_headers",): BOOL, ("response_timeout",): INT, ("path_prefix",): STR,
+    ("path_prefixes",): ARRAY, ("strip_path_prefix",): BOOL, ("healthcheck",): HASH, ("healthcheck", "path"): STR,
+    ("healthcheck", "interval"): INT, ("healthcheck", "timeout"): INT, ("buffering",): HASH,
+    ("buffering", "requests"): BOOL, ("buffering", "responses"): BOOL, ("buffering", "memory"): INT,
+    ("buffering", "max_request_body"): INT, ("buffering", "max_response_body"): INT, ("logging",): HASH,
+    ("logging", "request_headers"): ARRAY, ("logging", "request_headers", "*"): STR,
+    ("logging", "response_headers"): ARRAY, ("logging", "response_headers", "*"): STR, ("run",): HASH,
+    ("run", "version"): STR,
+}
+_ENV_TYPES = {(): HASH, ("clear",): HASH, ("clear", "*"): STR, ("secret",): ARRAY, ("secret", "*"): STR,
+              ("tags",): HASH, ("tags", "*"): HASH}
+TYPES: dict[tuple, Any] = {
+    ("service",): STR, ("image",): STR, ("registry",): HASH, ("registry", "server"): STR,
+    ("registry", "username"): (STR, ARRAY), ("registry", "password"): (STR, ARRAY),
+    ("servers",): (ARRAY, HASH), ("servers", "*"): (ARRAY, HASH), ("servers", "*", "hosts"): ARRAY,
+    ("servers", "*", "cmd"): STR, ("servers", "*", "options"): HASH, ("servers", "*", "labels"): HASH,
+    ("servers", "*", "logging"): HASH, ("servers", "*", "asset_path"): STR, ("servers", "*", "proxy"): (BOOL, HASH),
+    ("primary_role",): STR, ("require_destination",): BOOL, ("allow_empty_roles",): BOOL, ("secrets_path",): STR,
+    ("hooks_path",): STR, ("volumes",): ARRAY, ("volumes", "*"): STR, ("asset_path",): STR,
+    ("retain_containers",): INT, ("deploy_timeout",): INT, ("drain_timeout",): INT, ("readiness_delay",): INT,
+    ("boot",): HASH, ("boot", "limit"): (INT, STR), ("ssh",): HASH, ("ssh", "user"): STR, ("ssh", "port"): STR,
+    ("ssh", "keys"): ARRAY, ("ssh", "key_data"): ARRAY, ("aliases",): HASH, ("aliases", "*"): STR,
+    ("accessories",): HASH, ("accessories", "*"): HASH, ("accessories", "*", "image"): STR,
+    ("accessories", "*", "host"): STR, ("accessories", "*", "hosts"): ARRAY, ("accessories", "*", "hosts", "*"): STR,
+    ("accessories", "*", "role"): STR, ("accessories", "*", "roles"): ARRAY, ("accessories", "*", "tag"): STR,
+    ("accessories", "*", "tags"): ARRAY, ("accessories", "*", "cmd"): STR, ("accessories", "*", "port"): STR,
+    ("accessories", "*", "files"): ARRAY, ("accessories", "*", "files", "*"): (STR, HASH),
+    ("accessories", "*", "directories"): ARRAY, ("accessories", "*", "directories", "*"): (STR, HASH),
+    ("accessories", "*", "volumes"): ARRAY, ("accessories", "*", "volumes", "*"): STR,
+    ("accessories", "*", "options"): HASH, ("accessories", "*", "labels"): HASH,
+    ("accessories", "*", "registry"): HASH, ("accessories", "*", "service"): STR,
+    **{(*where, *key): kind for where in (("proxy",), ("servers", "*", "proxy"), ("accessories", "*", "proxy"))
+       for key, kind in _PROXY_TYPES.items() if where != ("servers", "*", "proxy") or key},
+    **{(*where, *key): kind for where in (("env",), ("servers", "*", "env"), ("accessories", "*", "env"))
+       for key, kind in _ENV_TYPES.items()},
+    ("env", "tags", "*", "clear"): HASH, ("env", "tags", "*", "secret"): ARRAY,
+}
+
+
+def type_problems(config: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """(key path, "should be ...") for every value whose type Kamal 2.11's validator refuses; a role's hosts
+    are strings or one-host mappings, as `validate_servers!` wants them."""
+    found: list[tuple[tuple, str]] = []
+
+    def walk(value: Any, path: tuple) -> None:
+        rule = _rule(path)
+        if rule is not None:
+            kinds = rule if isinstance(rule, tuple) else (rule,)
+            if not any(_CHECKS[kind](value) for kind in kinds):
+                found.append((path, "should be " + " or ".join(kinds)))
+                return
+        if _is_hosts(path, value):
+            for i, entry in enumerate(value):
+                tags = next(iter(entry.values())) if isinstance(entry, dict) and len(entry) == 1 else None
+                if not (isinstance(entry, str) or (isinstance(entry, dict) and len(entry) == 1 and (
+                        isinstance(tags, str) or isinstance(tags, list) and all(isinstance(t, str) for t in tags)))):
+                    found.append(((*path, i), "should be a host, or a hash of one host and its tag or tags"))
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, (*path, i))
+
+    walk(config, ())
+    return found
+
+
+def _is_hosts(path: tuple, value: Any) -> bool:
+    """A role's hosts: servers as a list, servers/<role> as a list, or servers/<role>/hosts."""
+    return isinstance(value, list) and path[:1] == ("servers",) and (
+        len(path) == 1 or len(path) == 2 or (len(path) == 3 and path[2] == "hosts"))
+
+
+def _rule(path: tuple) -> Any:
+    for pattern, kind in TYPES.items():
+        if len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True)):
+            return kind
+    return None

@@ -319,6 +319,11 @@ def _check(config: KamalConfig, config_file: Path, destination: str | None) -> N
         where = "/".join(str(p) for p in path[:-1])
         message = f"{where + ': ' if where else ''}unknown key: {path[-1]} (Kamal 2.11 refuses it too"
         problems.append(Problem(message + (f"; {hint})" if hint else ")"), config.at(*path)))
+    for path, message in keys.type_problems(config.raw):
+        where = "/".join(str(p) for p in path)
+        problems.append(Problem(f"{where}: {message} (Kamal 2.11 refuses it too)", config.at(*path)))
+    if problems:  # the shapes below assume the types are right
+        raise ImportError_(problems)
     for key in ("service", "registry", "image"):  # Configuration#ensure_required_keys_present
         if not config.raw.get(key) and not (key == "image" and _local_registry(config)):
             problems.append(Problem(f"Missing required configuration for {key} (Kamal refuses it too)"))

@@ -288,7 +288,9 @@ class Translation:
         if "user" in ssh:
             out["user"] = str(ssh["user"])
             self.take("ssh", "user")
-        if "port" in ssh:
+        if "port" in ssh and not str(ssh["port"]).isdigit():
+            self.problem(("ssh", "port"), f"{ssh['port']!r} is not a port number")
+        elif "port" in ssh:
             out["port"] = int(ssh["port"])
             self.take("ssh", "port")
         if self.s.authorized_keys:
@@ -550,15 +552,7 @@ class Translation:
             self.take("retain_containers")
         boot = self.k.get("boot") or {}
         if "limit" in boot:
-            limit = boot["limit"]
-            if str(limit).endswith("%"):
-                # Kamal's Boot#limit: a percentage of every host, accessories' own hosts included, at least 1
-                count = max(len(self.all_hosts(roles)) * int(str(limit)[:-1]) // 100, 1)
-                comment = f"boot.limit {limit} of {len(self.all_hosts(roles))} hosts, as Kamal counts it"
-            else:
-                count, comment = int(limit), None
-            self.put(("rollout",), {"batchSize": count}, ("boot", "limit"), comment)
-            self.take("boot", "limit")
+            self.boot_limit(str(boot["limit"]), roles)
         for key, message in (("wait", "Berth switches the next batch as soon as the previous one is healthy"),
                              ("parallel_roles", "Berth starts every role's containers when they are ready")):
             if key in boot:
@@ -576,6 +570,22 @@ class Translation:
             if str(key).startswith("x-"):
                 self.note("not-taken", (key,), "an extension block Kamal ignores; its anchors were read where they "
                                                "are used")
+
+    def boot_limit(self, limit: str, roles: dict[str, list[str]]) -> None:
+        """Kamal's Boot#limit: a count, or a percentage of every host Kamal knows (accessories' own too), at
+        least 1."""
+        if not re.fullmatch(r"\d+%?", limit) or limit in ("0", "0%"):
+            self.problem(("boot", "limit"), f"{limit!r} is not a number of hosts or a percentage like 25%")
+            return
+        comment = None
+        if limit.endswith("%"):
+            hosts = len(self.all_hosts(roles))
+            count = max(hosts * int(limit[:-1]) // 100, 1)
+            comment = f"boot.limit {limit} of {hosts} hosts, as Kamal counts it"
+        else:
+            count = int(limit)
+        self.put(("rollout",), {"batchSize": count}, ("boot", "limit"), comment)
+        self.take("boot", "limit")
 
     def all_hosts(self, roles: dict[str, list[str]]) -> list[str | None]:
         """Configuration#all_hosts: the roles' hosts, then the accessories', once each."""
