@@ -318,3 +318,14 @@ def test_a_value_of_the_wrong_shape_is_a_problem_never_a_traceback(where, value)
             assert all(str(problem) for problem in error.problems)
             return
         translate.translate(config, translate.Settings(name, "v1", ("10.0.0.0/8",)))
+
+
+def test_a_credential_in_erb_code_is_not_shown(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: app\nimage: acme/app\nservers: [10.0.0.1]\nproxy: {ssl: true, host: app.example.com}\n"
+        "registry:\n  username: acme\n  password: <%= ENV.fetch('P', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB') %>\n")
+    code, out = run(importer.Options(config=tmp_path / "config" / "deploy.yml", allow_from=("10.0.0.0/8",),
+                                     version="v1", directory=tmp_path / "out"))
+    assert code == 1 and "config/deploy.yml line 7: ERB <%= %> `ENV.fetch('P', '(not shown)')`" in out
+    assert "ghp_0123" not in out

@@ -54,7 +54,7 @@ def read(paths: list[Path], shown: Path | None = None) -> dict[str, SecretLine]:
             name = str(path.relative_to(shown)) if shown else str(path)
         except ValueError:
             name = str(path)
-        lines = path.read_text().splitlines()
+        lines = path.read_text(errors="replace").splitlines()  # a stray byte spoils one value, not the file
         skip_until = None
         for number, line in enumerate(lines, start=1):
             if skip_until is not None:  # inside a multi-line quoted value

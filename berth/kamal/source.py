@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from components.fields import looks_like_credential
+
 from . import keys
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -126,7 +128,12 @@ def read(config_file: Path, destination: str | None, app_dir: Path, shown: Path 
                 hint = f"; destinations here: {', '.join(known)}" if known else "; there is no destination file here"
             problems.append(Problem(f"Configuration file not found in {name}{hint}"))
             continue
-        text = path.read_text()
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError as error:
+            problems.append(Problem(f"is not UTF-8 text (byte {error.start}); Kamal could not read it either",
+                                    Origin(name, 1)))
+            continue
         try:
             value, lines, root = _load(text, name)
         except yaml.MarkedYAMLError as error:
@@ -308,6 +315,9 @@ def erb_problems(tags: list[ErbTag]) -> list[Problem]:
 
 
 def _short(code: str) -> str:
+    """The tag's code as shown: a string in it that looks like a credential is never shown."""
+    code = re.sub(r"""(["'])(.*?)\1""", lambda m: m.group(0) if not looks_like_credential("", m.group(2))
+                  else f"{m.group(1)}(not shown){m.group(1)}", code)
     return code if len(code) <= 60 else code[:57] + "..."
 
 
