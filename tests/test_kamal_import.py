@@ -34,7 +34,7 @@ def run(options: importer.Options) -> tuple[int, str]:
 def options_for(directory: Path, case: dict, tmp: Path, **changes) -> importer.Options:
     base = dict(config=CORPUS / case["dir"] / case.get("config", "config/deploy.yml"),
                 destination=case.get("destination"), stack="imported", allow_from=("203.0.113.7/32",),
-                version="v1", directory=tmp)
+                version="v1", directory=tmp, **(case.get("import") or {}))
     return importer.Options(**{**base, **changes})
 
 

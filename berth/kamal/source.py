@@ -334,6 +334,10 @@ def _check(config: KamalConfig, config_file: Path, destination: str | None) -> N
         problems.append(Problem(f"{where}: {message} (Kamal 2.11 refuses it too)", config.at(*path)))
     if problems:  # the shapes below assume the types are right
         raise ImportError_(problems)
+    registry = config.raw.get("registry") or {}
+    for key in ("username", "password"):  # validator/registry.rb: both, unless the registry is local
+        if registry and not registry.get(key) and not _local_registry(config):
+            problems.append(Problem(f"registry/{key}: is required (Kamal refuses it too)", config.at("registry")))
     for key in ("service", "registry", "image"):  # Configuration#ensure_required_keys_present
         if not config.raw.get(key) and not (key == "image" and _local_registry(config)):
             problems.append(Problem(f"Missing required configuration for {key} (Kamal refuses it too)"))

@@ -347,10 +347,17 @@ class Translation:
         where = ("proxy",) if root else ("servers", chosen, "proxy")
         for role, config in proxied.items():
             for key in sorted(set(config) | set(effective)):
-                if config.get(key) != effective.get(key):
-                    self.note("not-taken", ("servers", role, "proxy", key),
-                              f"differs from the {chosen} role's; Berth routes every proxied role with one "
-                              f"berth:proxy ({chosen}'s)")
+                if config.get(key) == effective.get(key):
+                    continue
+                at = ("servers", role, "proxy", key)
+                if key in ("host", "hosts", "app_port"):  # the role would answer other names, or on another port
+                    self.problem(at, f"the {role} role's proxy {key} differs from the {chosen} role's, and Berth "
+                                     f"routes every proxied role with one berth:proxy: import {role} as a stack of "
+                                     f"its own (a deploy file with the {role} role alone), or give both roles the "
+                                     "same setting")
+                else:
+                    self.note("not-taken", at, f"differs from the {chosen} role's; Berth routes every proxied role "
+                                               f"with one berth:proxy ({chosen}'s)")
         out: dict[str, Any] = {}
         hosts = effective.get("hosts") or [h.strip() for h in str(effective.get("host") or "").split(",") if h.strip()]
         self.take(*where, "host")
