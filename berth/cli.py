@@ -291,7 +291,7 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
 KamalConfigArgument = typer.Argument(Path("config/deploy.yml"), help="Kamal's deploy.yml")
 AllowFromOption = typer.Option([], "--allow-from", help="A CIDR that may reach SSH (repeat it); required")
 AuthorizedKeyOption = typer.Option([], "--authorized-key", help="A public key file for new servers (repeat it)")
-DirectoryOption = typer.Option(Path("."), "--dir", help="Where Pulumi.<stack>.yaml goes")
+DirectoryOption = typer.Option(Path("."), "--dir", help="Where Pulumi.STACK.yaml goes (beside Pulumi.yaml)")
 
 
 @app.command("import", rich_help_panel="Setup")
@@ -307,8 +307,9 @@ def import_(ctx: typer.Context, config: Path = KamalConfigArgument,
                                                           "commit, as Kamal)"),
             directory: Path = DirectoryOption,
             force: bool = typer.Option(False, "--force", help="Replace an existing stack file")) -> None:
-    """Write Pulumi.<stack>.yaml from a Kamal configuration, plan it, and say what is left to do.
-    Example: berth import config/deploy.yml -d production --stack production --allow-from 203.0.113.7/32"""
+    """Write Pulumi.STACK.yaml from a Kamal configuration, plan it, and say what is left to do; --stack names
+    it (default: the destination, then production). Example: berth import config/deploy.yml -d production
+    --stack production --allow-from 203.0.113.7/32"""
     from .kamal import importer  # the import's modules load only for this verb
 
     c: Context = ctx.obj
