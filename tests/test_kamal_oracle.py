@@ -231,6 +231,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
             check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
             check("accessory port", at, _published(accessory["port"]), mine["published"])
+            check("accessory proxy", at, bool(accessory["proxy"]), False)  # Berth routes only the app through it
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
                       next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
@@ -297,6 +298,16 @@ def _litestream_pin(d: Difference, facts: dict, plan: dict) -> bool:
         d.berth == "litestream/litestream:0.5.16"
 
 
+def _empty_role(d: Difference, facts: dict, plan: dict) -> bool:
+    """allow_empty_roles: Kamal keeps a role without hosts; a Berth role has at least one."""
+    missing = set(d.kamal) - set(d.berth) if d.aspect == "roles" else set()
+    return bool(missing) and set(d.berth) < set(d.kamal) and all(not facts["roles"][r]["hosts"] for r in missing)
+
+
+def _accessory_proxy(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory proxy" and d.kamal is True and d.berth is False
+
+
 def _new_servers(d: Difference, facts: dict, plan: dict) -> bool:
     """With --provider, new servers stand where Kamal's hosts were: as many, in the same roles."""
     addresses = d.berth if isinstance(d.berth, list) else [d.berth]
@@ -323,6 +334,8 @@ DIFFERENCES = {
     "litestream-pin": _litestream_pin,
     "meilisearch-preset-env": _meilisearch_preset,
     "new-servers": _new_servers,
+    "empty-role": _empty_role,
+    "accessory-proxy": _accessory_proxy,
 }
 
 

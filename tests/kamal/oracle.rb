@@ -36,6 +36,7 @@ at_exit do
           "port" => accessory.port,
           "cmd" => accessory.cmd,
           "registry" => accessory.registry && config.raw_config.accessories[accessory.name]["registry"]["server"],
+          "proxy" => (accessory.proxy.deploy_options if accessory.running_proxy?),
           "env" => env_of.(accessory.env)
         } ]
       }
