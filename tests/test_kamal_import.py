@@ -122,7 +122,7 @@ def test_the_secrets_file_is_read_never_evaluated(tmp_path):
     assert {n: line.expression for n, line in lines.items()} == {
         "A": "$(cat config/master.key)", "B": "$B", "C": "${SECRETS}", "D": None, "E": None, "F": None, "G": None,
         "H": None, "I": None}
-    assert lines["H"].why_hidden == "a command that carries what looks like a credential"
+    assert lines["H"].why_hidden == "runs a command that carries what looks like a credential"
     assert lines["A"].origin == source.Origin(str(secrets), 2)
 
 

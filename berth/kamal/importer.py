@@ -191,7 +191,7 @@ def _unread_secrets(app_dir: Path, secrets_path: str, destination: str | None, d
     for name, line in sorted(unread.items()):
         draft.notes.append(Note("check", f"secret {name}", f"defined only in {secrets_path}, which Kamal does not read "
                                                            f"with -d {destination} (it reads {secrets_path}-common and "
-                                                           f"{secrets_path}.{destination}); the command below uses it",
+                                                           f"{secrets_path}.{destination}); its set command uses it anyway",
                                 line.origin))
     return unread
 
@@ -200,17 +200,17 @@ def _secret_notes(draft: translate.Draft, defined: dict[str, secrets_file.Secret
     for name, where in sorted(draft.secrets.items()):
         line = defined.get(name)
         if name in draft.hidden:
-            draft.notes.append(Note("check", f"secret {name}", f"its value is written in {draft.hidden[name]} (not "
-                                                               "shown): paste it where the command says <value>"))
+            draft.notes.append(Note("check", f"secret {name}", f"its value is written in {draft.hidden[name]}: not "
+                                                               "shown; paste it where its set command says <value>"))
         elif name in draft.expressions:
             continue
         elif line is None:
             draft.notes.append(Note("check", f"secret {name}", f"named by {', '.join(where)} but not defined in "
                                                                f"{' or '.join(paths)} (Kamal would stop with "
-                                                               "\"Secret not found\"): set it with <value>"))
+                                                               "\"Secret not found\"): its set command says <value>"))
         elif line.expression is None:
-            draft.notes.append(Note("check", f"secret {name}", f"{line.why_hidden}, so not shown: paste it where "
-                                                               "the command says <value>", line.origin))
+            draft.notes.append(Note("check", f"secret {name}", f"{line.why_hidden}: not shown; paste it where its "
+                                                               "set command says <value>", line.origin))
 
 
 def _header(options: Options, kamal: source.KamalConfig, stack: str, secrets: list[str]) -> list[str]:

@@ -77,7 +77,7 @@ def read(paths: list[Path], shown: Path | None = None) -> dict[str, SecretLine]:
 
 def _classify(name: str, value: str, origin: Origin) -> SecretLine:
     if value.startswith("'"):
-        return SecretLine(name, origin, None, "written in single quotes, so it is the value itself")
+        return SecretLine(name, origin, None, "holds the value itself, in single quotes")
     quote = value[:1] if value[:1] == '"' else ""
     if quote:
         end = value.rfind('"')
@@ -85,11 +85,11 @@ def _classify(name: str, value: str, origin: Origin) -> SecretLine:
     else:
         body = re.split(r"\s+#", value, maxsplit=1)[0].strip()
     if not body:
-        return SecretLine(name, origin, None, "empty")
+        return SecretLine(name, origin, None, "is empty")
     if not _only_substitutions(body):
-        return SecretLine(name, origin, None, "the value itself (or text around a substitution)")
+        return SecretLine(name, origin, None, "holds the value itself, or text around a substitution")
     if any(_credential_word(word) for word in re.split(r"[\s()${}'\"]+", body) if word):
-        return SecretLine(name, origin, None, "a command that carries what looks like a credential")
+        return SecretLine(name, origin, None, "runs a command that carries what looks like a credential")
     return SecretLine(name, origin, body)
 
 
