@@ -307,6 +307,40 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     _change(c, {"version": version}, f"roll stack {c.stack} back to {version} (now {c.outputs.version})", yes)
 
 
+# --- Setup -----------------------------------------------------------------------------------------------
+
+KamalConfigArgument = typer.Argument(Path("config/deploy.yml"), help="Kamal's deploy.yml")
+AllowFromOption = typer.Option([], "--allow-from", help="A CIDR that may reach SSH (repeat it); required")
+AuthorizedKeyOption = typer.Option([], "--authorized-key", help="A public key file for new servers (repeat it)")
+DirectoryOption = typer.Option(Path("."), "--dir", help="Where Pulumi.STACK.yaml goes (beside Pulumi.yaml)")
+
+
+@app.command("import", rich_help_panel="Setup")
+def import_(ctx: typer.Context, config: Path = KamalConfigArgument,
+            destination: str | None = typer.Option(None, "--destination", "-d",
+                                                   help="Merge config/deploy.DESTINATION.yml over it, as Kamal does"),
+            provider: str = typer.Option("existing", help="existing (the hosts Kamal used), digitalocean or hetzner "
+                                                          "(new servers)"),
+            region: str | None = typer.Option(None, help="Region for new servers (default: nyc3 / fsn1)"),
+            allow_from: list[str] = AllowFromOption, authorized_key: list[Path] = AuthorizedKeyOption,
+            cloudflare_zone: str | None = typer.Option(None, help="Serve through Cloudflare's proxy in this zone"),
+            version: str | None = typer.Option(None, help="Image tag to release (default: VERSION, then the git "
+                                                          "commit, as Kamal)"),
+            directory: Path = DirectoryOption,
+            force: bool = typer.Option(False, "--force", help="Replace an existing stack file")) -> None:
+    """Write Pulumi.STACK.yaml from a Kamal configuration, plan it, and say what is left to do; --stack names
+    it (default: the destination, then production). Example: berth import config/deploy.yml -d production
+    --stack production --allow-from 203.0.113.7/32"""
+    from .kamal import importer  # the import's modules load only for this verb
+
+    c: Context = ctx.obj
+    options = importer.Options(
+        config=config, destination=destination, stack=c.chosen_stack, provider=provider, region=region,
+        allow_from=tuple(allow_from), authorized_keys=tuple(authorized_key), cloudflare_zone=cloudflare_zone,
+        version=version, force=force, directory=directory)
+    _exit(importer.run(options, Console(emoji=False, highlight=False)))
+
+
 # --- Data ------------------------------------------------------------------------------------------------
 
 @app.command(rich_help_panel="Data")

@@ -47,6 +47,12 @@ def _servers(stack: Stack) -> list[Problem]:
             seen.setdefault(address, role)
     if stack.primary_role not in stack.servers:
         problems.append(Problem("berth:primaryRole", f"{stack.primary_role!r} is not a role under berth:servers"))
+    for role, spec in stack.servers.items():
+        env = stack.role_env(role)
+        both = set(env.clear) & {name for name, _ in env.secret_pairs()} if spec.env is not None else set()
+        if both:
+            problems.append(Problem(f"berth:servers.{role}.env", f"{', '.join(sorted(both))} would be both clear and "
+                                                                 "secret once merged with berth:env; keep one"))
     return problems
 
 
@@ -138,8 +144,11 @@ def _database(stack: Stack) -> list[Problem]:
         return problems
     if db.region is None and stack.provider != "digitalocean":
         problems.append(Problem("berth:database.region", "is required when the hosts are not on DigitalOcean"))
-    if db.env_var in stack.env.clear or db.env_var in dict(stack.env.secret_pairs()):
-        problems.append(Problem("berth:database.envVar", f"{db.env_var} is also set in berth:env; keep one"))
+    for role in stack.servers:
+        env = stack.role_env(role)
+        if db.env_var in env.clear or db.env_var in dict(env.secret_pairs()):
+            where = "berth:env" if stack.servers[role].env is None else f"berth:env or berth:servers.{role}.env"
+            problems.append(Problem("berth:database.envVar", f"{db.env_var} is also set in {where}; keep one"))
     return problems
 
 

@@ -155,6 +155,7 @@ class Role(Section):
     cmd: str | None = None
     options: ContainerOptions = ContainerOptions()
     proxy: bool | None = None  # default: only the primary role is behind the proxy
+    env: Env | None = None  # merged over berth:env for this role's containers, as Kamal merges a role's env
 
     @field_validator("size")
     @classmethod
@@ -218,7 +219,7 @@ class Buffering(Section):
     responses: bool = True
     max_request_body: int = Field(0, ge=0)
     max_response_body: int = Field(0, ge=0)
-    memory: int = Field(1_000_000, gt=0)
+    memory: int = Field(1_048_576, gt=0)  # kamal-proxy's own default (1 MiB), which Kamal leaves in place
 
 
 TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]
@@ -306,6 +307,15 @@ class Env(Section):
             name, _, secret = entry.partition(":")
             pairs.append((name, secret or name))
         return pairs
+
+    def merged(self, role: Env | None) -> Env:
+        """A role's env over this one, as Kamal's `Env#merge` does: clear values merge (the role's win),
+        secrets are the union, and a role's entry for a name replaces the stack's."""
+        if role is None:
+            return self
+        secret = {name: entry for entry in self.secret for name in [entry.partition(":")[0]]}
+        secret.update({entry.partition(":")[0]: entry for entry in role.secret})
+        return Env.model_construct(clear={**self.clear, **role.clear}, secret=list(secret.values()))
 
 
 class Bootstrap(Section):
@@ -588,6 +598,10 @@ class Stack(Section):
         spec = self.servers[role]
         return len(spec.hosts) if spec.hosts else (spec.count or 1)
 
+    def role_env(self, role: str) -> Env:
+        """The env a role's containers get: berth:env with the role's own env merged over it."""
+        return self.env.merged(self.servers[role].env)
+
     def is_proxied(self, role: str) -> bool:
         spec = self.servers[role]
         return spec.proxy if spec.proxy is not None else role == self.primary_role
@@ -642,6 +656,10 @@ class Stack(Section):
     def secret_refs(self) -> list[tuple[str, str]]:
         """(key path, secret name) for every place that names a berth:secrets entry."""
         refs = [(f"env.secret[{i}]", secret) for i, (_, secret) in enumerate(self.env.secret_pairs())]
+        # A partial stack (validation.load) has no servers when that section failed; its secrets wait for the fix.
+        for role, spec in (self.servers if isinstance(self.servers, dict) else {}).items():
+            pairs = spec.env.secret_pairs() if spec.env is not None else []
+            refs += [(f"servers.{role}.env.secret[{i}]", secret) for i, (_, secret) in enumerate(pairs)]
         if self.registry:
             refs.append(("registry.password", self.registry.password))
         if self.ssh.private_key:

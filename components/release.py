@@ -43,8 +43,8 @@ class ReleaseArgs:
     hosts: list[Host]
     proxied_roles: list[str]
     roles: dict[str, Role]  # cmd and container options per role
-    env_clear: dict[str, str]
-    env_secret: dict[str, pulumi.Output[str]]  # env name -> secret value
+    env_clear: dict[str, dict[str, str]]  # per role: berth:env with the role's env merged over it
+    env_secret: dict[str, dict[str, pulumi.Output[str]]]  # per role: env name -> secret value
     mounts: list[str]
     asset_path: str | None
     app_port: int
@@ -75,13 +75,14 @@ class ReleaseArgs:
             max_response_body=p.buffering.max_response_body, forward_headers=stack.forward_headers,
             log_request_headers=tuple(p.logging.request_headers), log_response_headers=tuple(p.logging.response_headers),
         )
-        env_secret = {name: secrets.output(secret) for name, secret in stack.env.secret_pairs()}
-        env_secret.update(extra_secret_env or {})
+        env_clear = {role: dict(stack.role_env(role).clear) for role in stack.servers}
+        env_secret = {role: {**{name: secrets.output(secret) for name, secret in stack.role_env(role).secret_pairs()},
+                             **(extra_secret_env or {})} for role in stack.servers}
         return cls(
             service=stack.service, repository=stack.image, version=stack.version, primary_role=stack.primary_role,
             hosts=servers.hosts, proxied_roles=stack.proxied_roles,
             roles=dict(stack.servers),
-            env_clear=dict(stack.env.clear), env_secret=env_secret, mounts=list(stack.volumes),
+            env_clear=env_clear, env_secret=env_secret, mounts=list(stack.volumes),
             asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
             retain=stack.retain_containers, maintenance=stack.maintenance,
             maintenance_message=stack.maintenance_message, batch_size=stack.rollout.batch_size,
@@ -99,7 +100,7 @@ class Release(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Release", name, {}, opts)
         self.args = args
-        self._env_values = resolved(args.env_secret)
+        self._env_values = {role: resolved(secret) for role, secret in args.env_secret.items()}
         self.images = {h.spec.name: self._image(h) for h in args.hosts}
         primary = next(h for h in args.hosts if h.spec.role == args.primary_role)
         self.release_command = self._release_command(primary) if args.release_command else None
@@ -144,7 +145,7 @@ class Release(pulumi.ComponentResource):
 
     def _container_spec(self, role: str) -> dict:
         a = self.args
-        return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear, "secrets": sorted(a.env_secret),
+        return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear[role], "secrets": sorted(a.env_secret[role]),
                 "mounts": a.mounts, "options": a.roles[role].options.model_dump(),
                 "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path}
 
@@ -155,8 +156,8 @@ class Release(pulumi.ComponentResource):
         # A settings or secret change without a new version still needs a new name, or the
         # create-before-delete replacement would collide with the running container.
         keepers: dict[str, pulumi.Input[str]] = {"spec": text.spec_hash(self._container_spec(role))}
-        if a.env_secret:
-            keepers["secrets"] = pulumi.Output.secret(self._env_values.apply(
+        if a.env_secret[role]:
+            keepers["secrets"] = pulumi.Output.secret(self._env_values[role].apply(
                 lambda env: text.secrets_hash([f"{k}={env[k]}" for k in sorted(env)])))
         revision = random.RandomId(f"{host.spec.name}-revision", byte_length=3, keepers=keepers,
                                    opts=pulumi.ResourceOptions(parent=self))
@@ -172,8 +173,8 @@ class Release(pulumi.ComponentResource):
                                               depends_on=[image]))
             volumes.append(docker.ContainerVolumeArgs(host_path=text.assets_dir(a.service, role, a.version),
                                                       container_path=a.asset_path))
-        clear = [f"{k}={v}" for k, v in sorted(a.env_clear.items())]
-        envs = self._env_values.apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
+        clear = [f"{k}={v}" for k, v in sorted(a.env_clear[role].items())]
+        envs = self._env_values[role].apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
         proxied = role in a.proxied_roles
         container = docker.Container(
             f"{host.spec.name}-app", name=name, image=image.image_id,
@@ -195,11 +196,14 @@ class Release(pulumi.ComponentResource):
         return container
 
     def _release_command(self, host: Host) -> command.remote.Command:
-        """Once per version on the primary host, before any switch; a failure stops the release there."""
+        """Once per version on the primary host, with the primary role's env, before any switch; a failure
+        stops the release there."""
         a = self.args
+        role = host.spec.role
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
                            mounts=tuple(a.mounts), command=a.release_command or "")
-        script = self._env_values.apply(lambda env: text.docker_run_script([run], {**a.env_clear, **env}, run.name))
+        script = self._env_values[role].apply(
+            lambda env: text.docker_run_script([run], {**a.env_clear[role], **env}, run.name))
         return host.run_script(f"{host.spec.name}-release-command", pulumi.Output.secret(script), parent=self,
                                triggers=[a.version, a.release_command],
                                depends_on=[self.images[host.spec.name], *a.release_after])

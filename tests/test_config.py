@@ -118,6 +118,11 @@ BAD_INPUTS = {
                                          "as '0.0' (it rounds this value)"),
     "cpus too precise": (dict(servers={"web": {"options": {"cpus": 1e-10}}}),
                          "0.0000000001 has more than nine decimals; Docker counts CPUs in billionths"),
+    "role env clear where the stack's is secret": (
+        dict(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}),
+        "berth:servers.web.env: TWILIO_ACCOUNT_SID would be both clear and secret once merged with berth:env"),
+    "credential in a role's plain env": (dict(servers__web__env={"clear": {"JOBS_API_KEY": "x"}}),
+                                         "berth:servers.web.env.clear: JOBS_API_KEY looks like a credential"),
 }
 
 

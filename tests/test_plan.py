@@ -106,6 +106,23 @@ def test_the_plan_as_json_has_the_same_content():
     assert not any("203.0.113.84" in r["description"] for r in plan["resources"])
 
 
+def test_the_plan_as_json_says_what_each_host_runs():
+    """Role, SSH address, the app's image, env names and kamal-proxy deploy arguments, accessories; never a
+    secret's value and never a mock's invented address."""
+    result = runner.invoke(app, ["--file", str(PROJECT_DIR / "examples" / "bisan.yaml"), "--json"])
+    (host,) = json.loads(result.output)["hosts"]
+    assert (host["name"], host["role"], host["address"], host["user"], host["port"]) == (
+        "bisan-web-1", "web", "185.185.82.142", "root", 22)
+    assert host["app"]["image"] == "docker.io/abukhadijah/bisan:2026.11.18"
+    assert host["registries"] == [{"server": "docker.io", "username": "abukhadijah"}]
+    assert host["app"]["env"] == ["MEILISEARCH_API_KEY", "MEILISEARCH_HOST", "RAILS_ENV", "RAILS_MASTER_KEY"]
+    assert host["app"]["proxy"][:2] == ["deploy", "bisan-web"] and "--host=185.185.82.142.nip.io" in host["app"]["proxy"]
+    assert host["accessories"]["meilisearch"]["published"] == []
+    assert "offline-placeholder-secret" not in result.output
+    production = json.loads(runner.invoke(app, ["--stack", "production", "--json"]).output)
+    assert production["hosts"][0]["address"] == "<ip of covertext-web-1-ip>"
+
+
 def test_user_text_is_never_markup_or_emoji(tmp_path):
     text = (PROJECT_DIR / "Pulumi.production.yaml").read_text().replace(
         "berth:releaseCommand: bin/rails db:prepare", "berth:releaseCommand: \"echo '[bold]x[/] :cloud: :smile:'\"")

@@ -176,30 +176,47 @@ def test_job_role_gets_a_container_but_no_switch():
     assert "covertext-jobs-1-switch" not in names and "covertext-jobs-1-prune" in names
 
 
+
+def test_a_roles_env_is_merged_over_the_stacks_as_kamal_merges_it():
+    """Kamal's Env#merge: clear values merge with the role's winning, secrets are the union."""
+    ev = evaluate(variant(PRODUCTION, servers={
+        "web": {"count": 1, "size": "s-1vcpu-2gb"},
+        "jobs": {"count": 1, "cmd": "bin/jobs", "env": {"clear": {"SOLID_QUEUE_IN_PUMA": "false", "JOB_THREADS": 3},
+                                                        "secret": ["TWILIO_AUTH_TOKEN", "QUEUE_KEY:TWILIO_ACCOUNT_SID"]}}}))
+    by_role = {c.name.split("-")[1]: c for c in app_containers(ev)}
+    names = {role: {e.split("=", 1)[0]: e.split("=", 1)[1] for e in c.plain_inputs["envs"]}
+             for role, c in by_role.items()}
+    assert names["jobs"]["SOLID_QUEUE_IN_PUMA"] == "false" and names["jobs"]["JOB_THREADS"] == "3"
+    assert names["web"]["SOLID_QUEUE_IN_PUMA"] == "true" and "JOB_THREADS" not in names["web"]
+    assert {"RAILS_MASTER_KEY", "TWILIO_AUTH_TOKEN", "QUEUE_KEY", "DATABASE_URL"} <= set(names["jobs"])
+    assert "QUEUE_KEY" not in names["web"]
+    assert secret_paths(by_role["jobs"].inputs) == ["envs"]
+
+
 # --- the switch ----------------------------------------------------------------------------------
 
 EXPECTED_FLAGS = {
     "production": "--host=covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                   "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-                  "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+                  "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "staging": "--host=staging.covertext.app --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+               "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "dbcours": "--host=dbcours.example.com --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
                "--health-check-interval=10s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-               "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+               "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "wombat": "--host=wombatworkouts.com --tls --deploy-timeout=70s --drain-timeout=30s --health-check-path=/up "
               "--health-check-interval=10s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-              "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+              "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "bisan": "--host=185.185.82.142.nip.io --tls --deploy-timeout=30s --drain-timeout=30s --health-check-path=/up "
              "--health-check-interval=1s --health-check-timeout=5s --target-timeout=30s --buffer-requests "
-             "--buffer-responses --buffer-memory=1000000 --forward-headers=false",
+             "--buffer-responses --buffer-memory=1048576 --forward-headers=false",
     "zen-miner": "--host=zenminer.example --host=www.zenminer.example --tls "
                  "--tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem "
                  "--tls-private-key-path=/home/kamal-proxy/.apps-config/zen-miner/tls/key.pem "
                  "--deploy-timeout=30s --drain-timeout=30s --health-check-path=/up --health-check-interval=3s "
                  "--health-check-timeout=5s --target-timeout=30s --buffer-requests --buffer-responses "
-                 "--buffer-memory=1000000 --forward-headers",
+                 "--buffer-memory=1048576 --forward-headers",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from rich.tree import Tree
 from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
 from components.errors import ConfigError, Problem, loc_of
+from components.hosts import host_specs
 from components.render.release import image_ref
 from components.validation import load
 from policy import berth_rules
@@ -46,7 +48,10 @@ class Plan:
 
     def describe(self, resource: Registration) -> str:
         """The resource's settings, with every value the mocks invented shown as what it stands for."""
-        text = describe(resource)
+        return self.shown(describe(resource))
+
+    def shown(self, text: str) -> str:
+        """Text with every value the mocks invented replaced by what it stands for (`<ip of web-1>`)."""
         if not self.placeholders or not text:
             return text
         # Whole values only (an id inside a longer number stays), but a suffix after '-' is a value too.
@@ -160,8 +165,7 @@ def _label(plan: Plan, resource: Registration) -> str:
 
 def render(plan: Plan, console: Console) -> None:
     resources = plan.evaluation.resources
-    tree = Tree(f"[bold]berth[/] stack [cyan]{escape(plan.evaluation.stack)}[/] "
-                f"({plan.stack.provider}, {len([r for r in resources if r.custom])} resources)")
+    tree = Tree(_headline(plan))
     nodes: dict[str, Tree] = {}
     # Registration order follows Output resolution, which varies; a sorted tree reads the same every run.
     ordered = sorted(resources, key=lambda r: (r.custom, r.type.split(":")[-1], r.name))
@@ -175,30 +179,53 @@ def render(plan: Plan, console: Console) -> None:
         for resource in children.get(parent_urn, []):
             nodes[resource.urn] = parent.add(_label(plan, resource))
             queue.append((resource.urn, nodes[resource.urn]))
-    s = plan.stack
-    tree.add(escape(f"release {image_ref(s.image, s.version)}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
-                    f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}"))
-    if s.provider == "existing":
-        tree.add("SSH: existing hosts keep the keys already installed"
-                 + (f" (and get the {len(s.ssh.authorized_keys)} listed in berth:ssh.authorizedKeys)"
-                    if s.ssh.authorized_keys else "; Berth adds none"))
+    for line in _release_lines(plan):
+        tree.add(escape(line))
     console.print(tree)
     if plan.unset_secrets:
         console.print("\n[bold yellow]Secrets named but not set[/] (a real `pulumi up` refuses to run):")
         for name in plan.unset_secrets:
             console.print(f"  pulumi config set --stack {plan.evaluation.stack} --secret --path "
                           f"'secrets.{name}' <value>", markup=False, highlight=False, soft_wrap=True)
+    _review_cost_policy(plan, console)
+
+
+def _headline(plan: Plan) -> str:
+    resources = len([r for r in plan.evaluation.resources if r.custom])
+    return f"[bold]berth[/] stack [cyan]{escape(plan.evaluation.stack)}[/] ({plan.stack.provider}, {resources} resources)"
+
+
+def _release_lines(plan: Plan) -> list[str]:
+    s = plan.stack
+    lines = [f"release {image_ref(s.image, s.version)}, TLS {s.tls_mode}, hosts {', '.join(s.proxy.hosts) or '-'}, "
+             f"roles {', '.join(f'{r} x{s.role_count(r)}' for r in s.servers)}"]
+    if s.provider == "existing":
+        lines.append("SSH: existing hosts keep the keys already installed"
+                     + (f" (and get the {len(s.ssh.authorized_keys)} listed in berth:ssh.authorizedKeys)"
+                        if s.ssh.authorized_keys else "; Berth adds none"))
+    return lines
+
+
+def summary(plan: Plan, console: Console) -> None:
+    """The plan without its resource tree: what it releases, review notes, cost and the policy verdict."""
+    console.print(_headline(plan))
+    for line in _release_lines(plan):
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    _review_cost_policy(plan, console)
+
+
+def _review_cost_policy(plan: Plan, console: Console) -> None:
     if plan.warnings:
         console.print("\n[bold yellow]Review[/]:")
         for note in plan.warnings:
             console.print(f"  - {note}", markup=False, highlight=False, soft_wrap=True)
     lines = pricing.estimate(plan.stack, plan.evaluation.stack)
     note = catalog.PRICE_NOTES.get(plan.stack.provider, f"list prices as of {catalog.PRICES_CHECKED}")
-    console.print(f"\n[bold]Estimated monthly cost[/] ({escape(note)}):")
+    console.print(f"\n[bold]Estimated monthly cost[/] ({escape(note)}):", soft_wrap=True)
     for line in lines:
         console.print(f"  {line.amount:8.2f} {line.currency}  {line.item}", markup=False, highlight=False)
     if not lines:
-        console.print("  nothing billed through Berth: existing hosts are paid for at their own provider")
+        console.print("  nothing billed through Berth: existing hosts are paid for at their own provider", soft_wrap=True)
     for currency, total in pricing.totals(lines).items():
         console.print(f"  [bold]{total:8.2f} {currency}  total[/]")
     if plan.violations:
@@ -208,6 +235,61 @@ def render(plan: Plan, console: Console) -> None:
             console.print(f"  - {policy}: {message}", markup=False, highlight=False, soft_wrap=True)
     else:
         console.print(f"\n[bold green]policy: {POLICY_RULES} rules, all pass[/]")
+
+
+_PROVIDER_HOST = re.compile(r"^ssh://(?P<user>[^@]+)@(?P<address>.+):(?P<port>\d+)$")
+_PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
+
+
+def hosts(plan: Plan) -> list[dict[str, Any]]:
+    """What each host runs, read from what the program declared: its role and SSH address, the app's image,
+    command, env names (never values) and `kamal-proxy deploy` arguments, and its accessories. Values only a
+    provider knows show as placeholders (`<ip of web-1>`)."""
+    resources = plan.evaluation.resources
+    names = {r.urn: r.name for r in resources}
+
+    def image(name: str) -> str | None:
+        pulled = next((r for r in resources if r.type == "docker:index/remoteImage:RemoteImage" and r.name == name), None)
+        return pulled.plain_inputs.get("name") if pulled else None
+
+    def env_names(container: Registration) -> list[str]:
+        return sorted(e.split("=", 1)[0] for e in container.plain_inputs.get("envs") or [])
+
+    out = []
+    specs = {spec.name: spec for spec in host_specs(plan.stack, plan.evaluation.stack)}
+    providers = {r.name.removesuffix("-docker"): r for r in resources if r.type == "pulumi:providers:docker"}
+    for name, spec in specs.items():
+        provider = providers.get(name)
+        ssh = _PROVIDER_HOST.match(plan.shown(str(provider.plain_inputs.get("host")))) if provider else None
+        on_host = [r for r in resources if r.type == "docker:index/container:Container" and provider is not None
+                   and names.get(r.provider.rsplit("::", 1)[0]) == provider.name]
+        logins = provider.plain_inputs.get("registryAuth") or [] if provider else []
+        logins = json.loads(logins) if isinstance(logins, str) else logins  # a provider's config arrives as JSON text
+        entry: dict[str, Any] = {"name": name, "role": spec.role,
+                                 "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
+                                 "port": int(ssh["port"]) if ssh else None,
+                                 "registries": [{"server": r.get("address"), "username": r.get("username")}
+                                                for r in logins if isinstance(r, dict)],
+                                 "app": None, "accessories": {}}
+        for container in on_host:
+            inputs = container.plain_inputs
+            if container.name == f"{name}-app":
+                switch = next((r for r in resources if r.name == f"{name}-switch"), None)
+                argv = [plan.shown(a) for a in shlex.split(str(switch.plain_inputs.get("create", "")))] if switch else []
+                start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
+                entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
+                                "command": inputs.get("command"), "env": env_names(container),
+                                # after `sudo -n` for a user other than root
+                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
+            elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
+                accessory = container.name.removeprefix(f"{name}-")
+                entry["accessories"][accessory] = {
+                    "container": inputs.get("name"), "image": image(f"{container.name}-image"),
+                    "command": inputs.get("command"), "env": env_names(container),
+                    "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
+                                  for p in inputs.get("ports") or []]}
+        out.append(entry)
+    return out
 
 
 def as_json(plan: Plan) -> dict[str, Any]:
@@ -221,6 +303,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
         "resources": [{"type": r.type, "name": r.name, "parent": by_urn.get(r.parent), "custom": r.custom,
                        "protected": r.protect, "description": plan.describe(r)}
                       for r in sorted(plan.evaluation.resources, key=lambda r: (r.type, r.name))],
+        "primaryRole": plan.stack.primary_role, "hosts": hosts(plan),
         "unsetSecrets": plan.unset_secrets, "warnings": plan.warnings,
         "policy": {"rules": POLICY_RULES, "violations": [{"policy": p, "message": m} for p, m in plan.violations]},
         "cost": {"pricesChecked": catalog.PRICES_CHECKED,

@@ -1,0 +1,155 @@
+"""kamal-proxy's settings: which roles run behind it (Role#running_proxy?), each role's proxy as the root's
+deep-merged with its own (Proxy#merge), then one berth:proxy for all of them. A proxied role whose host names
+or port differ would answer the wrong names in Berth, so it is refused; any other difference is reported.
+Kamal's seconds become durations; TLS follows Berth's rules (Let's Encrypt on one host, else Cloudflare)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .translate import Translation
+
+
+def translate(t: Translation, roles: dict[str, list[str]]) -> None:
+    """Kamal's Role#running_proxy? and Proxy#merge, then one berth:proxy for every proxied role."""
+    servers = t.k.get("servers")
+    root = t.k.get("proxy") or {}
+    proxied: dict[str, dict] = {}
+    for role in roles:
+        spec = servers.get(role) if isinstance(servers, dict) and isinstance(servers.get(role), dict) else {}
+        own = spec.get("proxy")
+        running = own is not False if role == t.primary else bool(own)
+        if isinstance(own, bool):
+            t.take("servers", role, "proxy")
+        if running:
+            proxied[role] = deep_merge(root if isinstance(root, dict) else {}, own if isinstance(own, dict) else {})
+        if role == t.primary and not running:
+            t.put(("servers", role, "proxy"), False, ("servers", role, "proxy"))
+        if role != t.primary and running:
+            t.put(("servers", role, "proxy"), True, ("servers", role, "proxy"))
+    if not proxied:
+        if root:
+            t.note("not-taken", ("proxy",), "no role runs behind kamal-proxy, so Kamal uses none of it either")
+        return
+    chosen = t.primary if t.primary in proxied else next(iter(proxied))
+    effective = proxied[chosen]
+    where = ("proxy",) if root else ("servers", chosen, "proxy")
+    for role, config in proxied.items():
+        for key in sorted(set(config) | set(effective)):
+            if config.get(key) == effective.get(key):
+                continue
+            at = ("servers", role, "proxy", key)
+            if key in ("host", "hosts", "app_port"):  # the role would answer other names, or on another port
+                t.problem(at, f"the {role} role's proxy {key} differs from the {chosen} role's, and Berth "
+                                 f"routes every proxied role with one berth:proxy: import {role} as a stack of "
+                                 f"its own (a deploy file with the {role} role alone), or give both roles the "
+                                 "same setting")
+            else:
+                t.note("not-taken", at, f"differs from the {chosen} role's; Berth routes every proxied role "
+                                           f"with one berth:proxy ({chosen}'s)")
+    out: dict[str, Any] = {}
+    hosts = effective.get("hosts") or [h.strip() for h in str(effective.get("host") or "").split(",") if h.strip()]
+    t.take(*where, "host")
+    t.take(*where, "hosts")
+    if hosts:
+        out["hosts"] = [str(h) for h in hosts]
+    ssl = effective.get("ssl", False)
+    t.take(*where, "ssl")
+    behind = sum(len(roles[r]) for r in proxied)
+    if t.s.cloudflare_zone:
+        out["ssl"] = "auto"
+        if ssl is not True:
+            t.note("changed", (*where, "ssl"), "Kamal's proxy served plain HTTP; behind Cloudflare's proxy Berth "
+                                                  "serves HTTPS with a Cloudflare Origin CA certificate (zone SSL "
+                                                  "mode Full (strict))", key="proxy/ssl")
+    elif behind == 1:
+        out["ssl"] = "letsencrypt"
+        if ssl is not True:
+            what = "a certificate from your secrets" if isinstance(ssl, dict) else "plain HTTP"
+            t.note("changed", (*where, "ssl"), f"Kamal's proxy served {what}; Berth serves HTTPS with Let's "
+                                                  "Encrypt (the host name must point at the server), or behind "
+                                                  "Cloudflare with its origin certificate (--cloudflare-zone)",
+                      key="proxy/ssl")
+    else:
+        t.problem(where + ("ssl",), f"{behind} hosts sit behind kamal-proxy: Berth serves TLS on several hosts "
+                                       "only behind Cloudflare's proxy (with its origin certificate); import again "
+                                       "with --cloudflare-zone ZONE")
+    if not hosts:
+        t.problem(where, "has no host: Kamal forwards every request to the app over plain HTTP; Berth serves "
+                            "HTTPS for named hosts: add host: app.example.com under proxy in deploy.yml (Kamal then "
+                            "routes that name only) and import again")
+    if isinstance(ssl, dict):
+        for secret in ssl.values():
+            t.take(*where, "ssl")
+            t.note("not-taken", (*where, "ssl"), f"certificate secrets ({secret}) are not used: Berth's "
+                                                    "certificates come from Let's Encrypt or Cloudflare")
+    if "app_port" in effective:
+        out["appPort"] = int(effective["app_port"])
+        t.take(*where, "app_port")
+    healthcheck = effective.get("healthcheck") or {}
+    if healthcheck:
+        check: dict[str, Any] = {}
+        if "path" in healthcheck:
+            check["path"] = str(healthcheck["path"])
+        for key in ("interval", "timeout"):
+            if key in healthcheck:
+                check[key] = seconds(healthcheck[key])
+        out["healthcheck"] = check
+        t.take(*where, "healthcheck")
+    if "response_timeout" in effective:
+        out["responseTimeout"] = seconds(effective["response_timeout"])
+        t.take(*where, "response_timeout")
+    for kamal_key, berth_key in (("deploy_timeout", "deployTimeout"), ("drain_timeout", "drainTimeout")):
+        if t.k.get(kamal_key) is not None:
+            out[berth_key] = seconds(t.k.get(kamal_key))
+            t.take(kamal_key)
+    buffering = effective.get("buffering") or {}
+    if buffering:
+        names = {"requests": "requests", "responses": "responses", "memory": "memory",
+                 "max_request_body": "maxRequestBody", "max_response_body": "maxResponseBody"}
+        out["buffering"] = {names[k]: v for k, v in buffering.items() if k in names}
+        t.take(*where, "buffering")
+    if "forward_headers" in effective:
+        out["forwardHeaders"] = bool(effective["forward_headers"])
+        t.take(*where, "forward_headers")
+    logging = effective.get("logging") or {}
+    if logging:
+        out["logging"] = {"requestHeaders" if k == "request_headers" else "responseHeaders": [str(h) for h in v]
+                          for k, v in logging.items() if k in ("request_headers", "response_headers")}
+        t.take(*where, "logging")
+    if effective.get("ssl_redirect") is False:
+        t.note("not-taken", (*where, "ssl_redirect"), "Berth always redirects HTTP to HTTPS")
+    elif "ssl_redirect" in effective:
+        t.take(*where, "ssl_redirect")
+    for key in ("path_prefix", "path_prefixes", "strip_path_prefix"):
+        if key in effective:
+            t.note("not-taken", (*where, key), "Berth routes whole host names to the app; kamal-proxy's path "
+                                                  "routing is not carried")
+    run = effective.get("run") or {}
+    for key, value in run.items():
+        if key == "version":
+            out["version"] = str(value)
+            t.take(*where, "run", key)
+        else:
+            t.note("not-taken", (*where, "run", key), "Berth runs kamal-proxy on 80 and 443 with its own "
+                                                         "settings; only run.version carries over")
+    t.put(("proxy",), out, where)
+    for key in effective:  # each key is taken or noted above; the same key of every role agrees with it
+        t.take("proxy", key)
+        for role in proxied:
+            if proxied[role].get(key) == effective.get(key):
+                t.take("servers", role, "proxy", key)
+
+
+def deep_merge(base: dict, other: dict) -> dict:
+    """ActiveSupport's deep_merge: the other's keys win, mappings merge key by key."""
+    out = dict(base)
+    for key, value in other.items():
+        out[key] = deep_merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def seconds(value: Any) -> str:
+    """Kamal's `seconds_duration`: a number of seconds becomes `<n>s`."""
+    return f"{value}s"

@@ -1,0 +1,46 @@
+# Loaded into the real `kamal config` (RUBYOPT=-r this file) by tests/test_kamal_oracle.py. `kamal config`
+# prints what Kamal resolves for the whole configuration (roles, every host, the primary host, the
+# repository, ssh, the accessories' settings); after it has, this writes what Kamal's own configuration
+# objects resolve per role and per accessory, which `kamal config` does not print: each role's hosts, its
+# `kamal-proxy deploy` options (Proxy#deploy_options), its env per host (Role#env: root, role and tags
+# merged), each accessory's hosts (Accessory#hosts), image, port and env. Only Kamal's public readers are
+# called; nothing here resolves a secret's value.
+at_exit do
+  succeeded = $!.nil? || ($!.is_a?(SystemExit) && $!.success?)
+  out = ENV["BERTH_KAMAL_FACTS"]
+  if succeeded && out && defined?(KAMAL) && KAMAL.configured?
+    require "json"
+    config = KAMAL.config
+    env_of = ->(env) { { "clear" => env.clear.to_h { |k, v| [ k.to_s, v.to_s ] }, "secret" => env.secret_keys.map(&:to_s) } }
+    raw_registry = config.raw_config.registry || {}
+    facts = {
+      "service" => config.service,
+      "primary_role" => config.primary_role_name,
+      "registry" => { "server" => raw_registry["server"],
+                      "username" => (raw_registry["username"] if raw_registry["username"].is_a?(String)) },
+      "boot_limit" => config.boot.limit,
+      "env_tags" => config.env_tags.to_h { |tag| [ tag.name.to_s, env_of.(tag.env) ] },
+      "roles" => config.roles.to_h { |role|
+        [ role.name, {
+          "hosts" => role.hosts,
+          "cmd" => role.cmd,
+          "proxy" => (role.proxy.deploy_options.merge("app_port" => role.proxy.app_port) if role.running_proxy?),
+          "env" => role.hosts.to_h { |host| [ host, env_of.(role.env(host)) ] },
+          "tags" => role.hosts.to_h { |host| [ host, role.env_tags(host).map { |tag| tag.name.to_s } ] }
+        } ]
+      },
+      "accessories" => config.accessories.to_h { |accessory|
+        [ accessory.name, {
+          "hosts" => accessory.hosts,
+          "image" => accessory.image,
+          "port" => accessory.port,
+          "cmd" => accessory.cmd,
+          "registry" => accessory.registry && config.raw_config.accessories[accessory.name]["registry"]["server"],
+          "proxy" => (accessory.proxy.deploy_options if accessory.running_proxy?),
+          "env" => env_of.(accessory.env)
+        } ]
+      }
+    }
+    File.write(out, JSON.pretty_generate(facts))
+  end
+end

