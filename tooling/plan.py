@@ -27,6 +27,7 @@ from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
 from components.errors import ConfigError, Problem, loc_of
 from components.hosts import host_specs
+from components.render.registry import DOCKER_HUB
 from components.render.release import image_ref
 from components.validation import load
 from policy import berth_rules
@@ -106,6 +107,19 @@ def _rules(rules: list[dict[str, Any]], direction: str) -> str:
         port = rule.get("portRange") or rule.get("port") or "all"
         parts.append(f"{port}/{rule['protocol']} {'from' if direction == 'in' else 'to'} {who}")
     return "; ".join(parts)
+
+
+def _registries(logins: list) -> list[dict[str, Any]]:
+    """The registries a host logs in to; Docker Hub once, under docker.io, though its provider holds the
+    credentials under each of Docker Hub's names (components/render/registry.py `auth_addresses`)."""
+    seen: list[dict[str, Any]] = []
+    for login in logins:
+        if isinstance(login, dict):
+            entry = {"server": "docker.io" if login.get("address") in DOCKER_HUB else login.get("address"),
+                     "username": login.get("username")}
+            if entry not in seen:
+                seen.append(entry)
+    return seen
 
 
 def _num(value: Any) -> Any:
@@ -268,8 +282,7 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name, "role": spec.role,
                                  "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
                                  "port": int(ssh["port"]) if ssh else None,
-                                 "registries": [{"server": r.get("address"), "username": r.get("username")}
-                                                for r in logins if isinstance(r, dict)],
+                                 "registries": _registries(logins),
                                  "app": None, "accessories": {}}
         for container in on_host:
             inputs = container.plain_inputs
