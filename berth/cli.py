@@ -21,7 +21,7 @@ import typer
 from pulumi import automation as auto
 from rich.console import Console
 
-from . import commands
+from . import commands, recovery
 from .outputs import HostAccess, StackOutputs
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -339,6 +339,31 @@ def import_(ctx: typer.Context, config: Path = KamalConfigArgument,
         allow_from=tuple(allow_from), authorized_keys=tuple(authorized_key), cloudflare_zone=cloudflare_zone,
         version=version, force=force, directory=directory)
     _exit(importer.run(options, Console(emoji=False, highlight=False)))
+
+
+@app.command(rich_help_panel="Deploy")
+def recover(ctx: typer.Context, yes: bool = YesOption) -> None:
+    """After an interrupted `pulumi up` (a second Ctrl-C, a killed CI job): release the stack's lock, remove the
+    containers the interrupted up created but never recorded, and clear its pending creates, so that the next
+    `pulumi up` converges. Example: berth recover"""
+    c: Context = ctx.obj
+    exported = c.call(commands.pulumi_export(c.stack), capture=True)
+    if exported.returncode != 0:
+        c.fail(f"`pulumi stack export --stack {c.stack}` failed: {(exported.stderr or exported.stdout).strip()}")
+    pending = recovery.pending_creates(json.loads(exported.stdout).get("deployment") or {})
+    for create in pending:
+        where = f" on {create.host.address}: removed, the next up creates it again" if create.container else ""
+        c.console.print(f"pending create: {create.label}{where}", markup=False)
+    if not pending:
+        c.console.print("no pending creates in the state; releasing the lock only", markup=False)
+    c.confirm(f"Release stack {c.stack}'s lock and put its state right as above?", yes)
+    c.local(commands.pulumi_cancel(c.stack))  # fails harmlessly when no update holds the lock
+    for create in pending:
+        if create.container and create.host:
+            _exit(c.on(create.host, commands.remove_container(create.container)))
+    if pending:
+        _exit(c.local(commands.pulumi_clear_pending_creates(c.stack)))
+    c.console.print(f"now run: pulumi up --stack {c.stack}", markup=False)
 
 
 # --- Data ------------------------------------------------------------------------------------------------

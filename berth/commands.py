@@ -74,6 +74,26 @@ def pulumi_outputs(stack: str) -> list[str]:
     return ["pulumi", "stack", "output", "--stack", stack, "--json"]
 
 
+def pulumi_export(stack: str) -> list[str]:
+    return ["pulumi", "stack", "export", "--stack", stack]
+
+
+def pulumi_cancel(stack: str) -> list[str]:
+    """Releases the lock an interrupted update left (on a `file://` or S3 backend, its lock file)."""
+    return ["pulumi", "cancel", "--stack", stack, "--yes"]
+
+
+def pulumi_clear_pending_creates(stack: str) -> list[str]:
+    return ["pulumi", "refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"]
+
+
+def remove_container(name: str, grace: int = 30) -> list[str]:
+    """Stopped first, with time to finish (an accessory's last sync), then removed; nothing if it is not there."""
+    quoted = shlex.quote(name)
+    return ["sh", "-c", f"docker stop --time {grace} {quoted} >/dev/null 2>&1; docker rm --force {quoted} >/dev/null 2>&1; "
+                        "true"]
+
+
 def backup_script(container: str, database: str) -> str:
     """A copy restored from the bucket (so every backup also proves the restore path), streamed to stdout.
 

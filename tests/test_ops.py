@@ -190,3 +190,26 @@ def test_help_groups_the_verbs_with_an_example_each():
     for panel in ("App", "Deploy", "Data", "Proxy"):
         assert f"─ {panel} " in result.output
     assert result.output.count("Example: berth") >= 10
+
+
+def test_recover_finds_the_containers_an_interrupted_up_created_and_where():
+    """What `pulumi stack export` holds after the CLI was killed while creating a release's containers."""
+    from berth.recovery import pending_creates
+
+    provider = "urn:pulumi:e2e::berth::berth:index:Servers$berth:index:Host$pulumi:providers:docker::shop-web-1-docker"
+    deployment = {
+        "resources": [{"urn": provider, "inputs": {"host": "ssh://deploy@10.0.0.5:2222"}}],
+        "pending_operations": [
+            {"type": "creating", "resource": {
+                "urn": "urn:pulumi:e2e::berth::berth:index:Release$docker:index/container:Container::shop-web-1-app",
+                "type": "docker:index/container:Container", "inputs": {"name": "shop-web-v2-5ac200"},
+                "provider": f"{provider}::0b5c3c1e"}},
+            {"type": "creating", "resource": {
+                "urn": "urn:pulumi:e2e::berth::berth:index:Release$command:remote:Command::shop-web-1-switch",
+                "type": "command:remote:Command", "inputs": {}}},
+            {"type": "deleting", "resource": {"urn": "urn:x::gone", "type": "docker:index/container:Container"}},
+        ]}
+    app, switch = pending_creates(deployment)
+    assert (app.container, app.host.address, app.host.user, app.host.port) == ("shop-web-v2-5ac200", "10.0.0.5",
+                                                                               "deploy", 2222)
+    assert (switch.container, switch.host) == (None, None)

@@ -14,8 +14,8 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 
 
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
-ORDER = ("test_preview", "test_release", "test_ops", "test_stack", "test_restart", "test_litestream", "test_origin",
-         "test_shared_proxy", "test_hosts", "test_kamal", "test_bench")
+ORDER = ("test_preview", "test_release", "test_ops", "test_stack", "test_restart", "test_interrupt", "test_litestream",
+         "test_origin", "test_shared_proxy", "test_hosts", "test_kamal", "test_bench")
 
 
 def pytest_addoption(parser):

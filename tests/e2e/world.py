@@ -14,9 +14,12 @@ import json
 import os
 import secrets as pysecrets
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,21 @@ LOGS = Path(os.environ.get("BERTH_E2E_LOGS", "/var/tmp/berth-e2e-logs"))
 STACK = HERE / "stacks" / "shop.yaml"
 REGISTRY_USER = "berth"
 BUCKET = "shop-backups"
+
+
+def _cli_child() -> int:
+    """The `pulumi` process the Automation API started for this process (its only CLI child)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and argv[0].endswith(b"/pulumi"):
+            return int(proc.name)
+    raise AssertionError("no pulumi CLI is running for this process")
 
 
 def _merged(base: Any, changes: Any) -> Any:
@@ -282,6 +300,45 @@ class Deployment:
         self.write(**changes)
         self.stack  # noqa: B018 - made before the file is read
         return self._run("up")
+
+    def up_interrupted(self, when: Callable[[Step], bool], grace: float, **changes: Any) -> Run:
+        """`pulumi up`, with the CLI interrupted as an operator's Ctrl-C would (SIGINT) once the engine
+        starts a step `when` accepts, then killed (SIGKILL) `grace` seconds later if it has not ended."""
+        self.write(**changes)
+        stack = self.stack
+        steps, lines = Steps(), []
+        fired = threading.Event()
+
+        def watch(event: auto.EngineEvent) -> None:
+            steps.record(event)
+            if not fired.is_set() and event.resource_pre_event and when(steps.planned[-1]):
+                fired.set()
+
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                stack.up(on_event=watch, on_output=lines.append, color="never")
+                outcome.append(None)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                outcome.append(error)
+
+        started = time.monotonic()
+        worker = threading.Thread(target=run)
+        worker.start()
+        if not fired.wait(600):
+            raise AssertionError("the step to interrupt at never started")
+        cli = _cli_child()
+        os.kill(cli, signal.SIGINT)
+        worker.join(grace)
+        if worker.is_alive():
+            os.kill(cli, signal.SIGKILL)
+            worker.join(60)
+        error = None if outcome == [None] else ("\n".join(steps.diagnostics) or str(outcome[0]))
+        run = Run(steps, error, time.monotonic() - started, "\n".join(lines))
+        self.runs.append(run)
+        (LOGS / f"{len(list(LOGS.iterdir())):03d}-{self.key}-up-interrupted.log").write_text(run.output)
+        return run
 
     def preview(self, **changes: Any) -> Run:
         self.write(**changes)

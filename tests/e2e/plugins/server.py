@@ -16,7 +16,9 @@ run in parallel here too.
 from __future__ import annotations
 
 import json
+import re
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -298,7 +300,21 @@ def serve(package: Package) -> None:
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
     stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine cancels; a Ctrl-C reaches it, not its plugins
+    engine = next((arg for arg in sys.argv[2:] if re.fullmatch(r"[\w.-]+:\d+", arg)), None)
+    if engine:  # the engine's address, which the engine passes every plugin it starts
+        threading.Thread(target=_watch_engine, args=(engine, stopped), daemon=True).start()
     stopped.wait()
     server.stop(grace=1)
+
+
+def _watch_engine(address: str, stopped: threading.Event) -> None:
+    """Exit once the engine is gone, as the Go plugins' health check does (sdk/go/common/util/rpcutil
+    `Healthcheck`): a CLI killed outright leaves no plugin behind."""
+    host, _, port = address.rpartition(":")
+    while not stopped.wait(2):
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            stopped.set()
