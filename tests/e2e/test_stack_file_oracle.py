@@ -120,7 +120,7 @@ def berth_reads(name: str, text: str) -> Verdict:
 def compare(cli: Cli, name: str, text: str, env: dict[str, str] | None = None, original: str | None = None) -> None:
     """Berth refuses the file or reads it as the CLI does; where both read it, the values agree anyway."""
     reading, verdict = cli.read(text, env), berth_reads(name, text)
-    shown = "\n".join(difflib.unified_diff(original.splitlines(), text.splitlines(), "file", "mutated", lineterm="",
+    shown = "\n".join(difflib.unified_diff(original.splitlines(), text.splitlines(), name, f"{name}, mutated", lineterm="",
                                            n=0)) if original is not None else text
     if reading.values is None:
         cli.tally["files the CLI refuses"] += 1
