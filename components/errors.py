@@ -23,6 +23,13 @@ class Problem:
         return self if line is None or self.line else Problem(self.path, self.message, self.missing_secret, line)
 
 
+def besides(named: Iterable[Problem], faults: Iterable[Problem]) -> list[Problem]:
+    """Validation's faults but those at a key the stack file's own reading already names (a date read as a
+    timestamp, a key without its namespace): one message per mistake, the one that says what to write."""
+    paths = {problem.path for problem in named}
+    return [fault for fault in faults if fault.path not in paths]
+
+
 class ConfigError(Exception):
     """Every problem in a stack file at once, so one edit fixes them all; unset secrets apart, as the to-do."""
 

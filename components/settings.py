@@ -17,7 +17,7 @@ from pulumi.runtime import config as runtime_config
 
 from . import stackfile, yamlv3
 from .config import Stack
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, besides
 from .stackfile import NAMESPACE, decode
 from .validation import load
 
@@ -59,7 +59,7 @@ def read_stack() -> Stack:
     try:
         stack = load(raw, lines, stack_name=pulumi.get_stack())
     except ConfigError as error:
-        raise ConfigError([*problems, *error.problems], file=path.name if path else None) from None
+        raise ConfigError([*problems, *besides(problems, error.problems)], file=path.name if path else None) from None
     if problems:
         raise ConfigError(problems, file=path.name if path else None)
     return stack

@@ -1,11 +1,12 @@
 """Read `Pulumi.<stack>.yaml` as `pulumi up` reads it, and find what the CLI would silently change.
 
-The values are those Go's yaml.v3 gives the Pulumi CLI (components/yamlv3.py), and `engine_config` is
-the text the CLI then hands the program, so the offline plan, the tests and `pulumi up` see the same
-stack. Reading the file itself (the program does too, see settings.read_stack) also finds what the
-engine's view hides: duplicate keys, keys outside any namespace (a dedented key), namespaces Berth does
-not read (`bearth:`), credentials written in plain text, and unquoted scalars the CLI turns into other
-text (`version: 1.10` reaches the program as "1.1"). Each problem carries its line.
+The values are those the Pulumi CLI reads (components/yamlv3.py), and `engine_config` is the text the CLI then
+hands the program, so the offline plan, the tests and `pulumi up` see the same stack (the real CLI checks this:
+tests/e2e/test_stack_file_oracle.py). Reading the file itself (the program does too, see settings.read_stack)
+also finds what the engine's view hides: duplicate keys, keys outside any namespace (a dedented key, which the
+CLI files under the project's name, `berth:`), namespaces Berth does not read (`bearth:`), credentials written
+in plain text, and unquoted scalars the CLI turns into other text (`version: 1.10` reaches the program as "1.1",
+`version: 2026-11-18` as "2026-11-18 00:00:00 +0000 UTC"). Each problem carries its line.
 
 Encrypted values cannot be decrypted here: each `{secure: ...}` under `berth:secrets` becomes a
 placeholder that stays a secret all the way through.
@@ -21,9 +22,10 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from . import yamlv3
+from . import gotext, yamlv3
 from .config import SCALAR_KEYS, keys_at, paths_of, scalar_kind
 from .errors import Problem
+from .yamlv3 import entries
 
 NAMESPACE = "berth"
 
@@ -72,7 +74,7 @@ class StackFile:
         """What the engine puts in the program's config: text for scalars, JSON (as Go writes it) for objects."""
         out = {}
         for key, value in self.berth.items():
-            if value is None:  # `key:` with no value: nothing for the program to read
+            if value is None:  # absent (a document built in memory); a file's `key:` with no value is "" (parse_text)
                 continue
             out[f"{NAMESPACE}:{key}"] = yamlv3.engine_text(value)
         return out
@@ -131,8 +133,14 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
     config_node = _mapping_entry(root, "config") if isinstance(root, MappingNode) else None
     if root is not None and not isinstance(root, MappingNode):
         problems.append(Problem("(file)", "is not a YAML mapping with a `config:` key", line=1))
+    top: dict[str, int] = {}  # the file's own keys as written -> line
     for key_node, _ in root.value if isinstance(root, MappingNode) else []:
-        key = str(yamlv3.node_value(key_node)) if isinstance(key_node, ScalarNode) else "?"
+        key = _key(key_node) or "?"
+        if isinstance(key_node, ScalarNode) and key_node.value in top:
+            problems.append(Problem(key, f"is set twice (first on line {top[key_node.value]}); the Pulumi CLI "
+                                         "refuses a file with a repeated key", line=key_node.start_mark.line + 1))
+        elif isinstance(key_node, ScalarNode):
+            top[key_node.value] = key_node.start_mark.line + 1
         if key not in STACK_FILE_KEYS:
             hint = ("it is at the top of the file, so Pulumi ignores it: indent it under config:" if ":" in key
                     else f"a stack file holds {', '.join(STACK_FILE_KEYS)}")
@@ -144,32 +152,40 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
     berth: dict[str, Any] = {}
     lines: dict[tuple, int] = {}
     other: list[str] = []
-    seen: dict[str, int] = {}
-    for key_node, value_node in config_node.value if config_node is not None else []:
-        key = str(yamlv3.node_value(key_node)) if isinstance(key_node, ScalarNode) else "?"
+    seen: dict[str, tuple[int, str]] = {}  # namespace:key -> (line, as written)
+    for key_node, value_node in entries(config_node, _reporter((), problems)) if config_node is not None else []:
         line = key_node.start_mark.line + 1
-        if key in seen:
-            problems.append(Problem(key, f"is set twice (first on line {seen[key]}); the Pulumi CLI refuses a file "
-                                         "with a repeated key", line=line))
+        key, namespace, rest, problem = _config_key(key_node)
+        full = f"{namespace}:{rest}"
+        if problem:
+            problems.append(Problem(key if namespace is None else full, problem, line=line))
+            if namespace is None:
+                continue
+        if full in seen:
+            first, written = seen[full]
+            why = ("the Pulumi CLI refuses a file with a repeated key" if written == key
+                   else f"Pulumi reads {written} as {full} too and keeps either one")
+            problems.append(Problem(full, f"is set twice (first on line {first}); {why}", line=line))
             continue
-        seen[key] = line
-        namespace, colon, rest = key.partition(":")
-        if not colon or not rest or not namespace:
-            problems.append(_without_namespace(key, line))
-            continue
-        value = _decoded(value_node, (key,), problems)
+        seen[full] = (line, key)
+        value = _decoded(value_node, (full,), problems)
         if namespace == NAMESPACE:
+            if value is None:  # the CLI keeps no value as "" (and warns that a later Pulumi hands null)
+                value = ""
+                problems.append(Problem(_key_path((rest,)), "has no value, so Pulumi hands the program an empty "
+                                                            "string (a later Pulumi, null): write the value or remove "
+                                                            "the key", line=line))
             berth[rest] = value
             _record_lines(value_node, (rest,), lines)
             lines[(rest,)] = line
-            problems += _mangled(value_node, (rest,))
+            problems += _changed(value_node, (rest,))
         elif namespace in NAMESPACES:
-            other.append(key)
-            if key in PROVIDER_CREDENTIALS and not _is_secure(value):
-                problems.append(Problem(key, "is a credential in plain text; remove it and run "
-                                             f"`pulumi config set --secret {key} <value>` (or set "
-                                             f"{PROVIDER_CREDENTIALS[key]} in the environment); the value is not "
-                                             "shown here", line=line))
+            other.append(full)
+            if full in PROVIDER_CREDENTIALS and not _is_secure(value):
+                problems.append(Problem(full, "is a credential in plain text; remove it and run "
+                                              f"`pulumi config set --secret {full} <value>` (or set "
+                                              f"{PROVIDER_CREDENTIALS[full]} in the environment); the value is not "
+                                              "shown here", line=line))
         else:
             close = difflib.get_close_matches(namespace, NAMESPACES, n=1, cutoff=0.6)
             homes = paths_of(rest) if close == [NAMESPACE] and rest not in keys_at(()) else []
@@ -179,7 +195,7 @@ def parse_text(name: str, text: str, file: str) -> StackFile:
                 hint = f"; did you mean {close[0]}:{rest}?"
             else:
                 hint = f"; Berth reads {NAMESPACE}: and the providers' own namespaces ({', '.join(NAMESPACES[1:-1])})"
-            problems.append(Problem(key, f"uses the namespace {namespace}:, which nothing in this stack reads{hint}",
+            problems.append(Problem(full, f"uses the namespace {namespace}:, which nothing in this stack reads{hint}",
                                     line=line))
     problems += _placeholders(berth, lines)
     return StackFile(name, berth, other, problems, file, lines)
@@ -191,20 +207,52 @@ def _mapping_entry(node: MappingNode, key: str) -> Node | None:
     return next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None)
 
 
-def _decoded(node: Node, path: tuple, problems: list[Problem]) -> Any:
-    def duplicate(at: tuple, dup: yamlv3.Duplicate) -> None:
-        where = ".".join(str(p) for p in (*path, *at, dup.key))
-        problems.append(Problem(where, f"is set twice (first on line {dup.first_line}); the Pulumi CLI refuses "
-                                       "a file with a repeated key", line=dup.line))
+def _config_key(node: Node) -> tuple[str, str | None, str, str | None]:
+    """(the key as written, namespace, name, problem) for a key of `config:`, read as the CLI reads it: a key
+    without a namespace belongs to the project (named berth in Pulumi.yaml), `ns:config:name` is the old form
+    of `ns:name`. The namespace is None when Pulumi cannot read the key at all."""
+    if not isinstance(node, ScalarNode):
+        return "?", None, "", "is a mapping or a list, so the Pulumi CLI cannot read the file (keys are namespace:key)"
+    try:
+        kind, key = yamlv3.scalar(node)
+    except yamlv3.Unreadable as error:
+        return node.value, None, "", str(error)
+    if kind != "str":
+        return node.value, None, "", "is not text, so the Pulumi CLI cannot read the file (keys are namespace:key)"
+    parts = key.split(":")
+    if len(parts) == 3 and parts[1] == "config":
+        return key, parts[0], parts[2], None
+    if len(parts) > 2:
+        return key, None, "", "has more than one colon, so the Pulumi CLI cannot read the file (keys are namespace:key)"
+    if len(parts) == 1:
+        return key, NAMESPACE, key, _without_namespace(key)
+    problem = None if parts[1] else f"has no name after {parts[0]}:"
+    return key, parts[0], parts[1], problem
 
-    return yamlv3.to_value(node, duplicate)
+
+def _reporter(path: tuple, problems: list[Problem]) -> yamlv3.Report:
+    def report(at: tuple, line: int, message: str) -> None:
+        problems.append(Problem(".".join(str(p) for p in (*path, *at)) or "config", message, line=line))
+
+    return report
+
+
+def _decoded(node: Node, path: tuple, problems: list[Problem]) -> Any:
+    return yamlv3.to_value(node, _reporter(path, problems))
+
+
+def _key(node: Node) -> str | None:
+    """A mapping key as the program names it; None for one the CLI refuses (to_value reports it)."""
+    try:
+        return yamlv3.key_text(node) if isinstance(node, ScalarNode) else None
+    except yamlv3.Unreadable:
+        return None
 
 
 def _record_lines(node: Node, path: tuple, lines: dict[tuple, int]) -> None:
     if isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode):
-                key = str(yamlv3.node_value(key_node))
+        for key_node, value_node in entries(node):
+            if (key := _key(key_node)) is not None:
                 lines.setdefault(path + (key,), key_node.start_mark.line + 1)
                 _record_lines(value_node, path + (key,), lines)
     elif isinstance(node, SequenceNode):
@@ -220,50 +268,56 @@ def _key_path(loc: tuple) -> str:
     return path
 
 
-def _mangled(node: Node, path: tuple) -> list[Problem]:
-    """Unquoted scalars the CLI hands the program as other text: `1.10` as "1.1", `0123` as "83"."""
+def _changed(node: Node, path: tuple) -> list[Problem]:
+    """Unquoted scalars and keys the CLI hands the program as other text: `1.10` as "1.1", `0123` as "83",
+    `2026-11-18` as "2026-11-18 00:00:00 +0000 UTC", a key `~` as "<nil>"."""
     problems = []
     if isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode):
-                problems += _mangled(value_node, path + (str(yamlv3.node_value(key_node)),))
+        for key_node, value_node in entries(node):
+            if (key := _key(key_node)) is None:
+                continue
+            if key_node.tag == yamlv3.PLAIN and key != key_node.value:
+                problems.append(Problem(_key_path(path + (key,)), f"the key {key_node.value} is read by Pulumi as "
+                                                                  f'{key!r}; quote it: "{key_node.value}":',
+                                        line=key_node.start_mark.line + 1))
+            problems += _changed(value_node, path + (key,))
         return problems
     if isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
-            problems += _mangled(item, path + (i,))
+            problems += _changed(item, path + (i,))
         return problems
     if not isinstance(node, ScalarNode) or node.tag != yamlv3.PLAIN:
         return problems
-    value = yamlv3.resolve(node.value)
-    if isinstance(value, str) or value is None:
+    kind, value = yamlv3.scalar(node)
+    if kind == "str" or value is None:
         return problems
-    try:
-        text = yamlv3.engine_text(value)
+    try:  # the text the program reads: a timestamp's Go text, a number's JSON (inside an object, as JSON reads it back)
+        text = value if isinstance(value, str) else gotext.to_json(value, nested=len(path) > 1)
     except ValueError:
-        text = "an error (JSON has no such number)"
+        return problems  # .inf, .nan: to_value reports them
     if text == node.value:
         return problems
-    kind = scalar_kind(path)
+    expected = scalar_kind(path)
     line = node.start_mark.line + 1
     key = path[-1] if not isinstance(path[-1], int) else None
     quoted = f'{key}: "{node.value}"' if key is not None else f'"{node.value}"'
-    if kind == "text":
-        what = "the boolean" if isinstance(value, bool) else "the number"
-        problems.append(Problem(_key_path(path), f"{node.value} is read by Pulumi as {what} {text}, so the "
-                                                 f"program would get {text!r}; quote it: {quoted}", line=line))
-    elif kind == "number" and isinstance(value, int) and node.value.lstrip("+-")[:1] == "0" and value != 0:
+    if expected == "text":
+        what = {"bool": f"the boolean {text}", "timestamp": "a date" if len(node.value) <= 10 else "a timestamp"}.get(
+            kind, f"the number {text}")
+        problems.append(Problem(_key_path(path), f"{node.value} is read by Pulumi as {what}, so the program would "
+                                                 f"get {text!r}; quote it: {quoted}", line=line))
+    elif expected == "number" and node.value.lstrip("+-")[:1] == "0" and gotext.parse_int(node.value.replace("_", "")):
         base = {"x": "hexadecimal", "o": "octal", "b": "binary"}.get(node.value.lstrip("+-")[1:2].lower(), "octal")
         problems.append(Problem(_key_path(path), f"{node.value} is read by Pulumi as {base}, the number {text}; "
                                                  "write it without the leading 0", line=line))
     return problems
 
 
-def _without_namespace(key: str, line: int) -> Problem:
+def _without_namespace(key: str) -> str:
     homes = paths_of(key)
-    hint = ("; it looks like " + " or ".join(f"berth:{h}" for h in homes) + ": indent it under its section"
-            if homes else f"; write {NAMESPACE}:{key} if it is a Berth setting")
-    return Problem(key, f"has no namespace, so the Pulumi CLI cannot read the file (keys are namespace:key){hint}",
-                   line=line)
+    hint = ("it looks like " + " or ".join(f"{NAMESPACE}:{h}" for h in homes) + ": indent it under its section"
+            if homes else f"write {NAMESPACE}:{key}")
+    return f"is written without its namespace ({key}:), so Pulumi reads it as {NAMESPACE}:{key}; {hint}"
 
 
 def _is_secure(value: Any) -> bool:

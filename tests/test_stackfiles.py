@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,11 @@ EXPECTED = {
                             'would get \'1.1\'; quote it: version: "1.10"'),
     "octal-version": (9, "0123456 is read by Pulumi as the number 42798"),
     "float-sha": (9, "12345e6 is read by Pulumi as the number 12345000000"),
+    "date-version": (9, 'berth:version (line 9): 2026-11-18 is read by Pulumi as a date, so the program would get '
+                        '\'2026-11-18 00:00:00 +0000 UTC\'; quote it: version: "2026-11-18"'),
     "float-in-section": (52, 'berth:database.version (line 52): 18.0 is read by Pulumi as the number 18'),
-    "dedented-key": (61, "proxied (line 61): has no namespace, so the Pulumi CLI cannot read the file (keys are "
-                         "namespace:key); it looks like berth:dns.proxied: indent it under its section"),
+    "dedented-key": (61, "berth:proxied (line 61): is written without its namespace (proxied:), so Pulumi reads it "
+                         "as berth:proxied; it looks like berth:dns.proxied: indent it under its section"),
     "duplicate-key": (49, "berth:releaseCommand (line 49): is set twice (first on line 48)"),
     "duplicate-nested-key": (41, "berth:proxy.appPort (line 41): is set twice (first on line 40)"),
     "misspelled-namespace": (48, "bearth:releaseCommand (line 48): uses the namespace bearth:, which nothing in this "
@@ -88,21 +91,106 @@ def test_the_program_reads_the_file_too_and_refuses_the_same(name):
     assert not any(token in str(caught.value) for token in TOKENS)
 
 
-@pytest.mark.parametrize(("yaml_text", "engine"), [
-    ("berth:version: 1.10", "1.1"), ("berth:version: 0123456", "42798"), ("berth:version: 12345e6", "12345000000"),
-    ("berth:version: 1e21", "1e+21"), ("berth:version: 0x1F", "31"), ("berth:version: 1_000", "1000"),
-    ("berth:version: '1.10'", "1.10"), ("berth:version: !!str 1.10", "1.10"), ("berth:version: 3f9c2e1", "3f9c2e1"),
-    ("berth:maintenance: true", "true"), ("berth:maintenance: yes", "yes"), ("berth:maintenance: off", "off"),
-    ("berth:version: 2026-01-01", "2026-01-01"), ("berth:version: 1.0", "1"),
-    # 080 is no octal (8 is no octal digit): Go's ParseInt fails and it becomes the float 80
-    ("berth:proxy: {version: 1.10, ssl: off, appPort: 080}", '{"appPort":80,"ssl":"off","version":1.1}'),
-    ("berth:proxy: {appPort: 0100}", '{"appPort":64}'),
-    ("berth:env: {clear: {A: <b>&c}}", '{"clear":{"A":"\\u003cb\\u003e\\u0026c"}}'),
+# What the Pulumi CLI v3.274.1 hands the program for `berth:t: <yaml>`, recorded from the CLI itself
+# (`pulumi config --json --show-secrets`, see tests/e2e/test_stack_file_oracle.py, which re-checks every row
+# against the binary). yaml.v3 resolves the scalar, the CLI writes it back as YAML and reads it again, then
+# hands strings as they are and anything else as Go's JSON.
+CLI_ANSWERS = [
+    ('1.10', '1.1'),
+    ('0123456', '42798'),
+    ('12345e6', '12345000000'),
+    ('1e21', '1e+21'),
+    ('0x1F', '31'),
+    ('1_000', '1000'),
+    ("'1.10'", '1.10'),
+    ('!!str 1.10', '1.10'),
+    ('3f9c2e1', '3f9c2e1'),
+    ('true', 'true'),
+    ('yes', 'yes'),
+    ('off', 'off'),
+    ('y', 'y'),
+    ('~', ''),
+    ('2026-11-18', '2026-11-18 00:00:00 +0000 UTC'),
+    ('"2026-11-18"', '2026-11-18'),
+    ('2026-1-2', '2026-01-02 00:00:00 +0000 UTC'),
+    ('2026-02-30', '2026-02-30'),
+    ('2001-12-14T21:59:43.10-05:00', '2001-12-14 21:59:43.1 -0500 -0500'),
+    ('2001-12-14t21:59:43Z', '2001-12-14 21:59:43 +0000 UTC'),
+    ('2001-12-14 21:59:43,10', '2001-12-14 21:59:43.1 +0000 UTC'),
+    ('2001-12-14T21:59:43', '2001-12-14T21:59:43'),
+    ('1.0', '1'),
+    ('-0.0', '0'),
+    ('080', '80'),
+    ('1e400', '1e400'),
+    ('.1_0', '0.1'),
+    ('0b101', '5'),
+    ('0b-101', '-5'),
+    ('18446744073709551615', '18446744073709551615'),
+    ('+18446744073709551615', '18446744073709552000'),
+    ('!!binary aGVsbG8=', 'hello'),
+    ('!!timestamp 2024-01-02', '2024-01-02 00:00:00 +0000 UTC'),
+    ('{version: 1.10, ssl: off, appPort: 080}', '{"appPort":80,"ssl":"off","version":1.1}'),
+    ('{appPort: 0100}', '{"appPort":64}'),
+    ('{clear: {A: <b>&c}}', '{"clear":{"A":"\\u003cb\\u003e\\u0026c"}}'),
+    ('{name: 2024-01-02, at: 2001-12-14T21:59:43+00:00}',
+     '{"at":"2001-12-14 21:59:43 +0000 UTC","name":"2024-01-02 00:00:00 +0000 UTC"}'),
+    ('{big: 18446744073709551615, zero: -0.0, none: ~}', '{"big":18446744073709552000,"none":null,"zero":0}'),
+    ('{~: a, 1.10: b, 010: c, true: d, 2024-01-02: e, 12345e6: f}',
+     '{"1.1":"b","1.2345e+10":"f","2024-01-02 00:00:00 +0000 UTC":"e","8":"c","\\u003cnil\\u003e":"a","true":"d"}'),
+    ('{<<: {a: 1, b: 2}, b: 3}', '{"a":1,"b":3}'),
+    ('"a\\u2028b"', 'a\u2028b'),
+]
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """The zone the answers were recorded in: Go names an offset after the local zone when that zone has it."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(("yaml_text", "answer"), CLI_ANSWERS)
+def test_the_program_gets_the_text_the_pulumi_cli_hands_it(utc, yaml_text, answer):
+    parsed = stackfile.parse_text("x", f"config:\n  berth:t: {yaml_text}\n", "Pulumi.x.yaml")
+    assert parsed.engine_config() == {"berth:t": answer}
+
+
+@pytest.mark.parametrize(("yaml_text", "line", "path", "quoted"), [
+    ("berth:version: 2026-11-18", 2, "berth:version", 'version: "2026-11-18"'),
+    ("berth:database:\n    name: 2024-01-02", 3, "berth:database.name", 'name: "2024-01-02"'),
+    ("berth:proxy: {hosts: [2001-12-14t21:59:43Z]}", 2, "berth:proxy.hosts[0]", '"2001-12-14t21:59:43Z"'),
 ])
-def test_the_program_gets_the_text_the_pulumi_cli_would_hand_it(yaml_text, engine):
-    """yaml.v3's resolution and Go's JSON, as sdk/go/common/resource/config hands values to the program."""
+def test_a_date_the_cli_would_change_in_a_text_setting_is_refused_like_1_10(utc, yaml_text, line, path, quoted):
     parsed = stackfile.parse_text("x", f"config:\n  {yaml_text}\n", "Pulumi.x.yaml")
-    assert list(parsed.engine_config().values()) == [engine]
+    (problem,) = parsed.problems
+    assert (problem.path, problem.line) == (path, line)
+    assert "+0000 UTC'" in problem.message and problem.message.endswith(f"quote it: {quoted}")
+
+
+def test_what_else_the_cli_reads_otherwise_is_refused_with_its_line():
+    text = ("config:\n  berth:env:\n    clear: {~: a, 010: b}\n  berth:releaseCommand:\n  berth:maintenance: !!bool yes\n"
+            "  berth:proxy: {appPort: .inf}\n")
+    parsed = stackfile.parse_text("x", text, "Pulumi.x.yaml")
+    assert sorted((p.line, p.path, p.message) for p in parsed.problems) == [
+        (3, "berth:env.clear.8", "the key 010 is read by Pulumi as '8'; quote it: \"010\":"),
+        (3, "berth:env.clear.<nil>", "the key ~ is read by Pulumi as '<nil>'; quote it: \"~\":"),
+        (4, "berth:releaseCommand", "has no value, so Pulumi hands the program an empty string (a later Pulumi, "
+                                    "null): write the value or remove the key"),
+        (5, "berth:maintenance", "cannot decode !!str `yes` as a !!bool, so the Pulumi CLI refuses the file"),
+        (6, "berth:proxy.appPort", '.inf is a number JSON cannot carry, so the Pulumi CLI refuses the file; quote it: '
+                                   '".inf"'),
+    ]
+    assert parsed.engine_config()["berth:releaseCommand"] == ""  # what the CLI hands the program, warning about it
+
+
+def test_a_key_without_its_namespace_reaches_the_program_under_the_projects_name():
+    parsed = stackfile.parse_text("x", "config:\n  berth:config:image: app\n  version: v1\n", "Pulumi.x.yaml")
+    assert parsed.engine_config() == {"berth:image": "app", "berth:version": "v1"}
+    (problem,) = parsed.problems
+    assert (problem.path, problem.line) == ("berth:version", 3)
 
 
 def test_values_the_cli_keeps_as_text_stay_text():

@@ -25,7 +25,7 @@ from rich.tree import Tree
 
 from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
-from components.errors import ConfigError, Problem, loc_of
+from components.errors import ConfigError, Problem, besides, loc_of
 from components.hosts import host_specs
 from components.render.registry import DOCKER_HUB
 from components.render.release import image_ref
@@ -85,7 +85,7 @@ def unset_secrets(stack_file: stackfile.StackFile, path: Path) -> list[str]:
         load(stack_file.program_view(), stack_file.line_of, stack_file.name)
     except ConfigError as error:
         unset = error.unset_secrets
-        problems += error.faults
+        problems += besides(stack_file.problems, error.faults)
     if problems:
         raise ConfigError([*problems, *unset], file=path.name)
     return sorted({p.missing_secret for p in unset})
