@@ -29,6 +29,7 @@ module objects, hence the same classes, and the resource modules registered as a
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import sys
@@ -82,16 +83,28 @@ class Sdk:
         self._names: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
-        """Import the modules (once) and collect their names."""
+        """Import the modules (once) and collect their names.
+
+        The cyclic garbage collector is paused for the load and what is alive then is frozen (`gc.freeze`):
+        an SDK's modules make hundreds of thousands of objects (classes, typing forms, TypedDicts) that live as
+        long as the process. Otherwise the load's allocations trigger collections that walk that growing heap,
+        and every full collection after it, while the program declares its resources, walks it all again:
+        about 40% of the plan's time. Reference counting still frees frozen objects; only a reference cycle
+        alive at the freeze that becomes garbage later is never collected, which a program that loads each
+        package once can afford."""
         global _loading
         with _lock:
             if self._names is None:
                 _deferred(self.package)
-                _loading = True
+                _loading, collecting = True, gc.isenabled()
+                gc.disable()
                 try:
                     loaded = [importlib.import_module(f"{self.package}.{m}") for m in self.modules]
                 finally:
                     _loading = False
+                    gc.freeze()
+                    if collecting:
+                        gc.enable()
                 # The input types and enums the package's __init__ exports too, loaded by the modules that use them.
                 shared = [sys.modules[m] for m in (f"{self.package}._inputs", f"{self.package}._enums") if m in sys.modules]
                 self._names = {name: getattr(module, name) for module in loaded + shared for name in module.__all__}
