@@ -1,8 +1,8 @@
 """The provider SDKs Berth uses, each loaded as the few modules Berth declares from, never as a whole package.
 
 Why: a generated Pulumi SDK's `__init__.py` imports every module of its package. `import pulumi_cloudflare`
-ran all of its ~780 modules (most of the plan's 3.2 s) for the five resources and functions the Edge
-declares, and `import pulumi_digitalocean` ~190 for twenty. Every `pulumi preview`, `up` and `make plan` paid
+ran all of its ~780 modules (2.7 s of the plan's 3.2 s, issue 18) for the five resources and functions the
+Edge declares, and `import pulumi_digitalocean` ~190 for sixteen. Every `pulumi preview`, `up` and `make plan` paid
 for that before declaring a single resource. Here each package is a namespace (`cloudflare.DnsRecord`) whose
 names are the SDK's own classes and functions, loaded from their modules on first use, so a Hetzner stack
 never loads DigitalOcean's modules and no stack loads a module it does not declare from.
@@ -11,18 +11,19 @@ What this relies on in the layout of the SDKs that pulumi-language-python genera
 package below by tests/test_sdk.py):
 - each resource or function is in a module of its own (`pulumi_cloudflare/dns_record.py`) that names it in
   `__all__`; the `<Name>Args` types of nested inputs are in `_inputs` (the package exports its `__all__`);
-- such a module reaches its package only through `from . import _utilities`, `from . import outputs` and
-  `from ._inputs import *` (`from .. import _utilities` in a subpackage such as `pulumi_command.remote`),
-  never through a name that the package's `__init__` defines;
+- such a module reaches its package only through `from . import _utilities`, `from . import outputs`,
+  `from ._inputs import *` and `from ._enums import *` (`from .. import _utilities` in a subpackage such as
+  `pulumi_command.remote`), never through a name that the package's `__init__` defines;
 - the plugin version the engine is asked for comes from `_utilities`, which reads the distribution's
   metadata (`importlib.metadata.version`), not from the `__init__`: it is the same either way;
 - besides re-exporting the modules, the `__init__` only registers the package's resource modules with
   `pulumi.runtime` (`_utilities.register`). The engine needs those to turn a resource reference it sends
   back into an object (`rpc.deserialize_resource`), which never happens for Berth: its providers return no
-  resource references and it uses no component packages, stack references or `Resource.get`.
+  resource references and it uses no component packages or stack references (a preview of every shipped
+  stack through the real engine deserialized none; tests/test_sdk.py checks it under the mocks).
 
 A package loaded here sits in `sys.modules` with its `__init__` not yet run. The first lookup of any name
-on it from elsewhere (`pulumi_cloudflare.Ruleset` in a test, the policy pack, the lab plugins) runs the
+on it from elsewhere (a test's `pulumi_docker.ContainerArgs`, any code that imports the package) runs the
 `__init__` in place first (a module `__getattr__`, PEP 562), so that code sees the whole package: the same
 module objects, hence the same classes, and the resource modules registered as a full import does.
 """
