@@ -12,7 +12,6 @@ import shlex
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_docker as docker
 
 from . import containers, presets
 from .accessory_args import AccessoryArgs
@@ -25,6 +24,7 @@ from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
 from .render.release import docker_run_script
+from .sdk import docker
 from .secrets import Secrets, resolved
 
 

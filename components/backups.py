@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pulumi
 
 from .clouds.base import stateful
+from .sdk import digitalocean as do
 
 if TYPE_CHECKING:
     from .config import Stack
@@ -43,8 +44,6 @@ class BackupsStorage(pulumi.ComponentResource):
         self.endpoint = args.endpoint
         self.region = args.region
         if args.provider == "spaces":
-            import pulumi_digitalocean as do
-
             bucket = do.SpacesBucket(f"{name}-bucket", name=args.bucket, region=args.region, acl="private",
                                      versioning=do.SpacesBucketVersioningArgs(enabled=True), opts=stateful(self))
             key = do.SpacesKey(f"{name}-key", name=f"{args.service}-{args.stack_name}-backups",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pulumi_docker as docker
-
 from .config import ContainerOptions, parse_mount
 from .fields import docker_cpus, duration_seconds, go_duration
 from .render.release import memory_mb
+from .sdk import docker
 
 LOG_DRIVER = "json-file"
 LOG_OPTIONS = {"max-size": "10m"}  # Kamal's default: a chatty app never fills the disk

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_digitalocean as do
 
 from .clouds.base import stateful
 from .render.database import database_url
+from .sdk import digitalocean as do
 
 if TYPE_CHECKING:
     from .config import Stack

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_cloudflare as cloudflare
-import pulumi_tls as tls
 
 from .config import Stack
 from .hosts import WebHost
 from .render.edge import AUTO_TTL, ORIGIN_CERTIFICATE_DAYS, ZoneSettings, record_specs, zone_setting_values
+from .sdk import cloudflare, tls
 
 
 @dataclass

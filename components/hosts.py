@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pulumi
-import pulumi_command as command
-import pulumi_docker as docker
 
 from . import catalog
 from .clouds.base import Cloud, HostSpec, Machine, cloud_for
@@ -19,6 +17,7 @@ from .render import cloudinit
 from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
 from .render.firewall import RuleSet, rule_set
 from .render.registry import auth_addresses
+from .sdk import docker, remote
 from .secrets import Secrets
 
 SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
@@ -31,9 +30,9 @@ class SshAccess:
     port: int
     private_key: pulumi.Output[str] | None  # None: the ssh-agent (SSH_AUTH_SOCK)
 
-    def connection(self, host: pulumi.Input[str]) -> command.remote.ConnectionArgs:
-        return command.remote.ConnectionArgs(host=host, user=self.user, port=float(self.port),
-                                             private_key=self.private_key)
+    def connection(self, host: pulumi.Input[str]) -> remote.ConnectionArgs:
+        return remote.ConnectionArgs(host=host, user=self.user, port=float(self.port),
+                                     private_key=self.private_key)
 
     def command_line(self, address: str) -> str:
         port = "" if self.port == 22 else f" -p {self.port}"
@@ -95,7 +94,7 @@ class Host(pulumi.ComponentResource):
 
     machine: Machine
     docker_provider: docker.Provider
-    ready: command.remote.Command
+    ready: remote.Command
 
     def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Host", name, {}, opts)
@@ -130,13 +129,13 @@ class Host(pulumi.ComponentResource):
     def run(self, name: str, *, create: pulumi.Input[str], parent: pulumi.Resource,
             update: pulumi.Input[str] | None = None, delete: pulumi.Input[str] | None = None,
             stdin: pulumi.Input[str] | None = None, triggers: list | None = None,
-            depends_on: list[pulumi.Resource] | None = None) -> command.remote.Command:
+            depends_on: list[pulumi.Resource] | None = None) -> remote.Command:
         """A command on this host over SSH, as root (every command Berth runs on a host goes through here).
 
         `add_previous_output_in_env` is off (pulumi-command's default is on): nothing Berth runs reads the
         previous run's output, and over SSH it would travel as environment requests (PULUMI_COMMAND_STDOUT,
         PULUMI_COMMAND_STDERR) that sshd only accepts when its AcceptEnv lists them."""
-        return command.remote.Command(
+        return remote.Command(
             name, connection=self.connection, create=self.as_root(create),
             update=self.as_root(update) if update is not None else None,
             delete=self.as_root(delete) if delete is not None else None,
@@ -146,7 +145,7 @@ class Host(pulumi.ComponentResource):
 
     def run_script(self, name: str, script: pulumi.Input[str], *, parent: pulumi.Resource,
                    triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None,
-                   ) -> command.remote.Command:
+                   ) -> remote.Command:
         """A script fed on stdin to `bash -s`: its text (secrets included) never reaches a command line."""
         return self.run(name, create="bash -s", stdin=script, parent=parent, triggers=triggers, depends_on=depends_on)
 

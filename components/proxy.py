@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_docker as docker
 
 from . import containers
 from .hosts import Host
 from .render import proxy
 from .render.bootstrap import DOCKER_NETWORK
 from .render.files import File, write_files
+from .sdk import docker
 
 
 @dataclass

@@ -19,9 +19,6 @@ import shlex
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_command as command
-import pulumi_docker as docker
-import pulumi_random as random
 
 from . import containers
 from .config import Role, Stack
@@ -31,6 +28,7 @@ from .proxy import KamalProxy
 from .render import proxy as proxy_text
 from .render import release as text
 from .render.bootstrap import DOCKER_NETWORK
+from .sdk import docker, random, remote
 from .secrets import Secrets, resolved
 
 
@@ -106,7 +104,7 @@ class Release(pulumi.ComponentResource):
         self.release_command = self._release_command(primary) if args.release_command else None
 
         self.containers: dict[str, docker.Container] = {}
-        switches: dict[str, command.remote.Command] = {}
+        switches: dict[str, remote.Command] = {}
         previous_batch: list[pulumi.Resource] = []
         proxied = [h for h in args.hosts if h.spec.role in args.proxied_roles]
         size = args.batch_size or len(proxied) or 1
@@ -195,7 +193,7 @@ class Release(pulumi.ComponentResource):
         self.containers[host.spec.name] = container
         return container
 
-    def _release_command(self, host: Host) -> command.remote.Command:
+    def _release_command(self, host: Host) -> remote.Command:
         """Once per version on the primary host, with the primary role's env, before any switch; a failure
         stops the release there."""
         a = self.args
@@ -209,7 +207,7 @@ class Release(pulumi.ComponentResource):
                                depends_on=[self.images[host.spec.name], *a.release_after])
 
     def _switch(self, host: Host, container: docker.Container,
-                previous_batch: list[pulumi.Resource]) -> command.remote.Command:
+                previous_batch: list[pulumi.Resource]) -> remote.Command:
         """No `delete`: when a new version replaces this command, Pulumi deletes the old one after the new
         one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
         a = self.args
@@ -230,7 +228,7 @@ class Release(pulumi.ComponentResource):
             int(duration_seconds(a.deploy.drain_timeout))))
         host.run_script(f"{host.spec.name}-prune", script, parent=self, triggers=[container.id], depends_on=[gate])
 
-    def _maintenance(self, host: Host, switch: command.remote.Command) -> None:
+    def _maintenance(self, host: Host, switch: remote.Command) -> None:
         """Exists only while `berth:maintenance` is true: creating it stops the route (503 with the
         message), a new message updates it in place, and deleting it (maintenance back to false) resumes.
         kamal-proxy keeps a stopped route stopped across deploys, so a release does not touch it."""

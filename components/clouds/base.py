@@ -7,9 +7,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_random as random
 
 from ..render.firewall import RuleSet
+from ..sdk import random
 from .keys import AccountKey, KeyPlan, plan_keys
 from .names import GENERATION_BYTES, Names
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_digitalocean as do
 
 from ..render.firewall import RuleSet
+from ..sdk import digitalocean as do
 from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
 from .keys import AccountKey, KeyPlan
 

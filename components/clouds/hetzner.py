@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_hcloud as hcloud
 
 from ..render.firewall import RuleSet
+from ..sdk import hcloud
 from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
 from .keys import AccountKey, KeyPlan
 
