@@ -137,6 +137,13 @@ def _resolve(text: str) -> tuple[str, Any]:
     return "str", text
 
 
+def stays_text(text: str) -> bool:
+    """Whether `text`, written as a plain scalar, reaches the program as this same text (writers of stack
+    files quote everything else)."""
+    kind, value = _resolve(text)
+    return kind == "str" and value == text
+
+
 def scalar(node: ScalarNode) -> tuple[str, Any]:
     """yaml.v3's tag for a scalar (str, null, bool, int, float, timestamp) and the value that reaches the program:
     plain ones resolved, quoted ones text, explicit tags as yaml.v3 applies them. Raises Unreadable."""

@@ -51,7 +51,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, (int, float)):
         return json.dumps(value)
     text = str(value)
-    if _PLAIN.fullmatch(text) and not text.endswith(":") and yamlv3.resolve(text) == text:
+    if _PLAIN.fullmatch(text) and not text.endswith(":") and yamlv3.stays_text(text):
         return text
     return quoted(text)
 
