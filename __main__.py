@@ -7,6 +7,7 @@ from components.backups import BackupsArgs, BackupsStorage
 from components.checks import warnings
 from components.database import ManagedPostgres, ManagedPostgresArgs
 from components.errors import ConfigError
+from components.fields import duration_seconds
 from components.hosts import Servers, ServersArgs, SshAccess
 from components.origin import web_sources
 from components.proxy import KamalProxy, KamalProxyArgs
@@ -68,6 +69,7 @@ proxies = {
         host=host, version=stack.proxy.version, service=stack.service, shared=stack.proxy.shared,
         certificate_pem=origin.certificate_pem if origin else None,
         private_key_pem=origin.private_key_pem if origin else None,
+        drain_seconds=int(duration_seconds(stack.proxy.drain_timeout)),
     ))
     for host in servers.hosts if host.spec.role in stack.proxied_roles
 }

@@ -58,7 +58,7 @@ class Accessory(pulumi.ComponentResource):
                                                container_path=f.container_path, read_only=True) for f in args.files]
         envs = self._env(args).apply(lambda env: [f"{k}={env[k]}" for k in sorted(env)])
         labels = [docker.ContainerLabelArgs(label="service", value=args.service),
-                  docker.ContainerLabelArgs(label="accessory", value=args.name)]
+                  docker.ContainerLabelArgs(label="accessory", value=args.name), containers.LOGGING_LABEL]
         if args.files:  # a changed file restarts the container onto it (secret files hash as a secret)
             digest = host_files.apply(text.content_hash)
             labels.append(docker.ContainerLabelArgs(
@@ -69,13 +69,17 @@ class Accessory(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
-            **containers.limits(args.options),
+            **containers.limits(args.options, host.daemon),
             healthcheck=containers.healthcheck(args.healthcheck, interval="5s", timeout="5s", retries=12)
             if args.healthcheck else None,
             wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
-            restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
+            restart="unless-stopped", must_run=True, **containers.LOGGING,
+            destroy_grace_seconds=containers.STOP_SECONDS,
+            # The provider "updates" a changed health check in state only (resourceDockerContainerUpdate applies
+            # restart and resources, nothing else): a new container is the only way to change it.
             opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,
-                                        delete_before_replace=True),
+                                        delete_before_replace=True, ignore_changes=containers.IGNORED,
+                                        replace_on_changes=["healthcheck"]),
         )
         self.register_outputs({"container": self.container.name})
 

@@ -1,14 +1,31 @@
-"""What every container Berth runs has in common: Kamal's mount syntax, log rotation, resource limits."""
+"""What every container Berth runs has in common: Kamal's mount syntax, log rotation, resource limits, and
+declarations that read back from the Docker provider exactly as declared, so an unchanged `up` changes
+nothing (docs/compatibility.md, "Docker provider")."""
 
 from __future__ import annotations
 
+import pulumi
+
 from .config import ContainerOptions, parse_mount
 from .fields import docker_cpus, duration_seconds, go_duration
+from .render.daemon import DaemonFacts, memory_swap_mb
 from .render.release import memory_mb
 from .sdk import docker
 
 LOG_DRIVER = "json-file"
 LOG_OPTIONS = {"max-size": "10m"}  # Kamal's default: a chatty app never fills the disk
+# The daemon merges its own default log options (`log-opts` in /etc/docker/daemon.json, which Docker's docs
+# recommend) into every container's, and the provider reads the merged set back into `log_opts`, which forces
+# a new container: on such a host every `up` would replace every container, and an app container would meet
+# its own name. So the diff ignores `log_opts`, and a label (labels force a new container too) carries
+# Berth's own options, so that a change of them still takes effect.
+IGNORED = ["logOpts"]
+LOGGING = {"log_driver": LOG_DRIVER, "log_opts": LOG_OPTIONS}
+LOGGING_LABEL = docker.ContainerLabelArgs(
+    label="berth.log-opts", value=",".join(f"{k}={v}" for k, v in sorted(LOG_OPTIONS.items())))
+# Docker stops a container with SIGTERM and kills it after this many seconds. The provider's own default
+# is 0 (an immediate kill): Postgres would need crash recovery, Litestream would lose its last sync.
+STOP_SECONDS = 30
 
 
 def volume(mount: str) -> docker.ContainerVolumeArgs:
@@ -18,9 +35,12 @@ def volume(mount: str) -> docker.ContainerVolumeArgs:
     return docker.ContainerVolumeArgs(container_path=m.target, read_only=m.read_only or None, **source)
 
 
-def limits(options: ContainerOptions) -> dict:
-    """`options: {memory: 512m, cpus: 1}` as the Docker provider's arguments."""
-    return {"memory": memory_mb(options.memory) if options.memory else None,
+def limits(options: ContainerOptions, daemon: pulumi.Output[DaemonFacts]) -> dict:
+    """`options: {memory: 512m, cpus: 1}` as the Docker provider's arguments; the swap the daemon would
+    give the memory limit is declared with it (render/daemon.py)."""
+    memory = memory_mb(options.memory) if options.memory else None
+    return {"memory": memory,
+            "memory_swap": daemon.apply(lambda facts: memory_swap_mb(memory, facts)) if memory else None,
             "cpus": docker_cpus(options.cpus) if options.cpus else None}
 
 

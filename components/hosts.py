@@ -6,6 +6,7 @@ A host is ready when `docker info` answers over SSH after the bootstrap script r
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 
 import pulumi
@@ -15,11 +16,14 @@ from .clouds.base import Cloud, HostSpec, Machine, cloud_for
 from .config import Stack
 from .render import cloudinit
 from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
+from .render.daemon import INFO_FORMAT, DaemonFacts, daemon_facts
 from .render.firewall import RuleSet, rule_set
 from .render.registry import auth_addresses
 from .sdk import docker, remote
 from .secrets import Secrets
 
+DIAL_ATTEMPTS = 60  # dials of a host before a remote command gives up (pulumi-command's default: 10)
+DIAL_SECONDS = 10  # one dial's limit (pulumi-command's default: 15)
 SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
 SWAP_MB = 2048
 
@@ -31,8 +35,13 @@ class SshAccess:
     private_key: pulumi.Output[str] | None  # None: the ssh-agent (SSH_AUTH_SOCK)
 
     def connection(self, host: pulumi.Input[str]) -> remote.ConnectionArgs:
+        """pulumi-command gives up on a host after 10 refused dials, about 8 s (connection.go `Dial`; its waits
+        grow 1.5x from 100 ms to at most 5 s), while a new server's sshd, or a custom `ssh.port`, only listens
+        late in cloud-init. With these limits a first `up` waits for it: about 4 minutes of refused dials, and
+        at most 15 when its packets are dropped (each dial then lasts DIAL_SECONDS)."""
         return remote.ConnectionArgs(host=host, user=self.user, port=float(self.port),
-                                     private_key=self.private_key)
+                                     private_key=self.private_key, dial_error_limit=DIAL_ATTEMPTS,
+                                     per_dial_timeout=DIAL_SECONDS)
 
     def command_line(self, address: str) -> str:
         port = "" if self.port == 22 else f" -p {self.port}"
@@ -95,6 +104,7 @@ class Host(pulumi.ComponentResource):
     machine: Machine
     docker_provider: docker.Provider
     ready: remote.Command
+    daemon: pulumi.Output[DaemonFacts]  # what `ready` read of the host's Docker daemon
 
     def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Host", name, {}, opts)
@@ -106,8 +116,9 @@ class Host(pulumi.ComponentResource):
         self.connection = args.ssh.connection(self.machine.public_ipv4)
         bootstrap = self.run_script(f"{name}-bootstrap", script, parent=self, triggers=[script.apply(script_hash)],
                                     depends_on=self.machine.ready_after)
-        self.ready = self.run(f"{name}-ready", create="docker info --format '{{.ServerVersion}}'", parent=self,
+        self.ready = self.run(f"{name}-ready", create=f"docker info --format {shlex.quote(INFO_FORMAT)}", parent=self,
                               triggers=[script.apply(script_hash)], depends_on=[bootstrap])
+        self.daemon = self.ready.stdout.apply(daemon_facts)
         self.docker_provider = docker.Provider(
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),

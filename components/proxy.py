@@ -27,6 +27,7 @@ class KamalProxyArgs:
     shared: bool = False  # the proxy belongs to another stack on this host: route into it, never declare it
     certificate_pem: pulumi.Output[str] | None = None  # cloudflare-origin: served for this service
     private_key_pem: pulumi.Output[str] | None = None  # secret
+    drain_seconds: int = 30  # proxy.drainTimeout: a replaced proxy is given at least this long to stop
 
 
 def tls_files_script(service: str, certificate: str, private_key: str) -> str:
@@ -80,9 +81,12 @@ class KamalProxy(pulumi.ComponentResource):
                 docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
                                            read_only=True),
             ],
-            log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
+            **containers.LOGGING,
             labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy"),
-                    docker.ContainerLabelArgs(label="berth.ports", value=proxy.ports_label(bindings))],
+                    docker.ContainerLabelArgs(label="berth.ports", value=proxy.ports_label(bindings)),
+                    containers.LOGGING_LABEL],
+            # Stopped with time to drain what is in flight, at least as long as this stack's own drain.
+            destroy_grace_seconds=max(containers.STOP_SECONDS, args.drain_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,
-                                        ignore_changes=["ports"]),
+                                        ignore_changes=["ports", *containers.IGNORED]),
         )

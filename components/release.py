@@ -142,10 +142,29 @@ class Release(pulumi.ComponentResource):
                                   opts=self._opts(host))
 
     def _container_spec(self, role: str) -> dict:
+        """Every setting of a role's container that does not come from another resource. The revision (part
+        of the container's name) is drawn from it: any change that makes the provider replace the container
+        also gives it a new name, or the replacement would meet the running container's name."""
         a = self.args
         return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear[role], "secrets": sorted(a.env_secret[role]),
                 "mounts": a.mounts, "options": a.roles[role].options.model_dump(),
-                "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path}
+                "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path,
+                "container": {"healthcheck": self._health(role), "logging": containers.LOGGING, "restart": "unless-stopped",
+                              "network": DOCKER_NETWORK, "labels": self._labels(role)}}
+
+    def _health(self, role: str) -> dict | None:
+        """Docker's own view for `docker ps` on proxied roles; kamal-proxy's check gates traffic, so no need
+        to poll every second."""
+        a = self.args
+        if role not in a.proxied_roles:
+            return None
+        return {"tests": text.healthcheck_command(a.app_port, a.deploy.health_check_path), "interval": "10s",
+                "timeout": a.deploy.health_check_timeout, "retries": 3}
+
+    def _labels(self, role: str) -> dict[str, str]:
+        a = self.args
+        return {"service": a.service, "role": role, "version": a.version,
+                containers.LOGGING_LABEL.label: containers.LOGGING_LABEL.value}
 
     def _container(self, host: Host) -> docker.Container:
         a = self.args
@@ -173,22 +192,18 @@ class Release(pulumi.ComponentResource):
                                                       container_path=a.asset_path))
         clear = [f"{k}={v}" for k, v in sorted(a.env_clear[role].items())]
         envs = self._env_values[role].apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
-        proxied = role in a.proxied_roles
         container = docker.Container(
             f"{host.spec.name}-app", name=name, image=image.image_id,
             command=shlex.split(a.roles[role].cmd) if a.roles[role].cmd else None,
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
-            labels=[docker.ContainerLabelArgs(label=k, value=v)
-                    for k, v in (("service", a.service), ("role", role), ("version", a.version))],
-            **containers.limits(a.roles[role].options),
-            # Docker's own view for `docker ps`; kamal-proxy's check gates traffic, so no need to poll every second.
-            healthcheck=containers.healthcheck(text.healthcheck_command(a.app_port, a.deploy.health_check_path),
-                                               interval="10s", timeout=a.deploy.health_check_timeout, retries=3)
-            if proxied else None,
-            restart="unless-stopped", must_run=True, log_driver=containers.LOG_DRIVER, log_opts=containers.LOG_OPTIONS,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in self._labels(role).items()],
+            **containers.limits(a.roles[role].options, host.daemon),
+            healthcheck=containers.healthcheck(**health) if (health := self._health(role)) else None,
+            restart="unless-stopped", must_run=True, **containers.LOGGING,
             destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
-            opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True),
+            opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True,
+                            ignore_changes=containers.IGNORED),
         )
         self.containers[host.spec.name] = container
         return container

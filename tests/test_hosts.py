@@ -350,3 +350,18 @@ def test_a_preview_without_credentials_assumes_an_empty_account_and_says_so():
                for _, message in ev.logs)
     with pytest.raises(RunError, match="could not list the SSH keys in the digitalocean account"):
         evaluate(variant(PRODUCTION), mocks=AccountUnreachable(), preview=False)
+
+
+def test_remote_commands_wait_for_a_host_whose_sshd_starts_late(shipped):
+    """pulumi-command's default of 10 dials gives up after about 8 s of refused connections."""
+    from components.hosts import DIAL_ATTEMPTS, DIAL_SECONDS
+
+    _, ev = shipped
+    for command in ev.of_type("command:remote:Command"):
+        connection = command.plain_inputs["connection"]
+        assert (connection["dialErrorLimit"], connection["perDialTimeout"]) == (DIAL_ATTEMPTS, DIAL_SECONDS)
+    waits, delay = 0.0, 0.1
+    for _ in range(DIAL_ATTEMPTS - 1):  # sdk/go/common/util/retry Retryer: 100 ms, 1.5x, at most 5 s
+        delay = min(delay * 1.5, 5.0)
+        waits += delay
+    assert 180 < waits < 300

@@ -138,7 +138,8 @@ def test_app_container_per_role_and_host(shipped):
         base = container_base(stack.service, role, stack.version)
         assert i["name"].startswith(base + "-") and len(i["name"]) == len(base) + 7
         assert {(label["label"], label["value"]) for label in i["labels"]} == {
-            ("service", stack.service), ("role", role), ("version", stack.version)}
+            ("service", stack.service), ("role", role), ("version", stack.version), ("berth.log-opts", "max-size=10m")}
+        assert "logOpts" in container.ignore_changes
         assert i["networksAdvanced"] == [{"name": "kamal"}]
         assert i["restart"] == "unless-stopped" and i["logOpts"] == {"max-size": "10m"}
         assert container.retain_on_delete  # removed by the prune step after the switch, never by Pulumi

@@ -296,10 +296,11 @@ class Deployment:
         log.write_text(run.output + (f"\n\nERROR:\n{error}\n" if error else ""))
         return run
 
-    def up(self, **changes: Any) -> Run:
+    def up(self, refresh: bool = False, **changes: Any) -> Run:
+        """`pulumi up` (`--refresh`: read every resource back from its provider first)."""
         self.write(**changes)
         self.stack  # noqa: B018 - made before the file is read
-        return self._run("up")
+        return self._run("up", refresh=refresh)
 
     def up_interrupted(self, when: Callable[[Step], bool], grace: float, **changes: Any) -> Run:
         """`pulumi up`, with the CLI interrupted as an operator's Ctrl-C would (SIGINT) once the engine

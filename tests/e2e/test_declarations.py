@@ -1,0 +1,70 @@
+"""Declarations the Docker provider and pulumi-command read back, proven on real daemons and hosts: a daemon
+with its own default log options, a memory limit, a replaced accessory's stop, a changed health check, and
+a host whose sshd starts late. Each fails on the lab without its fix (see the closing note of issue 19)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .http import get
+from .test_release import HOSTNAMES
+
+MINIMAL = {"jobs": None, "accessories": None, "backups": None, "assetPath": None}
+
+
+def test_a_daemon_with_default_log_options_and_a_memory_limit_changes_nothing_on_an_unchanged_up(world):
+    host = world.add_host(dockerd_flags=("--log-opt", "max-file=3"))
+    stack = world.deployment("e2e-defaults", servers={"web": {"hosts": [host.address], "options": {"memory": "256m"}}},
+                             **MINIMAL)
+    first = stack.up()
+    assert first.ok, first.error
+    merged = json.loads(host.docker("inspect", "--format", "{{json .HostConfig.LogConfig.Config}}", "kamal-proxy").stdout)
+    assert merged == {"max-file": "3", "max-size": "10m"}  # the daemon's default merged into the declared one
+    swap = host.docker("inspect", "--format", "{{.HostConfig.MemorySwap}}", stack.outputs["release"]["containers"]
+                       ["shop-web-1"]).stdout.strip()
+    assert int(swap) == 2 * 256 * 1024 * 1024  # what the daemon set, and what Berth declared
+    for again in (stack.up(), stack.up(refresh=True)):
+        assert again.ok, again.error
+        assert again.changed == [], [(s.op, s.name) for s in again.changed]
+    release = stack.up(version="v2")
+    assert release.ok, release.error
+    assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v2"
+
+
+def test_a_replaced_litestream_gets_sigterm_and_time_to_finish(world):
+    shop = world.deployment()
+    assert shop.up().ok
+    since = int(time.time()) - 1
+    up = shop.up(accessories={"litestream": {"syncInterval": "2s"}})
+    assert up.ok, up.error
+    assert ("replace", "shop-web-1-litestream") in [(s.op, s.name) for s in up.changed]
+    events = world.web.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1), "--filter",
+                              "type=container", "--filter", "container=shop-litestream", "--format",
+                              "{{.Action}} {{json .Actor.Attributes}}").stdout.splitlines()
+    stopped = [json.loads(line.split(" ", 1)[1]) for line in events if line.startswith(("kill ", "die "))]
+    assert stopped, events
+    assert stopped[0].get("signal") == "15", stopped  # SIGTERM first, not an immediate SIGKILL
+    died = next(e for e in stopped if "exitCode" in e)
+    assert died["exitCode"] != "137", stopped  # it exited by itself, in time
+    assert shop.up().ok  # back to the stack's own interval
+
+
+def test_a_changed_health_check_makes_a_new_app_container(world):
+    shop = world.deployment()
+    assert shop.up().ok
+    up = shop.up(proxy={"healthcheck": {"timeout": "3s"}})
+    assert up.ok, up.error
+    assert ("create", "shop-web-1-app") in [(s.op, s.name) for s in up.changed]
+    running = shop.outputs["release"]["containers"]["shop-web-1"]
+    timeout = world.web.docker("inspect", "--format", "{{.Config.Healthcheck.Timeout}}", running).stdout.strip()
+    assert int(timeout) == 3 * 10**9
+    assert shop.up().ok
+
+
+def test_a_host_whose_sshd_starts_late_is_waited_for(world):
+    host = world.add_host(sshd_delay=40)
+    stack = world.deployment("e2e-late-sshd", servers={"web": {"hosts": [host.address]}}, **MINIMAL)
+    up = stack.up()
+    assert up.ok, up.error
+    assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
