@@ -55,7 +55,7 @@ def test_a_changed_health_check_makes_a_new_app_container(world):
     assert shop.up().ok
     up = shop.up(proxy={"healthcheck": {"timeout": "3s"}})
     assert up.ok, up.error
-    assert ("create", "shop-web-1-app") in [(s.op, s.name) for s in up.changed]
+    assert ("replace", "shop-web-1-app") in [(s.op, s.name) for s in up.changed]  # under a new name
     running = shop.outputs["release"]["containers"]["shop-web-1"]
     timeout = world.web.docker("inspect", "--format", "{{.Config.Healthcheck.Timeout}}", running).stdout.strip()
     assert int(timeout) == 3 * 10**9
