@@ -61,8 +61,13 @@ accessories = declare_accessories(stack, stack_name, servers, secrets, backups)
 pulumi.export("accessories", accessories.summary())
 pulumi.export("litestream", accessories.litestream)
 secret_env = dict(accessories.app_secret_env)
-if stack.database:
+before_app = {name: list(resources) for name, resources in accessories.before_app.items()}
+before_release = list(accessories.before_release)
+if stack.database:  # the app's user can create its tables before the release command runs, or the app boots
     secret_env[stack.database.env_var] = database.url
+    before_release.append(database.grants)
+    for host in servers.hosts:
+        before_app.setdefault(host.spec.name, []).append(database.grants)
 
 proxies = {
     host.spec.name: KamalProxy(f"{host.spec.name}-proxy", KamalProxyArgs(
@@ -74,5 +79,5 @@ proxies = {
     for host in servers.hosts if host.spec.role in stack.proxied_roles
 }
 release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env,
-                                                    accessories.before_app, accessories.before_release))
+                                                    before_app, before_release))
 pulumi.export("release", release.summary)

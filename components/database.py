@@ -1,7 +1,9 @@
-"""DigitalOcean managed PostgreSQL: cluster, database, user, and trusted sources = the app hosts.
+"""DigitalOcean managed PostgreSQL: cluster, database, user, trusted sources = the app hosts, and the grants
+the app's user needs.
 
 The cluster's own inputs never wait on a droplet (only on the VPC), so the engine creates it in
-parallel with the servers; just the firewall rule, which names the hosts, comes after them.
+parallel with the servers; just the firewall rule, which names the hosts, comes after them. The grants
+run on the primary host (a trusted source) as the cluster's admin, before the release command.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import TYPE_CHECKING
 import pulumi
 
 from .clouds.base import stateful
-from .render.database import database_url
+from .render.database import CLIENT_IMAGE, database_url, grant_command
+from .render.release import RunSpec, docker_run_script
 from .sdk import digitalocean as do
 
 if TYPE_CHECKING:
     from .config import Stack
-    from .hosts import Servers
+    from .hosts import Host, Servers
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class ManagedPostgresArgs:
     network_id: pulumi.Output[str] | None
     trusted_sources: list[TrustedSource]
     private: bool  # the app hosts share the cluster's VPC: connect over the private host
+    admin_host: "Host"  # where the grants run: the primary host, which the cluster trusts
 
     @classmethod
     def from_stack(cls, stack: "Stack", stack_name: str, servers: "Servers") -> "ManagedPostgresArgs":
@@ -56,6 +60,7 @@ class ManagedPostgresArgs:
         return cls(service=stack.service, stack_name=stack_name, region=region,
                    version=db.version, size=db.size, nodes=db.nodes, database=db.name, user=db.user,
                    network_id=servers.cloud.network_id if private else None, trusted_sources=sources,
+                   admin_host=servers.by_role()[stack.primary_role][0],
                    private=private)
 
 
@@ -83,4 +88,17 @@ class ManagedPostgres(pulumi.ComponentResource):
             self.user.name, self.user.password, host, self.cluster.port, self.db.name,
         ).apply(lambda v: database_url(*v)))
         self.summary = pulumi.Output.all(host=host, port=self.cluster.port, name=self.db.name, user=self.user.name)
+        self.grants = self._grants(name, args, host)
         self.register_outputs({"host": host, "url": self.url})
+
+    def _grants(self, name: str, args: ManagedPostgresArgs, host: pulumi.Output[str]) -> pulumi.Resource:
+        """As doadmin, in the app's database: what the app's user needs to create its tables."""
+        admin_url = pulumi.Output.all(self.cluster.user, self.cluster.password, host, self.cluster.port,
+                                      self.db.name).apply(lambda v: database_url(*v))
+        run = RunSpec(name=f"{args.service}-database-grants", image=CLIENT_IMAGE.format(version=args.version),
+                      mounts=(), command=grant_command(args.database, args.user))
+        script = admin_url.apply(lambda url: docker_run_script([run], {"DATABASE_ADMIN_URL": url}, run.name))
+        return args.admin_host.run_script(
+            f"{name}-grants", pulumi.Output.secret(script), parent=self,
+            triggers=[self.cluster.id, self.db.name, self.user.name],
+            depends_on=[self.db, self.user, self.firewall, args.admin_host.ready])

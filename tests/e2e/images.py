@@ -37,6 +37,7 @@ class Rootfs:
         self.buffer = io.BytesIO()
         self.tar = tarfile.open(fileobj=self.buffer, mode="w")
         self.dirs: set[str] = set()
+        self.files: set[str] = set()
 
     def dir(self, path: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
         parts = path.strip("/").split("/")
@@ -51,6 +52,9 @@ class Rootfs:
             self.tar.addfile(info)
 
     def file(self, path: str, content: bytes | str, mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
+        if path.strip("/") in self.files:  # two binaries sharing a library: `docker import` refuses a repeat
+            return
+        self.files.add(path.strip("/"))
         data = content.encode() if isinstance(content, str) else content
         self.dir(os.path.dirname(path))
         info = tarfile.TarInfo(path.strip("/"))
@@ -205,6 +209,19 @@ echo "release $APP_VERSION $(date +%s)" >> /rails/storage/releases.log
 if [ -n "${FAIL_RELEASE:-}" ]; then echo "release command failed on purpose" >&2; exit 3; fi
 sqlite3 "${DB_PATH:-/rails/storage/production.sqlite3}" "PRAGMA journal_mode=WAL;
   CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT, version TEXT);" >/dev/null
+if [ -n "${DATABASE_URL:-}" ]; then  # a managed database: create the app's table as the app's user
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q \
+    -c "CREATE TABLE IF NOT EXISTS ledger (id serial PRIMARY KEY, note text, version text)"
+fi
+"""
+
+_PG = r"""#!/bin/sh
+# The managed database: insert one row as the app's user and answer with the count.
+echo "Content-Type: text/plain"
+echo
+psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -tA \
+  -c "INSERT INTO ledger (note, version) VALUES ('${QUERY_STRING:-row}', '$APP_VERSION')" \
+  -c "SELECT count(*) FROM ledger" 2>&1 | tail -n 1
 """
 
 _JOBS = r"""#!/bin/sh
@@ -224,6 +241,7 @@ def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
     root = Rootfs()
     root.busybox(BUSYBOX)
     root.dynamic("/usr/bin/sqlite3")
+    psql(root)
     root.file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nrails:x:1000:1000::/rails:/bin/sh\n")
     root.file("/etc/group", "root:x:0:\nrails:x:1000:\n")
     root.dir("/tmp", mode=0o1777)
@@ -233,7 +251,7 @@ def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
     if build.healthy:
         root.file(f"{public}/up", "OK\n")
     root.file(f"{public}/assets/app-{build.version}.css", f"/* {build.version} */\n")
-    for name, script in (("write", _WRITE), ("rows", _ROWS), ("whoami", _WHOAMI)):
+    for name, script in (("write", _WRITE), ("rows", _ROWS), ("whoami", _WHOAMI), ("pg", _PG)):
         root.file(f"{public}/cgi-bin/{name}", script, mode=0o755)
     root.file("/rails/bin/release", _RELEASE, mode=0o755)
     root.file("/rails/bin/jobs", _JOBS, mode=0o755)
@@ -242,6 +260,26 @@ def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
         f"LABEL service={build.service}",  # `kamal build` adds it, and `kamal deploy` checks for it
         "ENV PATH=/rails/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         f'CMD ["httpd", "-f", "-p", "{APP_PORT}", "-h", "{public}"]'])
+
+
+def psql(root: Rootfs) -> None:
+    """Debian's psql (its binary, not the pg_wrapper script) as /usr/bin/psql."""
+    from .postgres import server_bin
+
+    binary = str(server_bin() / "psql")
+    root.dynamic(binary)
+    root.link("/usr/bin/psql", binary)
+
+
+def postgres_client_image(host: TestHost, tag: str) -> None:
+    """What Berth runs its grants with (`postgres:<version>-alpine`): here psql and a shell, by the same
+    name; the official image's entrypoint runs the command it is given, and so does this one."""
+    root = Rootfs()
+    root.busybox(BUSYBOX)
+    psql(root)
+    root.file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    root.dir("/tmp", mode=0o1777)
+    docker_import(host, root, tag, ["ENV PATH=/usr/local/bin:/usr/bin:/bin", 'CMD ["psql"]'])
 
 
 def push(host: TestHost, tag: str, username: str, password: str) -> None:

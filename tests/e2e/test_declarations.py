@@ -44,9 +44,9 @@ def test_a_replaced_litestream_gets_sigterm_and_time_to_finish(world):
                               "{{.Action}} {{json .Actor.Attributes}}").stdout.splitlines()
     stopped = [json.loads(line.split(" ", 1)[1]) for line in events if line.startswith(("kill ", "die "))]
     assert stopped, events
-    assert stopped[0].get("signal") == "15", stopped  # SIGTERM first, not an immediate SIGKILL
-    died = next(e for e in stopped if "exitCode" in e)
-    assert died["exitCode"] != "137", stopped  # it exited by itself, in time
+    # SIGTERM, and no SIGKILL: without a grace period Docker sends SIGKILL right after it ("kill" 15, "kill" 9)
+    assert [e["signal"] for e in stopped if "signal" in e] == ["15"], stopped
+    assert next(e for e in stopped if "exitCode" in e)["exitCode"] == "0", stopped  # it exited by itself, in time
     assert shop.up().ok  # back to the stack's own interval
 
 
@@ -58,7 +58,7 @@ def test_a_changed_health_check_makes_a_new_app_container(world):
     assert ("replace", "shop-web-1-app") in [(s.op, s.name) for s in up.changed]  # under a new name
     running = shop.outputs["release"]["containers"]["shop-web-1"]
     timeout = world.web.docker("inspect", "--format", "{{.Config.Healthcheck.Timeout}}", running).stdout.strip()
-    assert int(timeout) == 3 * 10**9
+    assert timeout == "3s"
     assert shop.up().ok
 
 

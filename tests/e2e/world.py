@@ -31,7 +31,7 @@ from components import stackfile
 from components.config import Proxy
 from components.stackfile import StackFile
 
-from . import images
+from . import images, postgres
 from .engine import Engine, Step, Steps, cli_path
 from .testhost import ALLOWED, OPERATOR_IPV4, Lab, TestHost, sh
 
@@ -88,6 +88,8 @@ class World:
                    "S3_ACCESS_KEY_ID": "AKIA" + pysecrets.token_hex(8).upper(),
                    "S3_SECRET_ACCESS_KEY": pysecrets.token_urlsafe(30)}
 
+        database_env: dict[str, str] = {}
+
         def services(lab: Lab) -> dict[str, list[str]]:
             cert, key = lab.certificate("router", lab.registry.split(":")[0])
             (lab.run / "htpasswd").write_text(sh("htpasswd", "-Bbn", REGISTRY_USER, registry_password).stdout)
@@ -99,8 +101,11 @@ class World:
             }))
             moto = Path(sys.executable).parent / "moto_server"
             host, port = lab.s3_endpoint.removeprefix("https://").split(":")
+            database, access = postgres.prepare(lab)
+            database_env.update(access)
             return {"registry": ["docker-registry", "serve", str(lab.run / "registry.yml")],
-                    "s3": [str(moto), "-H", host, "-p", port, "-c", str(cert), "-k", str(key)]}
+                    "s3": [str(moto), "-H", host, "-p", port, "-c", str(cert), "-k", str(key)],
+                    "postgres": database}
 
         shutil.rmtree(LOGS, ignore_errors=True)
         LOGS.mkdir(parents=True)
@@ -116,6 +121,7 @@ class World:
             "BERTH_LAB_CA_CERT": str(lab.ca_cert), "BERTH_LAB_CA_KEY": str(lab.ca_key),
             "BERTH_LAB_ORIGIN_RANGES": json.dumps({"ipv4": [r for r in origin_ranges if ":" not in r],
                                                    "ipv6": [r for r in origin_ranges if ":" in r]}),
+            **database_env,
         }).prepared()
         accessory = base["berth:accessories"]["litestream"]["image"]
         world = cls(lab=lab, engine=engine, secrets=secrets, app_repository=base["berth:image"],
