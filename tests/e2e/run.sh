@@ -32,4 +32,5 @@ export BERTH_PULUMI_CLI
 trap '"$PY" -m tests.e2e.testhost down' EXIT
 # hypothesis is not used here, and its end-of-run import trips a CPython 3.11 AST bug under the
 # threads the SDK leaves behind ("AST constructor recursion depth mismatch").
-BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider -p no:hypothesispytest "${E2E_TESTS:-tests/e2e}" "$@"
+read -ra tests <<< "${E2E_TESTS:-tests/e2e}"  # E2E_TESTS: one or more test paths, space-separated
+BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider -p no:hypothesispytest "${tests[@]}" "$@"
