@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,14 +119,19 @@ class Steps:
     taken: list[Step] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)  # errors
     warnings: list[str] = field(default_factory=list)
+    # When each step started and ended (monotonic seconds, as the events arrived): for make bench-release.
+    started: dict[tuple[str, str], float] = field(default_factory=dict)
+    ended: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def record(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event:
             meta = event.resource_pre_event.metadata
             self.planned.append(Step(meta.op.value, meta.urn, tuple(meta.diffs or ())))
+            self.started.setdefault((meta.urn, meta.op.value), time.monotonic())
         elif event.res_outputs_event:
             meta = event.res_outputs_event.metadata
             self.taken.append(Step(meta.op.value, meta.urn, tuple(meta.diffs or ())))
+            self.ended[(meta.urn, meta.op.value)] = time.monotonic()
         elif event.res_op_failed_event:
             meta = event.res_op_failed_event.metadata
             self.taken.append(Step(meta.op.value, meta.urn, tuple(meta.diffs or ()), failed=True))
@@ -146,3 +152,13 @@ class Steps:
             if ops.get(step.urn) != "replace":
                 ops[step.urn] = op
         return ops
+
+
+def phase(steps: Steps, *names: str) -> tuple[float, float] | None:
+    """When the steps of the resources whose names end with `names` ran (components left out): the first
+    start and the last end."""
+    spans = [(steps.started[key], end) for key, end in steps.ended.items() if key in steps.started
+             and Step(key[1], key[0]).name.endswith(names) and not Step(key[1], key[0]).type.startswith("berth:")]
+    if not spans:
+        return None
+    return min(start for start, _ in spans), max(end for _, end in spans)

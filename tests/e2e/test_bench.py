@@ -13,9 +13,11 @@ import pytest
 
 from components.validation import load
 
+from .engine import phase
 from .http import LoadLoop, get
 from .kamal import Kamal
 from .ops import Ops
+from .world import LOGS
 
 pytestmark = pytest.mark.bench
 HOSTNAME = "shop.e2e.test"
@@ -55,12 +57,22 @@ def test_bench_release(world):
     assert get(kamal_host.address, HOSTNAME, ca=world.lab.ca_cert).body.strip() == "app v1"
     rows["time to a first serving release (s)"] = {"berth": f"{berth_first:.1f}", "kamal": f"{kamal_first:.1f}"}
 
-    berth_switch = _switch(world, berth_host, lambda: bench.set(version="v2").up().ok)
-    kamal_switch = _switch(world, kamal_host, lambda: kamal("deploy", "--skip-push", "--version=v2")[0].returncode == 0)
+    bumps: dict[str, float] = {}
+
+    def timed(side: str, deploy) -> bool:
+        started = time.monotonic()
+        ok = deploy()
+        bumps[side] = time.monotonic() - started
+        return ok
+
+    berth_switch = _switch(world, berth_host, lambda: timed("berth", lambda: bench.set(version="v2").up().ok))
+    kamal_switch = _switch(world, kamal_host, lambda: timed(
+        "kamal", lambda: kamal("deploy", "--skip-push", "--version=v2")[0].returncode == 0))
     for side in (berth_switch, kamal_switch):
         assert side["ok"]
     rows["switch time, deploy start to v2 serving (s)"] = {
         "berth": f"{berth_switch['switch']:.1f}", "kamal": f"{kamal_switch['switch']:.1f}"}
+    rows["version bump, command start to end (s)"] = {"berth": f"{bumps['berth']:.1f}", "kamal": f"{bumps['kamal']:.1f}"}
     rows["requests during the deploy / failed"] = {
         "berth": f"{berth_switch['requests']} / {berth_switch['failed']}",
         "kamal": f"{kamal_switch['requests']} / {kamal_switch['failed']}"}
@@ -83,6 +95,46 @@ def test_bench_release(world):
 
     table = ["| measure | Berth | Kamal 2.11.0 |", "|---|---|---|"]
     table += [f"| {name} | {v['berth']} | {v['kamal']} |" for name, v in rows.items()]
+    table += ["", *_first_release_breakdown(world), "", *_hosts_in_parallel(world)]
     report = "\n".join(table)
-    (world.lab.log / "bench-release.md").write_text(report + "\n")
+    (LOGS / "bench-release.md").write_text(report + "\n")
     print("\n" + report)
+
+
+def _first_release_breakdown(world) -> list[str]:
+    """Where a first release's time goes: the shop stack (accessories, release command) on a fresh host."""
+    host = world.add_host()
+    shop = world.deployment("bench-shop", servers={"web": {"hosts": [host.address]}}, jobs=None)
+    started = time.monotonic()
+    up = shop.up()
+    total = time.monotonic() - started
+    assert up.ok, up.error
+    first_event = min(up.steps.started.values())
+    rows = [("engine start, program and plugins (up to the first step)", started, first_event)]
+    for what, names in (("bootstrap (sshd, users, directories, ufw, unattended upgrades)", ("-bootstrap",)),
+                        ("image pulls", ("-image",)), ("accessories (Litestream's restore included)",
+                                                       ("-litestream", "-cache", "-before-start", "-setup")),
+                        ("release command", ("-release-command",)), ("switch (kamal-proxy deploy)", ("-switch",))):
+        span = phase(up.steps, *names)
+        if span:
+            rows.append((what, *span))
+    lines = ["| first release of the shop stack, by phase | from the start (s) | took (s) |", "|---|---|---|"]
+    lines += [f"| {what} | {start - started:.1f} | {end - start:.1f} |" for what, start, end in rows]
+    lines.append(f"| whole `up` | 0.0 | {total:.1f} |")
+    return lines
+
+
+def _hosts_in_parallel(world) -> list[str]:
+    """A version bump on four hosts beside one: the engine works on the hosts in parallel."""
+    times = {}
+    for count in (1, 4):
+        hosts = [world.add_host() for _ in range(count)]
+        stack = world.deployment(f"bench-{count}-hosts", servers={"web": {"hosts": [h.address for h in hosts]}},
+                                 jobs=None, accessories=None, backups=None, assetPath=None, releaseCommand=None)
+        assert stack.up().ok
+        started = time.monotonic()
+        up = stack.up(version="v2")
+        times[count] = time.monotonic() - started
+        assert up.ok, up.error
+    return ["| version bump | one host | four hosts |", "|---|---|---|",
+            f"| command start to end (s) | {times[1]:.1f} | {times[4]:.1f} |"]
