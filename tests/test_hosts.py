@@ -7,7 +7,7 @@ import pytest
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from components.render.bootstrap import script_hash
 from conftest import variant
-from tooling.evaluate import PROJECT_DIR, evaluate, unwrap
+from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths, unwrap
 
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
 
@@ -365,3 +365,21 @@ def test_remote_commands_wait_for_a_host_whose_sshd_starts_late(shipped):
         delay = min(delay * 1.5, 5.0)
         waits += delay
     assert 180 < waits < 300
+
+
+def test_the_apps_database_user_is_granted_what_it_needs_before_the_release(evaluations):
+    """DigitalOcean's databases belong to doadmin and PostgreSQL 15+ keeps `public` to the owner: the grants
+    run as doadmin on the primary host (a trusted source), before the release command and the app."""
+    _, ev = evaluations["production"]
+    grants = ev.named("database-grants")
+    script = grants.plain_inputs["stdin"]
+    assert 'GRANT CONNECT, CREATE, TEMPORARY ON DATABASE "covertext_production" TO "covertext"' in script
+    assert 'GRANT USAGE, CREATE ON SCHEMA public TO "covertext"' in script
+    assert "postgres:18-alpine" in script and "DATABASE_ADMIN_URL=" in script
+    assert secret_paths(grants.inputs["stdin"]) == ["."]  # the admin's password never reaches a plain input
+    for needed in ("database-db", "database-user", "database-trusted-sources"):
+        assert ev.named(needed).urn in grants.dependencies
+    assert grants.urn in ev.named("covertext-web-1-release-command").dependencies
+    assert grants.urn in ev.named("covertext-web-1-app").dependencies
+    web = ev.named("covertext-web-1-ready")
+    assert grants.plain_inputs["connection"]["host"] == web.plain_inputs["connection"]["host"]

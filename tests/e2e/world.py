@@ -380,7 +380,8 @@ class Deployment:
         return found
 
     def stack_file(self) -> StackFile:
-        """The stack file as the CLI reads it (secrets as placeholders)."""
+        """The stack file as the CLI reads it (secrets set, as placeholders)."""
+        self.stack  # noqa: B018 - made, with its secrets, on first use
         return stackfile.read(self.write())
 
     def env(self) -> dict[str, str]:
