@@ -366,6 +366,40 @@ def recover(ctx: typer.Context, yes: bool = YesOption) -> None:
     c.console.print(f"now run: pulumi up --stack {c.stack}", markup=False)
 
 
+@app.command(rich_help_panel="Deploy")
+def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, by name or address"),
+            yes: bool = YesOption) -> None:
+    """A host was rebuilt blank behind its address (a reinstalled VPS, a server replaced): forget its old SSH
+    host key, then `pulumi up --refresh` with its setup run again (bootstrap, proxy, accessories with
+    Litestream's restore first, the app). Example: berth rebuilt covertext-web-1"""
+    c: Context = ctx.obj
+    (target,) = c.hosts(None, host)
+    exported = c.call(commands.pulumi_export(c.stack), capture=True)
+    if exported.returncode != 0:
+        c.fail(f"`pulumi stack export --stack {c.stack}` failed: {(exported.stderr or exported.stdout).strip()}")
+    generation = recovery.machine_generation(json.loads(exported.stdout).get("deployment") or {}, target.name)
+    if generation is None:
+        c.fail(f"stack {c.stack} has no machine generation for {target.name}: run `pulumi up --stack {c.stack}` "
+               "first (a Berth from before it)")
+    settings = c.call(commands.known_hosts_files(target.address), capture=True)
+    files = recovery.known_hosts_files(settings.stdout if settings.returncode == 0 else "")
+    c.console.print(f"{target.name} ({target.address}): its old host key is forgotten ({', '.join(files) or 'none'}); "
+                    "`pulumi up --refresh` finds its containers gone and sets it up again", markup=False)
+    stack = c.engine_stack()
+    try:
+        stack.preview(diff=True, refresh=True, replace=[generation], on_output=c.echo)
+    except auto.CommandError:
+        c.fail("the preview failed; nothing was changed on the hosts")
+    c.confirm(f"Set {target.name} up again as above?", yes)
+    for path in files:
+        c.call(commands.forget_host_key(target, path), capture=True)
+    with c.timed(f"set {target.name} up again"):
+        try:
+            stack.up(refresh=True, replace=[generation], on_output=c.echo)
+        except auto.CommandError:
+            c.fail(f"pulumi up failed (setting {target.name} up again); the output above says where")
+
+
 # --- Data ------------------------------------------------------------------------------------------------
 
 @app.command(rich_help_panel="Data")

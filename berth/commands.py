@@ -87,6 +87,17 @@ def pulumi_clear_pending_creates(stack: str) -> list[str]:
     return ["pulumi", "refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"]
 
 
+def known_hosts_files(address: str) -> list[str]:
+    """`ssh -G`: the configuration ssh would use for this host, its UserKnownHostsFile among it."""
+    return ["ssh", "-G", address]
+
+
+def forget_host_key(host: HostAccess, known_hosts: str) -> list[str]:
+    """Drop a rebuilt host's old key, so that `StrictHostKeyChecking=accept-new` takes its new one."""
+    name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+    return ["ssh-keygen", "-R", name, "-f", known_hosts]
+
+
 def remove_container(name: str, grace: int = 30) -> list[str]:
     """Stopped first, with time to finish (an accessory's last sync), then removed; nothing if it is not there."""
     quoted = shlex.quote(name)

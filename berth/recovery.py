@@ -1,4 +1,5 @@
-"""What an interrupted `pulumi up` leaves in a stack's state, and what `berth recover` does about it. Pure.
+"""What an interrupted `pulumi up` leaves in a stack's state, and what `berth recover` does about it; what
+`berth rebuilt` replaces to set a host up again. Pure.
 
 A `pulumi up` killed mid-step (a second Ctrl-C, a cancelled CI job) leaves the stack locked and its
 in-flight creates recorded as pending operations. `pulumi refresh --clear-pending-creates` forgets them,
@@ -13,6 +14,7 @@ re-runs, an image is found on the host).
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -60,3 +62,18 @@ def pending_creates(deployment: dict[str, Any]) -> list[PendingCreate]:
             host = _host(resource.get("provider", ""), resources)
         out.append(PendingCreate(resource["urn"], resource.get("type", ""), container, host))
     return out
+
+
+def machine_generation(deployment: dict[str, Any], host: str) -> str | None:
+    """The URN of a host's machine generation (components/hosts.py): replacing it sets the host up again."""
+    suffix = f"random:index/randomId:RandomId::{host}-machine"
+    return next((r["urn"] for r in deployment.get("resources") or [] if r["urn"].endswith(suffix)), None)
+
+
+def known_hosts_files(ssh_config: str) -> list[str]:
+    """The files `ssh -G` names as UserKnownHostsFile (a space-separated list, `~` expanded)."""
+    for line in ssh_config.splitlines():
+        key, _, value = line.partition(" ")
+        if key.lower() == "userknownhostsfile":
+            return [os.path.expanduser(path) for path in value.split() if os.path.exists(os.path.expanduser(path))]
+    return []

@@ -19,7 +19,7 @@ from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, scrip
 from .render.daemon import INFO_FORMAT, DaemonFacts, daemon_facts
 from .render.firewall import RuleSet, rule_set
 from .render.registry import auth_addresses
-from .sdk import docker, remote
+from .sdk import docker, random, remote
 from .secrets import Secrets
 
 DIAL_ATTEMPTS = 60  # dials of a host before a remote command gives up (pulumi-command's default: 10)
@@ -114,6 +114,14 @@ class Host(pulumi.ComponentResource):
         script = pulumi.Output.all(self.machine.volume_device, args.host_firewall).apply(
             lambda v: bootstrap_script(replace(args.bootstrap, volume_device=v[0], host_firewall=v[1])))
         self.connection = args.ssh.connection(self.machine.public_ipv4)
+        # The machine behind this host, as far as Berth can tell: a new one (a cloud server replaced, an existing
+        # host at another address, or `berth rebuilt`, which replaces this) is set up again from scratch:
+        # every command on the host has it in its triggers.
+        self.machine_generation = random.RandomId(
+            f"{name}-machine", byte_length=4,
+            keepers={"machine": self.machine.server_id if self.machine.server_id is not None
+                     else self.machine.public_ipv4},
+            opts=pulumi.ResourceOptions(parent=self))
         bootstrap = self.run_script(f"{name}-bootstrap", script, parent=self, triggers=[script.apply(script_hash)],
                                     depends_on=self.machine.ready_after)
         self.ready = self.run(f"{name}-ready", create=f"docker info --format {shlex.quote(INFO_FORMAT)}", parent=self,
@@ -140,12 +148,15 @@ class Host(pulumi.ComponentResource):
     def run(self, name: str, *, create: pulumi.Input[str], parent: pulumi.Resource,
             update: pulumi.Input[str] | None = None, delete: pulumi.Input[str] | None = None,
             stdin: pulumi.Input[str] | None = None, triggers: list | None = None,
-            depends_on: list[pulumi.Resource] | None = None) -> remote.Command:
+            depends_on: list[pulumi.Resource] | None = None, per_machine: bool = True) -> remote.Command:
         """A command on this host over SSH, as root (every command Berth runs on a host goes through here).
 
-        `add_previous_output_in_env` is off (pulumi-command's default is on): nothing Berth runs reads the
-        previous run's output, and over SSH it would travel as environment requests (PULUMI_COMMAND_STDOUT,
-        PULUMI_COMMAND_STDERR) that sshd only accepts when its AcceptEnv lists them."""
+        It runs again on a new machine behind the host (`per_machine`: its generation is in the triggers), as
+        nothing of what it did is there any more. `add_previous_output_in_env` is off (pulumi-command's default
+        is on): nothing Berth runs reads the previous run's output, and over SSH it would travel as environment
+        requests (PULUMI_COMMAND_STDOUT, PULUMI_COMMAND_STDERR) that sshd only accepts when AcceptEnv lists them."""
+        if per_machine:
+            triggers = [*(triggers or []), self.machine_generation.hex]
         return remote.Command(
             name, connection=self.connection, create=self.as_root(create),
             update=self.as_root(update) if update is not None else None,

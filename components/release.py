@@ -250,5 +250,7 @@ class Release(pulumi.ComponentResource):
         a = self.args
         route = proxy_text.route_name(a.service, host.spec.role)
         stop = proxy_text.proxy_exec(proxy_text.stop_args(route, a.maintenance_message, a.deploy.drain_timeout))
+        # Not per machine: a replacement would stop the route, then resume it as it deletes the old one.
         host.run(f"{host.spec.name}-maintenance", create=stop, update=stop,
-                 delete=proxy_text.proxy_exec(proxy_text.resume_args(route)), parent=self, depends_on=[switch])
+                 delete=proxy_text.proxy_exec(proxy_text.resume_args(route)), parent=self, depends_on=[switch],
+                 per_machine=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
@@ -100,11 +102,30 @@ def test_bootstrap_then_readiness_then_docker_provider(shipped):
         bootstrap = ev.named(f"{host.name}-bootstrap")
         ready = ev.named(f"{host.name}-ready")
         provider = ev.named(f"{host.name}-docker")
-        assert bootstrap.plain_inputs["triggers"] == [script_hash(bootstrap.plain_inputs["stdin"])]
+        generation = ev.named(f"{host.name}-machine")
+        assert bootstrap.plain_inputs["triggers"] == [script_hash(bootstrap.plain_inputs["stdin"]), _hex(generation)]
         assert bootstrap.urn in ready.dependencies
         assert ready.urn in provider.dependencies
         assert "docker info" in ready.plain_inputs["create"]
         assert provider.plain_inputs["host"].startswith("ssh://root@")
+
+
+def _hex(generation) -> str:
+    """The `hex` the offline mocks give a RandomId (tooling/evaluate.py `OfflineMocks`)."""
+    return hashlib.sha256(generation.name.encode()).hexdigest()[:2 * int(generation.plain_inputs["byteLength"])]
+
+
+def test_every_command_on_a_host_runs_again_on_a_new_machine_behind_it(shipped):
+    """The machine's generation (a cloud server's id, an existing host's address; `berth rebuilt` replaces
+    it) is in every command's triggers but the maintenance route's, whose replacement would resume it."""
+    _, ev = shipped
+    for host in ev.of_type("berth:index:Host"):
+        generation = ev.named(f"{host.name}-machine")
+        keeper = generation.plain_inputs["keepers"]["machine"]
+        assert keeper  # a droplet's or server's id, or the address
+        for command in ev.of_type("command:remote:Command"):
+            if command.name.startswith(f"{host.name}-") and not command.name.endswith("-maintenance"):
+                assert _hex(generation) in command.plain_inputs["triggers"], command.name
 
 
 @pytest.mark.parametrize(("changes", "private", "source_type"), [

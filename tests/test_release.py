@@ -239,7 +239,7 @@ def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
             f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]} "
             f"{KAMAL_LOG_HEADERS}")
         assert "delete" not in switch.plain_inputs  # a delete would remove the route on every release
-        assert switch.plain_inputs["triggers"] == [container.id]
+        assert switch.plain_inputs["triggers"][0] == container.id  # then the machine's generation (test_hosts.py)
         assert container.urn in switch.dependencies
 
 
@@ -254,7 +254,7 @@ def test_release_command_runs_once_on_the_primary_before_any_switch(evaluations)
     assert stdin.rstrip().endswith("ghcr.io/workhorse-solutions/covertext:3f9c2e1 bin/rails db:prepare")
     assert "--volume /mnt/storage:/rails/storage" in stdin
     assert "RAILS_MASTER_KEY=" in stdin and "install -m 0600" in stdin
-    assert release.plain_inputs["triggers"] == ["3f9c2e1", "bin/rails db:prepare"]
+    assert release.plain_inputs["triggers"][:2] == ["3f9c2e1", "bin/rails db:prepare"]
     for switch in [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]:
         assert release.urn in switch.dependencies
     for container in app_containers(ev):  # no new version boots before its migrations ran
