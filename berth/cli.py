@@ -383,16 +383,18 @@ def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, 
                "first (a Berth from before it)")
     settings = c.call(commands.known_hosts_files(target.address), capture=True)
     files = recovery.known_hosts_files(settings.stdout if settings.returncode == 0 else "")
+    # The refresh reads the host through the Docker provider's ssh, which would refuse the new key.
+    for path in files:
+        c.call(commands.forget_host_key(target, path), capture=True)
     c.console.print(f"{target.name} ({target.address}): its old host key is forgotten ({', '.join(files) or 'none'}); "
-                    "`pulumi up --refresh` finds its containers gone and sets it up again", markup=False)
+                    "`pulumi up --refresh` finds what is gone and sets the host up again", markup=False)
     stack = c.engine_stack()
     try:
         stack.preview(diff=True, refresh=True, replace=[generation], on_output=c.echo)
-    except auto.CommandError:
+    except auto.CommandError as error:
+        c.echo(str(error).strip()[-3000:])
         c.fail("the preview failed; nothing was changed on the hosts")
     c.confirm(f"Set {target.name} up again as above?", yes)
-    for path in files:
-        c.call(commands.forget_host_key(target, path), capture=True)
     with c.timed(f"set {target.name} up again"):
         try:
             stack.up(refresh=True, replace=[generation], on_output=c.echo)

@@ -208,9 +208,28 @@ class TestHost:
     def wait(self, sshd: bool = True) -> None:
         wait_for(f"{self.name} init", lambda: (self.rootfs / "init.pid").exists())
         wait_for(f"{self.name} dockerd", lambda: self.docker("info", check=False).returncode == 0)
-        if sshd:
-            wait_for(f"{self.name} sshd", lambda: self.ssh("true", check=False).returncode == 0,
+        if sshd:  # whatever the operator's known_hosts says of this address (a rebuilt host has a new key)
+            probe = ["ssh", "-F", "/dev/null", "-i", str(self.lab.key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                     "-o", "ConnectTimeout=3", f"root@{self.address}", "true"]
+            wait_for(f"{self.name} sshd", lambda: sh(*probe, check=False).returncode == 0,
                      attempts=60 + 2 * int(self.sshd_delay))
+
+    def rebuild(self) -> None:
+        """The server reinstalled behind the same address: its processes stopped, its disks and host keys gone,
+        a fresh one started (new host key, empty Docker, nothing Berth set up)."""
+        _stop_docker(self.rootfs / "init.pid")
+        for pid in _pids(self.netns):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_for(f"{self.name} to stop", lambda: not _pids(self.netns), attempts=40)
+        sh("ip", "netns", "del", self.netns)
+        shutil.rmtree(self.rootfs)
+        shutil.rmtree(self.lab.log / self.name, ignore_errors=True)
+        self.start()
+        self.wait()
 
     def restart_docker(self) -> None:
         """The host's reboot, as far as its containers can tell: dockerd stops (stopping every container),
@@ -384,19 +403,24 @@ def _namespaces() -> list[str]:
     return [line.split()[0] for line in listing.splitlines() if line.startswith(f"{PREFIX}-")]
 
 
+def _stop_docker(init: Path) -> None:
+    """A clean stop of a host's dockerd, which unmounts the containers' layers; quiet when it is gone."""
+    try:
+        docker_pid = Path(f"/proc/{int(init.read_text())}/root/run/docker.pid")
+        if docker_pid.exists():
+            os.kill(int(docker_pid.read_text()), signal.SIGTERM)
+            for _ in range(60):
+                if not docker_pid.exists():
+                    break
+                time.sleep(0.25)
+    except (OSError, ValueError):
+        pass
+
+
 def down(run_dir: Path = RUN_DIR) -> None:
     """Stop and remove everything a run made; safe to call when nothing is there."""
     for init in run_dir.glob("host*/init.pid"):
-        try:
-            docker_pid = Path(f"/proc/{int(init.read_text())}/root/run/docker.pid")
-            if docker_pid.exists():  # a clean stop unmounts the containers' layers
-                os.kill(int(docker_pid.read_text()), signal.SIGTERM)
-                for _ in range(60):
-                    if not docker_pid.exists():
-                        break
-                    time.sleep(0.25)
-        except (OSError, ValueError):
-            pass
+        _stop_docker(init)
     namespaces = _namespaces()
     for netns in namespaces:
         for pid in _pids(netns):
