@@ -404,3 +404,18 @@ def test_the_apps_database_user_is_granted_what_it_needs_before_the_release(eval
     assert grants.urn in ev.named("covertext-web-1-app").dependencies
     web = ev.named("covertext-web-1-ready")
     assert grants.plain_inputs["connection"]["host"] == web.plain_inputs["connection"]["host"]
+
+
+@pytest.mark.parametrize("stack", ["production", "wombat"])
+def test_a_replaced_server_goes_first_and_its_attachments_with_it(evaluations, stack):
+    """`pulumi up --replace <server>`: the volume and the kept IP attach to one server at a time, so the old one
+    is deleted first, and what attaches them to it (by its id) is replaced with it."""
+    _, ev = evaluations[stack]
+    servers = ev.of_type("digitalocean:index/droplet:Droplet") + ev.of_type("hcloud:index/server:Server")
+    assert servers
+    attachments = [r for r in ev.resources if r.type.endswith(("VolumeAttachment", "ReservedIpAssignment"))]
+    for server in servers:
+        assert server.delete_before_replace, server.name
+        mine = [a for a in attachments if a.name.startswith(server.name)]
+        assert mine and all(server.urn in a.property_dependencies.get("dropletId", a.property_dependencies.get(
+            "serverId", [])) for a in mine), [a.name for a in mine]

@@ -51,6 +51,15 @@ def stateful(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True, **kwargs)
 
 
+def server_options(parent: pulumi.Resource, ignore_changes: list[str]) -> pulumi.ResourceOptions:
+    """A server is replaced delete-first (`pulumi up --replace <server>`, a changed size on Hetzner): its volume
+    and its kept IP attach to one server at a time, and its name is taken while it exists. (The bridge would
+    delete first anyway for a name the program sets, `nameRequiresDeleteBeforeReplace`; this does not rely on
+    it.) A new image, key list or user data must never rebuild a running host: the bootstrap adapts it."""
+    return pulumi.ResourceOptions(parent=parent, delete_before_replace=True,
+                                  ignore_changes=["image", "sshKeys", "userData", *ignore_changes])
+
+
 # A name that changed with this version (the stack, the generation) is applied to what a stack creates
 # from now on; what it already created keeps the name it has, which Pulumi reads from the state.
 KEEP_NAME = ["name"]

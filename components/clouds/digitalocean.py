@@ -6,7 +6,7 @@ import pulumi
 
 from ..render.firewall import RuleSet
 from ..sdk import digitalocean as do
-from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
+from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, server_options, stateful
 from .keys import AccountKey, KeyPlan
 
 
@@ -40,8 +40,7 @@ class DigitalOcean(AccountCloud):
             vpc_uuid=self.vpc.id, monitoring=True, ipv6=True,
             ssh_keys=self.ssh_keys, user_data=spec.user_data,
             tags=[*spec.tags, self.tag.name],
-            # A new image or key list must never rebuild a running host; the bootstrap adapts it instead.
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData"]),
+            opts=server_options(parent, []),
         )
         ready_after: list[pulumi.Resource] = []
         device = None

@@ -6,7 +6,7 @@ import pulumi
 
 from ..render.firewall import RuleSet
 from ..sdk import hcloud
-from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, stateful
+from .base import KEEP_NAME, AccountCloud, HostSpec, Machine, server_options, stateful
 from .keys import AccountKey, KeyPlan
 
 
@@ -37,7 +37,7 @@ class Hetzner(AccountCloud):
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv4=ip.id.apply(int), ipv6_enabled=True)],
             # Hetzner requires both protections to be equal; servers are replaceable, their data is not.
             delete_protection=False, rebuild_protection=False,
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["image", "sshKeys", "userData", *KEEP_NAME]),
+            opts=server_options(parent, KEEP_NAME),
         )
         ready_after: list[pulumi.Resource] = []
         device = None
