@@ -298,6 +298,16 @@ def _litestream_pin(d: Difference, facts: dict, plan: dict) -> bool:
         d.berth == "litestream/litestream:0.5.16"
 
 
+def _certificate_per_service(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal keeps a custom certificate per role (tls/<role>/); Berth one per service (tls/): it issues one
+    Origin CA certificate for all the proxied roles. The same file names, one directory up."""
+    flag = d.key.split(" ")[-1]
+    role = d.key.split(" ")[0]
+    return (d.aspect == "proxy" and flag in ("tls-certificate-path", "tls-private-key-path")
+            and isinstance(d.kamal, str) and isinstance(d.berth, str)
+            and d.kamal.replace(f"/tls/{role}/", "/tls/") == d.berth)
+
+
 def _empty_role(d: Difference, facts: dict, plan: dict) -> bool:
     """allow_empty_roles: Kamal keeps a role without hosts; a Berth role has at least one."""
     missing = set(d.kamal) - set(d.berth) if d.aspect == "roles" else set()
@@ -324,6 +334,7 @@ def _meilisearch_preset(d: Difference, facts: dict, plan: dict) -> bool:
 DIFFERENCES = {
     "origin-tls": _tls_origin,
     "behind-cloudflare": _behind_cloudflare,
+    "certificate-per-service": _certificate_per_service,
     "error-pages": _error_pages,
     "tls-redirect": _tls_redirect,
     "path-routing": _path_routing,

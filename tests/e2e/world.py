@@ -170,11 +170,13 @@ class World:
     # --- deployments ----------------------------------------------------------------------------------
 
     def deployment(self, key: str = "e2e", stack_name: str | None = None, stack_file: Path = STACK,
-                   **settings: Any) -> Deployment:
+                   secrets: dict[str, str] | None = None, **settings: Any) -> Deployment:
         """A stack (its directory, settings and state), made on first use. `key` tells two states of one
-        stack name apart: each deployment has its own backend, as a rebuilt host starts from no state."""
+        stack name apart: each deployment has its own backend, as a rebuilt host starts from no state.
+        `secrets`: the stack's berth:secrets (default: the run's own)."""
         if key not in self.deployments:
-            self.deployments[key] = Deployment(self, key, stack_name or key, stack_file, dict(settings))
+            self.deployments[key] = Deployment(self, key, stack_name or key, stack_file, dict(settings),
+                                               dict(secrets if secrets is not None else self.secrets))
         return self.deployments[key]
 
     @property
@@ -222,6 +224,7 @@ class Deployment:
     stack_name: str
     template: Path
     settings: dict[str, Any]
+    secrets: dict[str, str]
     runs: list[Run] = field(default_factory=list)
     _stack: auto.Stack | None = None
 
@@ -285,7 +288,7 @@ class Deployment:
             self.write()
             self._stack = self.world.engine.stack(self.stack_name, self.work, create=True, backend=self.backend)
             self._stack.set_all_config({f"berth:secrets.{name}": auto.ConfigValue(value, secret=True)
-                                        for name, value in self.world.secrets.items()}, path=True)
+                                        for name, value in self.secrets.items()}, path=True)
         return self._stack
 
     def _run(self, action: str, **options: Any) -> Run:
