@@ -140,21 +140,20 @@ class DockerApi:
 
     # --- the calls the provider makes ------------------------------------------------------------------
 
-    def inspect_container(self, ref: str) -> dict | None:
+    def _inspect(self, kind: str, ref: str) -> dict | None:
+        """None when the daemon does not know it (404); any other failure is the step's."""
         try:
-            return self.request("GET", f"/containers/{urllib.parse.quote(ref, safe='')}/json").json()
+            return self.request("GET", f"/{kind}/{urllib.parse.quote(ref, safe='')}/json").json()
         except ApiError as error:
             if error.status == 404:
                 return None
             raise
 
+    def inspect_container(self, ref: str) -> dict | None:
+        return self._inspect("containers", ref)
+
     def inspect_image(self, ref: str) -> dict | None:
-        try:
-            return self.request("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json").json()
-        except ApiError as error:
-            if error.status == 404:
-                return None
-            raise
+        return self._inspect("images", ref)
 
     def list_images(self) -> list[dict]:
         return self.request("GET", "/images/json", params={"all": "0"}).json() or []
