@@ -261,17 +261,15 @@ def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
 
 
 def evaluate(stack_file: StackFile, program: Path = PROGRAM, preview: bool = True,
-             record: Evaluation | None = None, mocks: pulumi.runtime.Mocks | None = None,
-             monitor: type[RecordingMonitor] = RecordingMonitor) -> Evaluation:
+             record: Evaluation | None = None, mocks: pulumi.runtime.Mocks | None = None) -> Evaluation:
     """Evaluate the program for one stack file. Raises what the program raises (ConfigError included);
-    pass `record` to inspect what was declared before the failure, `mocks` to answer differently,
-    `monitor` to act on each registration (the real-host suite's applier)."""
+    pass `record` to inspect what was declared before the failure, `mocks` to answer differently."""
     evaluation = record if record is not None else Evaluation(stack_file.name)
     logger = logging.getLogger(f"berth.evaluate.{stack_file.name}")
     logger.propagate = False
     logger.handlers = [_LogCapture(evaluation)]
     mocks = mocks or OfflineMocks()
-    recorder = monitor(mocks, evaluation)
+    recorder = RecordingMonitor(mocks, evaluation)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

@@ -13,10 +13,11 @@ from .test_release import HOSTNAMES
 MINIMAL = {"jobs": None, "accessories": None, "backups": None, "assetPath": None}
 
 
-def test_a_daemon_with_default_log_options_and_a_memory_limit_changes_nothing_on_an_unchanged_up(world):
+def test_a_daemon_with_default_log_options_and_memory_and_cpu_limits_changes_nothing_on_an_unchanged_up(world):
     host = world.add_host(dockerd_flags=("--log-opt", "max-file=3"))
-    stack = world.deployment("e2e-defaults", servers={"web": {"hosts": [host.address], "options": {"memory": "256m"}}},
-                             **MINIMAL)
+    # cpus: 1 reads back from the provider as "1.0" (nanoInt64ToDecimalString), which Berth declares.
+    stack = world.deployment("e2e-defaults", servers={"web": {"hosts": [host.address],
+                                                              "options": {"memory": "256m", "cpus": 1}}}, **MINIMAL)
     first = stack.up()
     assert first.ok, first.error
     merged = json.loads(host.docker("inspect", "--format", "{{json .HostConfig.LogConfig.Config}}", "kamal-proxy").stdout)
