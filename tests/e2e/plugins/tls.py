@@ -8,19 +8,15 @@ import hashlib
 import uuid
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
-
 from .schema import Attr, Schema
 from .server import Failed, Kind, Package
 
 SOURCE = "hashicorp/terraform-provider-tls internal/provider/resource_private_key.go, resource_cert_request.go"
-CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
 
 
 def _fingerprints(public: Any) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+
     openssh = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     blob = base64.b64decode(openssh.split()[1])
     md5 = hashlib.md5(blob).hexdigest()  # noqa: S324 - the fingerprint format, not a security measure
@@ -44,8 +40,14 @@ class PrivateKey(Kind):
     }, SOURCE)
 
     def create(self, config, name, inputs):
+        # cryptography (requirements-e2e.txt) only where keys are made: a preview makes none.
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
         if inputs["algorithm"] == "ECDSA":
-            key = ec.generate_private_key(CURVES[inputs.get("ecdsaCurve", "P224")]())
+            curve = inputs.get("ecdsaCurve", "P224")
+            key = ec.generate_private_key({"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1,
+                                           "P521": ec.SECP521R1}[curve]())
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                     serialization.NoEncryption())
         elif inputs["algorithm"] == "RSA":
@@ -65,7 +67,8 @@ class PrivateKey(Kind):
                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
             **_fingerprints(public),
         }
-        return hashlib.sha1(state["publicKeyPem"].encode()).hexdigest(), state  # noqa: S324 - the provider's id
+        der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return hashlib.sha1(der).hexdigest(), state  # noqa: S324 - the provider's id (common.go `hashForState`)
 
 
 class CertRequest(Kind):
@@ -80,6 +83,11 @@ class CertRequest(Kind):
     }, SOURCE)
 
     def create(self, config, name, inputs):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
         key = serialization.load_pem_private_key(inputs["privateKeyPem"].encode(), None)
         subject = inputs.get("subject") or {}
         names = []
