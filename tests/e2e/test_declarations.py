@@ -35,7 +35,7 @@ def test_a_daemon_with_default_log_options_and_memory_and_cpu_limits_changes_not
 
 def test_a_replaced_litestream_gets_sigterm_and_time_to_finish(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     since = int(time.time()) - 1
     up = shop.up(accessories={"litestream": {"syncInterval": "2s"}})
     assert up.ok, up.error
@@ -53,7 +53,7 @@ def test_a_replaced_litestream_gets_sigterm_and_time_to_finish(world):
 
 def test_a_changed_health_check_makes_a_new_app_container(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     up = shop.up(proxy={"healthcheck": {"timeout": "3s"}})
     assert up.ok, up.error
     assert ("replace", "shop-web-1-app") in [(s.op, s.name) for s in up.changed]  # under a new name
@@ -64,7 +64,7 @@ def test_a_changed_health_check_makes_a_new_app_container(world):
 
 
 def test_a_host_whose_sshd_starts_late_is_waited_for(world):
-    host = world.add_host(sshd_delay=40)
+    host = world.add_host(sshd_delay=25)  # pulumi-command's default gives up after about 8 s
     stack = world.deployment("e2e-late-sshd", servers={"web": {"hosts": [host.address]}}, **MINIMAL)
     up = stack.up()
     assert up.ok, up.error

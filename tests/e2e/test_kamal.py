@@ -38,7 +38,7 @@ def flags(argv: list[str]) -> dict[str, list[str]]:
 
 def test_berth_sends_kamal_proxy_what_kamal_deploy_sends(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     switch = shop.resource("shop-web-1-switch")
     berth = shlex.split(switch["inputs"]["create"])[5:]
     host = world.add_host()

@@ -58,7 +58,7 @@ def wait_replicated(world, minimum_objects: int = 1) -> list[str]:
 
 
 def test_rows_the_app_writes_replicate_to_the_bucket(world):
-    assert world.deployment().up().ok
+    assert world.deployment().converged()
     before = len(replica_objects(world))
     for i in range(5):
         count = write(world, world.web.address, f"row-{i}")

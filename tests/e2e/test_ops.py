@@ -15,7 +15,7 @@ def answer(world):
 
 def test_maintenance_on_survives_a_deploy_and_off_serves_again(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     ops = Ops(shop)
     result = ops("maintenance", "on", "--message", "Back at 10:00", "--yes")
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from .testhost import ALLOWED, DENIED
 
 @pytest.mark.parametrize("family", ["ipv4", "ipv6"])
 def test_only_the_allowed_ranges_reach_80_and_443(world, family):
-    assert world.deployment().up().ok
+    assert world.deployment().converged()
     address = world.web.address if family == "ipv4" else world.web.ipv6
     allowed = get_from(ALLOWED, address, "shop.e2e.test", world.lab.ca_cert)
     denied = get_from(DENIED, address, "shop.e2e.test", world.lab.ca_cert)

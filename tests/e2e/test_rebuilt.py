@@ -18,7 +18,7 @@ def host_key(host) -> str:
 
 def test_a_host_rebuilt_behind_its_address_is_set_up_again(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     version = serving(world)
     write(world, world.web.address, "before-the-rebuild")
     kept = rows(world, world.web.address)

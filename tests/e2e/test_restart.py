@@ -22,7 +22,7 @@ def _answer_within(world, seconds: float):
 
 def test_after_a_host_restart_everything_serves_again_without_an_up(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     version = serving(world)
     before = {host.name: containers(host, service="shop") for host in world.lab.hosts[:2]}
     proxy = world.web.docker("inspect", "--format", "{{.Id}}", "kamal-proxy").stdout

@@ -8,7 +8,7 @@ from .world import HERE
 
 def test_two_services_share_the_proxy_and_keep_to_their_hosts(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     shop_version = get(world.web.address, "shop.e2e.test", ca=world.lab.ca_cert).body.strip()
     proxy = world.web.docker("inspect", "--format", "{{.Id}}", "kamal-proxy").stdout
     blog = world.deployment("blog", stack_file=HERE / "stacks" / "blog.yaml")

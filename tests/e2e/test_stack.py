@@ -19,7 +19,7 @@ def _secret_texts(world) -> dict[str, str]:
 
 def test_no_secret_in_plain_text_in_the_state_the_stack_file_or_the_outputs(world):
     shop = world.deployment()
-    assert shop.up().ok
+    assert shop.converged()
     exported = shop.cli("stack", "export").stdout
     stack_file = shop.file.read_text()
     printed = shop.cli("stack", "output", "--json").stdout
