@@ -178,3 +178,40 @@ def test_root_on_port_22_needs_no_user_data():
 def test_cloud_init_schema_check_is_not_vacuous(tmp_path):
     result = _cloud_init_schema("#cloud-config\nusers: 5\nruncmd: oops\n", tmp_path)
     assert "Invalid cloud-config" in result.stdout + result.stderr or result.returncode != 0
+
+
+def test_the_ipv6_docker_user_guard_is_there_only_where_a_port_is_restricted():
+    from components.render.bootstrap import _IPV6_NEEDS_DOCKER_USER
+
+    guard = _IPV6_NEEDS_DOCKER_USER.format(network="kamal")
+    assert guard in bootstrap_script(SPECS["existing host with keys and ufw"])  # 22 from one range only
+    open_to_all = BootstrapSpec(host_firewall=rule_set(22, list(WORLD), list(WORLD), None))
+    assert "ufw default deny incoming" in bootstrap_script(open_to_all)
+    assert guard not in bootstrap_script(open_to_all)
+
+
+@pytest.mark.parametrize(("network_ipv6", "ip6_nat", "user_jump", "refused"), [
+    ("true", 0, 1, True),    # Docker 20.10 with ip6tables and an IPv6 network: DNAT past every rule
+    ("true", 0, 0, False),   # a Docker that jumps to DOCKER-USER for IPv6 (moby/moby#44706)
+    ("true", 1, 1, False),   # ip6tables off: IPv6 clients go through docker-proxy and ufw
+    ("false", 0, 1, False),  # the network as Berth and Kamal make it
+])
+def test_the_ipv6_docker_user_guard_refuses_only_dnat_past_docker_user(network_ipv6, ip6_nat, user_jump, refused,
+                                                                      tmp_path):
+    """The guard runs for real (bash, strict mode) against stand-ins for docker and ip6tables."""
+    from components.render.bootstrap import _IPV6_NEEDS_DOCKER_USER
+
+    (tmp_path / "docker").write_text(f"#!/bin/sh\necho {network_ipv6}\n")
+    (tmp_path / "ip6tables").write_text(
+        f'#!/bin/sh\ncase "$*" in\n  "-t nat -n -L DOCKER") exit {ip6_nat} ;;\n'
+        f'  "-C FORWARD -j DOCKER-USER") exit {user_jump} ;;\nesac\nexit 2\n')
+    for tool in ("docker", "ip6tables"):
+        (tmp_path / tool).chmod(0o755)
+    script = "set -euo pipefail\n" + _IPV6_NEEDS_DOCKER_USER.format(network="kamal") + "echo passed\n"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                            env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    if refused:
+        assert result.returncode == 1 and result.stdout == ""
+        assert "the kamal network has IPv6" in result.stderr and "docker network rm kamal" in result.stderr
+    else:
+        assert (result.returncode, result.stdout) == (0, "passed\n"), result.stderr

@@ -192,17 +192,44 @@ RULES
 """
 
 
+def _restricted(rule) -> bool:
+    return rule.ports is not None and not any(a in ("0.0.0.0/0", "::/0") for a in rule.addresses)
+
+
 def docker_user_rules(rules: RuleSet, ipv6: bool) -> str:
     """DOCKER-USER (iptables-restore syntax) allowing each restricted port only from its sources; an empty
     chain when nothing is restricted, so that loading it clears an earlier restriction."""
     lines = []
     for rule in rules.inbound:
-        if rule.ports is None or any(a in ("0.0.0.0/0", "::/0") for a in rule.addresses):
+        if not _restricted(rule):
             continue  # open to the world: nothing to restrict
         match = f"-p {rule.protocol} -m conntrack --ctstate DNAT --ctorigdstport {rule.ports} --ctdir ORIGINAL"
         lines += [f"-A DOCKER-USER {match} -s {a} -j RETURN" for a in rule.addresses if (":" in a) == ipv6]
         lines.append(f"-A DOCKER-USER {match} -j DROP")
     return "\n".join(["*filter", ":DOCKER-USER - [0:0]", *lines, "COMMIT"])
+
+
+_IPV6_NEEDS_DOCKER_USER = """\
+# An IPv6 {network} network (Berth and Kamal make it IPv4-only; an operator may have made it otherwise) is
+# reached through ip6tables' DNAT, which only DOCKER-USER restricts. Docker 20.10 (Debian 12's docker.io)
+# never jumps to DOCKER-USER for IPv6 (moby/moby#42477), so there the restriction would not hold for IPv6
+# clients: stop before kamal-proxy publishes its ports. An IPv4-only network takes IPv6 clients through
+# docker-proxy, where ufw's own rules apply.
+if [ "$(docker network inspect {network} --format '{{{{.EnableIPv6}}}}')" = true ] \\
+  && ip6tables -t nat -n -L DOCKER >/dev/null 2>&1 \\
+  && ! ip6tables -C FORWARD -j DOCKER-USER 2>/dev/null; then
+  echo "berth: the {network} network has IPv6, and this Docker forwards IPv6 without its DOCKER-USER chain" \\
+    "(Docker 20.10), so the origin restriction would not hold for IPv6 clients. Upgrade Docker, or make the" \\
+    "network IPv4-only: remove the containers on it, then docker network rm {network}; the next pulumi up" \\
+    "creates it as Kamal does" >&2
+  exit 1
+fi
+"""
+
+
+def restricts(rules: RuleSet) -> bool:
+    """Whether any port is open to some sources only, and so closed to the rest over IPv4 and IPv6 alike."""
+    return any(_restricted(rule) for rule in rules.inbound)
 
 
 def _ufw(rules: RuleSet) -> str:
@@ -214,6 +241,8 @@ def _ufw(rules: RuleSet) -> str:
     for file, ipv6 in (("after.rules", False), ("after6.rules", True)):
         lines.append(_DOCKER_USER.format(file=file, rules=docker_user_rules(rules, ipv6)))
     lines.append("ufw --force enable >/dev/null\n")
+    if restricts(rules):
+        lines.append(_IPV6_NEEDS_DOCKER_USER.format(network=DOCKER_NETWORK))
     return "".join(lines)
 
 

@@ -9,8 +9,7 @@ import time
 
 from .http import get
 from .test_release import HOSTNAMES
-
-MINIMAL = {"jobs": None, "accessories": None, "backups": None, "assetPath": None}
+from .world import MINIMAL
 
 
 def test_a_daemon_with_default_log_options_and_memory_and_cpu_limits_changes_nothing_on_an_unchanged_up(world):

@@ -41,6 +41,8 @@ LOGS = Path(os.environ.get("BERTH_E2E_LOGS", "/var/tmp/berth-e2e-logs"))
 STACK = HERE / "stacks" / "shop.yaml"
 REGISTRY_USER = "berth"
 BUCKET = "shop-backups"
+# The shop stack cut down to its web role: what a scenario on hosts of its own needs.
+MINIMAL = {"jobs": None, "accessories": None, "backups": None, "assetPath": None}
 
 
 def _cli_child() -> int:
