@@ -6,7 +6,8 @@
   official image's default (Debian) target is: root, a POSIX shell with `mv` and `chown` (busybox's here),
   `ENTRYPOINT litestream`, trusting the run's CA.
 - The app: busybox's httpd and Debian's sqlite3 as a Rails-shaped image: uid 1000, /rails, /up,
-  a page naming its version, writes to SQLite under /rails/storage, a release command and a jobs loop.
+  a page naming its version, writes to SQLite under /rails/storage, a release command and a jobs loop,
+  the server and the loop ending on SIGTERM as Puma and a job worker do.
   Built per version; a "broken" build has no /up, so it never turns healthy.
 
 Each image is a single layer from `docker import` of a tarball assembled here (no base image, no builder).
@@ -225,8 +226,19 @@ psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -tA \
 """
 
 _JOBS = r"""#!/bin/sh
-# The jobs role: a heartbeat per second, bounded only by the container's life.
+# The jobs role: a heartbeat per second, bounded only by the container's life; SIGTERM ends it, as it ends
+# a Solid Queue or Sidekiq worker (a shell as PID 1 would ignore it and wait out Docker's stop timeout).
+trap 'exit 0' TERM INT
 while true; do date +%s > /rails/storage/jobs.heartbeat; sleep 1; done
+"""
+
+_SERVE = r"""#!/bin/sh
+# The web server on port $1: SIGTERM stops it at once, as it stops Puma (kamal-proxy has drained it by
+# then). busybox's httpd as PID 1 would ignore the signal and wait out Docker's stop timeout instead.
+httpd -f -p "$1" -h /rails/public &
+server=$!
+trap 'kill "$server"; wait "$server"; exit 0' TERM INT
+wait "$server"
 """
 
 
@@ -255,11 +267,12 @@ def app_image(host: TestHost, tag: str, build: AppBuild) -> None:
         root.file(f"{public}/cgi-bin/{name}", script, mode=0o755)
     root.file("/rails/bin/release", _RELEASE, mode=0o755)
     root.file("/rails/bin/jobs", _JOBS, mode=0o755)
+    root.file("/rails/bin/serve", _SERVE, mode=0o755)
     docker_import(host, root, tag, [
         "USER 1000:1000", "WORKDIR /rails", f"EXPOSE {APP_PORT}", f"ENV APP_VERSION={build.version}",
         f"LABEL service={build.service}",  # `kamal build` adds it, and `kamal deploy` checks for it
         "ENV PATH=/rails/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        f'CMD ["httpd", "-f", "-p", "{APP_PORT}", "-h", "{public}"]'])
+        f'CMD ["serve", "{APP_PORT}"]'])
 
 
 def psql(root: Rootfs) -> None:

@@ -403,24 +403,26 @@ def _namespaces() -> list[str]:
     return [line.split()[0] for line in listing.splitlines() if line.startswith(f"{PREFIX}-")]
 
 
-def _stop_docker(init: Path) -> None:
-    """A clean stop of a host's dockerd, which unmounts the containers' layers; quiet when it is gone."""
-    try:
-        docker_pid = Path(f"/proc/{int(init.read_text())}/root/run/docker.pid")
-        if docker_pid.exists():
+def _stop_docker(*inits: Path) -> None:
+    """A clean stop of hosts' dockerd, which unmounts the containers' layers; quiet where it is gone. All
+    at once: each daemon gives its containers their stop timeouts, which would otherwise add up."""
+    pid_files = []
+    for init in inits:
+        try:
+            docker_pid = Path(f"/proc/{int(init.read_text())}/root/run/docker.pid")
             os.kill(int(docker_pid.read_text()), signal.SIGTERM)
-            for _ in range(60):
-                if not docker_pid.exists():
-                    break
-                time.sleep(0.25)
-    except (OSError, ValueError):
-        pass
+            pid_files.append(docker_pid)
+        except (OSError, ValueError):
+            pass
+    for _ in range(60):
+        if not any(f.exists() for f in pid_files):
+            break
+        time.sleep(0.25)
 
 
 def down(run_dir: Path = RUN_DIR) -> None:
     """Stop and remove everything a run made; safe to call when nothing is there."""
-    for init in run_dir.glob("host*/init.pid"):
-        _stop_docker(init)
+    _stop_docker(*run_dir.glob("host*/init.pid"))
     namespaces = _namespaces()
     for netns in namespaces:
         for pid in _pids(netns):
