@@ -170,6 +170,10 @@ class TestHost:
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(etc / "ssh" / "ssh_host_ed25519_key"))
         (etc / "ssh" / "sshd_config").write_text(SSHD_CONFIG.format(ipv4=self.address, ipv6=self.ipv6))
         (etc / "hostname").write_text(f"berth-e2e-{self.name}\n")
+        # The host's own name resolves, as Debian's installer and cloud-init (manage_etc_hosts) write it: sudo
+        # looks it up, and the lab has no DNS to ask (each `sudo` waited out the resolver's 10 s).
+        with (etc / "hosts").open("a") as hosts:
+            hosts.write(f"127.0.1.1 berth-e2e-{self.name}\n")
         # The registry's certificate is signed by the run's CA: trusted the way a private registry is.
         trust = etc / "docker" / "certs.d" / REGISTRY
         trust.mkdir(parents=True)
