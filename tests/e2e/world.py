@@ -305,7 +305,8 @@ class Deployment:
         run = Run(steps, error, time.monotonic() - started, "\n".join(lines))
         self.runs.append(run)
         log = LOGS / f"{len(list(LOGS.iterdir())):03d}-{self.key}-{action}.log"
-        log.write_text(run.output + (f"\n\nERROR:\n{error}\n" if error else ""))
+        log.write_text(run.output + (f"\n\nERROR:\n{error}\n" if error else "")
+                       + f"\n(the Automation API's {action}, start to end: {run.seconds:.1f} s)\n")
         return run
 
     def up(self, refresh: bool = False, **changes: Any) -> Run:
