@@ -131,3 +131,26 @@ def test_each_plugin_answers_with_the_version_its_sdk_asks_for(name):
 
     shipped = json.loads((Path(spec.origin).parent / "pulumi-plugin.json").read_text())
     assert (package(name).name, package(name).version) == (shipped["name"], shipped["version"])
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_plugin_exits_at_once_when_the_engine_closes_it(stop):
+    """The engine closes a plugin with SIGINT to the plugin's process group and kills it 5 s later
+    (sdk/go/common/resource/plugin/plugin.go `kill`, v3.274.1), as a Go provider exits on it at once. A plugin
+    that ignored it held every `pulumi up` 5 s after its last step."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    plugin = subprocess.Popen([sys.executable, "-m", "tests.e2e.plugins", "random"], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert plugin.stdout.readline().strip().isdigit()  # the port the engine reads
+        started = time.monotonic()
+        plugin.send_signal(getattr(signal, stop))
+        assert plugin.wait(timeout=4) == 0
+        assert time.monotonic() - started < 4
+    finally:
+        plugin.kill()
+        plugin.wait()

@@ -295,6 +295,12 @@ def _json_or_text(value: Any) -> Any:
 
 def serve(package: Package) -> None:
     """Print the port (the engine reads it from stdout), serve until the engine stops the plugin."""
+    stopped = threading.Event()  # set up before the port is printed: the engine may close it at once
+    # The engine closes a plugin with SIGINT to the plugin's own process group, then SIGKILL 5 s later
+    # (sdk/go/common/resource/plugin/plugin.go `kill`); a Go provider exits on it at once. Its own process
+    # group also keeps an operator's Ctrl-C away from the plugins: that reaches the CLI, which cancels.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda *_: stopped.set())
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
                          options=[("grpc.max_receive_message_length", 400 * 1024 * 1024),
                                   ("grpc.max_send_message_length", 400 * 1024 * 1024)])
@@ -303,9 +309,6 @@ def serve(package: Package) -> None:
     server.start()
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine cancels; a Ctrl-C reaches it, not its plugins
     engine = next((arg for arg in sys.argv[2:] if re.fullmatch(r"[\w.-]+:\d+", arg)), None)
     if engine:  # the engine's address, which the engine passes every plugin it starts
         threading.Thread(target=_watch_engine, args=(engine, stopped), daemon=True).start()
