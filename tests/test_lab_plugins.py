@@ -8,17 +8,9 @@ import pytest
 
 from tests.e2e.plugins import PACKAGES, package, wire
 from tests.e2e.plugins.command import _delays, _go_quote
-from tests.e2e.plugins.docker import (
-    Container,
-    go_duration,
-    image_registry,
-    nano_cpus_text,
-    parse_cpus,
-    parse_duration,
-    ports_diff_suppressed,
-    read_back,
-    registry_auth,
-)
+from tests.e2e.plugins.docker import Container, ports_diff_suppressed, read_back
+from tests.e2e.plugins.dockerimage import image_registry, registry_auth
+from tests.e2e.plugins.gotypes import go_duration, nano_cpus_text, parse_cpus, parse_duration
 from tests.e2e.plugins.schema import Attr, Schema
 from tests.e2e.plugins.server import Config
 

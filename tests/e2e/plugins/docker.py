@@ -7,230 +7,23 @@ so the next preview diffs against what the real provider would hold: ports in th
 (`flattenContainerPorts`), health checks as Go durations, `memory_swap` as the daemon set it, `cpus`
 through `nanoInt64ToDecimalString`, `log_opts` with the daemon's defaults merged in
 (`containerLogOptsForState`), `image` as the container's image id. docs/compatibility.md has a row per fact.
+Images and registry credentials are in dockerimage.py, Go's text for read-back values in gotypes.py, and
+the API client (one per provider configuration) in dockerapi.py.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import threading
 import time
-from fractions import Fraction
 from typing import Any
 
-from .dockerapi import ApiError, DockerApi
+from .dockerapi import ApiError, DockerApi, api, daemon_error
+from .dockerimage import RemoteImage, find_image
+from .gotypes import go_duration, nano_cpus_text, parse_cpus, parse_duration
 from .schema import Attr, Schema, empty
-from .server import Config, Failed, Kind, Package
+from .server import Failed, Kind, Package
 from .wire import UNKNOWN
 
 CONTAINER_SOURCE = "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container.go"
-IMAGE_SOURCE = "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_image.go"
-
-_apis: dict[str, DockerApi] = {}
-_apis_lock = threading.Lock()
-
-
-def api(config: Config) -> DockerApi:
-    """One client per provider configuration, its connections kept alive (the provider's clientCache)."""
-    host, opts = config.get("host"), list(config.get("sshOpts") or [])
-    if not host:
-        raise Failed("Error initializing Docker client: the provider has no host")
-    key = json.dumps([host, opts])
-    with _apis_lock:
-        if key not in _apis:
-            _apis[key] = DockerApi(host, opts)
-        return _apis[key]
-
-
-def _daemon(error: ApiError) -> str:
-    return f"Error response from daemon: {error}" if error.status else str(error)
-
-
-# --- registry credentials (internal/provider/provider.go providerSetToRegistryAuth, config.go) --------------
-
-def _hostname(address: str) -> str:
-    """`convertToHostname(canonicalizeRegistryAddress(address))`: scheme and path dropped."""
-    stripped = address.removeprefix("http://").removeprefix("https://")
-    return stripped.split("/", 1)[0]
-
-
-def image_registry(image: str) -> str:
-    """`parseImageOptions(image).Registry`: the part before the first slash when it looks like a host or
-    when the name has more than two parts; `registry-1.docker.io` otherwise."""
-    first = image.find("/")
-    if image.count("/") > 1 or (first != -1 and (any(c in image[:first] for c in ".:") or image[:first] == "localhost")):
-        return image[:first]
-    return "registry-1.docker.io"
-
-
-def registry_auth(config: Config, image: str) -> str:
-    """The X-Registry-Auth header of a pull: the credentials keyed by the image's registry, else none."""
-    auths = {_hostname(a["address"]): a for a in config.get("registryAuth") or []}
-    registry = image_registry(image)
-    auth = auths.get(registry)
-    body: dict[str, str] = {}
-    if auth is not None:
-        body = {"username": auth.get("username", ""), "password": auth.get("password", ""),
-                "serveraddress": "https://" + _hostname(auth["address"])}
-    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
-
-
-# --- docker:index/remoteImage:RemoteImage --------------------------------------------------------------
-
-def local_image(docker: DockerApi, name: str) -> dict | None:
-    """`searchLocalImages`: inspect by name, and only an image `docker images` lists counts."""
-    inspected = docker.inspect_image(name)
-    if inspected is None:
-        return None
-    return next((i for i in docker.list_images() if i["Id"] == inspected["Id"]), None)
-
-
-def find_image(config: Config, name: str) -> dict:
-    """`findImage`: the local image if there is one, else a pull with the registry's credentials. Its
-    error text is the provider's; each caller puts its own prefix before it, as the provider does."""
-    docker = api(config)
-    try:
-        found = local_image(docker, name)
-        if found is None:
-            try:
-                docker.pull(name, registry_auth(config, name))
-            except ApiError as error:
-                raise Failed(f"unable to pull image {name}: error pulling image {name}: {_daemon(error)}") from None
-            found = local_image(docker, name)
-    except ApiError as error:
-        raise Failed(_daemon(error)) from None
-    if found is None:
-        raise Failed(f"unable to find or pull image {name}")
-    return found
-
-
-class RemoteImage(Kind):
-    schema = Schema("docker:index/remoteImage:RemoteImage", {
-        "name": Attr(required=True, replace=True),
-        "keepLocally": Attr(),
-        "forceRemove": Attr(),
-        "pullTriggers": Attr(replace=True, unordered=True),
-        "triggers": Attr(replace=True),
-        "platform": Attr(replace=True, default=""),
-        "imageId": Attr(output=True),
-        "repoDigest": Attr(output=True),
-    }, IMAGE_SOURCE)
-
-    @staticmethod
-    def _find(config: Config, name: str) -> dict:
-        try:
-            return find_image(config, name)
-        except Failed as failure:
-            raise Failed(f"Unable to read Docker image into resource: {failure}") from None
-
-    def _state(self, inputs: dict, image: dict) -> dict:
-        return {**inputs, "imageId": image["Id"], "repoDigest": repo_digest(inputs["name"], image)}
-
-    def create(self, config, name, inputs):
-        image = self._find(config, inputs["name"])
-        return image["Id"] + inputs["name"], self._state(inputs, image)
-
-    def read(self, config, id_, state, inputs):
-        try:
-            image = local_image(api(config), state["name"])
-        except ApiError as error:
-            raise Failed(f"Error reading docker image list: {_daemon(error)}") from None
-        return None if image is None else self._state(state, image)
-
-    def update(self, config, id_, olds, news):
-        return self._state(news, self._find(config, news["name"]))
-
-    def delete(self, config, id_, state):
-        if state.get("keepLocally"):
-            return
-        docker = api(config)
-        try:
-            if local_image(docker, state["name"]) is not None:
-                docker.request("DELETE", f"/images/{state['name']}",
-                               params={"force": "1" if state.get("forceRemove") else "0"})
-        except ApiError as error:
-            raise Failed(f"Unable to remove Docker image: {_daemon(error)}") from None
-
-
-def repo_digest(name: str, image: dict) -> str:
-    """data_source_docker_image.go `determineRepoDigest`."""
-    digests = image.get("RepoDigests") or []
-    if not digests:
-        return ""
-    if len(digests) == 1:
-        return digests[0]
-    without_tag = name.split(":", 1)[0]
-    return next((d for d in digests if d.startswith(without_tag)), "")
-
-
-# --- docker:index/container:Container ------------------------------------------------------------------
-
-def nano_cpus_text(nano: int) -> str:
-    """helpers.go `nanoInt64ToDecimalString`, as the provider reads `cpus` back: 1 -> "1.0", 10 -> "10.",
-    0.05 -> "0.1" (nine zeros in the 9-decimal form means "one decimal"; otherwise trailing zeros go)."""
-    if nano == 0:
-        return "0"
-    ratio = Fraction(nano, 10**9)
-    nine = _float_string(ratio, 9)
-    if nine.count("0") == 9:
-        return _float_string(ratio, 1)
-    return nine.rstrip("0")
-
-
-def _float_string(ratio: Fraction, decimals: int) -> str:
-    """Go's big.Rat.FloatString: rounded half away from zero to `decimals` places."""
-    scaled = ratio * 10**decimals
-    rounded = int(scaled) + (1 if scaled - int(scaled) >= Fraction(1, 2) else 0)
-    whole, fraction = divmod(rounded, 10**decimals)
-    return f"{whole}.{fraction:0{decimals}d}" if decimals else str(whole)
-
-
-def parse_cpus(text: str) -> int:
-    """docker/cli opts.ParseCPUs: a decimal number of CPUs to NanoCPUs."""
-    try:
-        nano = Fraction(text) * 10**9
-    except (ValueError, ZeroDivisionError):
-        raise Failed(f"Error setting cpus: failed to parse {text} as a rational number") from None
-    if nano.denominator != 1:
-        raise Failed("Error setting cpus: value is too precise")
-    return int(nano)
-
-
-def go_duration(nanoseconds: int) -> str:
-    """Go's time.Duration.String for whole-second and sub-second values the lab uses."""
-    if nanoseconds == 0:
-        return "0s"
-    seconds, rest = divmod(nanoseconds, 10**9)
-    if seconds == 0:
-        if rest % 10**6 == 0:
-            return f"{rest // 10**6}ms"
-        return f"{rest / 1e9:g}s"
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    text = f"{seconds}{('.' + f'{rest:09d}'.rstrip('0')) if rest else ''}s"
-    if minutes or hours:
-        text = f"{minutes}m{text}"
-    if hours:
-        text = f"{hours}h{text}"
-    return text
-
-
-def parse_duration(text: str) -> int:
-    """Go's time.ParseDuration for the forms Berth writes (`10s`, `1m30s`, `500ms`, `0s`)."""
-    units = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-    total, number = 0, ""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char.isdigit() or char == ".":
-            number += char
-            i += 1
-            continue
-        unit = text[i:i + 2] if text[i:i + 2] in ("ms", "us", "ns") else char
-        total += int(Fraction(number) * units[unit])
-        number = ""
-        i += len(unit)
-    return total
 
 
 def _user_same(old: Any, new: Any) -> bool:
@@ -407,7 +200,7 @@ class Container(Kind):
             created = docker.request("POST", "/containers/create", body=self.body(inputs),
                                      params={"name": inputs["name"]}).json()
         except ApiError as error:
-            raise Failed(f"Unable to create container: {_daemon(error)}") from None
+            raise Failed(f"Unable to create container: {daemon_error(error)}") from None
         id_ = created["Id"]
         try:
             self._networks(docker, id_, inputs)
@@ -415,7 +208,7 @@ class Container(Kind):
                 try:
                     docker.request("POST", f"/containers/{id_}/start")
                 except ApiError as error:
-                    raise Failed(f"Unable to start container: {_daemon(error)}") from None
+                    raise Failed(f"Unable to start container: {daemon_error(error)}") from None
                 if inputs.get("wait"):
                     self._wait_healthy(docker, id_, int(inputs.get("waitTimeout", 60)))
         except Failed as failure:  # the container exists: the engine keeps it, and updates it next time
@@ -432,14 +225,14 @@ class Container(Kind):
             docker.request("POST", "/networks/bridge/disconnect", body={"Container": id_, "Force": False})
         except ApiError as error:
             if "is not connected to the network bridge" not in str(error):
-                raise Failed(f"Unable to disconnect the default network: {_daemon(error)}") from None
+                raise Failed(f"Unable to disconnect the default network: {daemon_error(error)}") from None
         for network in networks:
             endpoint = {"Aliases": network.get("aliases") or None, "IPAMConfig": {}}
             try:
                 docker.request("POST", f"/networks/{network['name']}/connect",
                                body={"Container": id_, "EndpointConfig": endpoint})
             except ApiError as error:
-                raise Failed(f"Unable to connect to network '{network['name']}': {_daemon(error)}") from None
+                raise Failed(f"Unable to connect to network '{network['name']}': {daemon_error(error)}") from None
 
     @staticmethod
     def _wait_healthy(docker: DockerApi, id_: str, timeout: int) -> None:
@@ -469,7 +262,7 @@ class Container(Kind):
         try:
             return self._read(api(config), id_, state)
         except ApiError as error:
-            raise Failed(f"error fetching container information from Docker: {_daemon(error)}") from None
+            raise Failed(f"error fetching container information from Docker: {daemon_error(error)}") from None
 
     # -- update and delete ----------------------------------------------------------------------------
 
@@ -480,7 +273,7 @@ class Container(Kind):
                 try:
                     docker.request("POST", f"/containers/{id_}/start")
                 except ApiError as error:
-                    raise Failed(f"Unable to start container: {_daemon(error)}") from None
+                    raise Failed(f"Unable to start container: {daemon_error(error)}") from None
             if any(olds.get(k) != news.get(k) for k in UPDATED_IN_PLACE):
                 resources: dict[str, Any] = {
                     "CpuShares": int(news.get("cpuShares") or 0),
@@ -496,9 +289,9 @@ class Container(Kind):
                 try:
                     docker.request("POST", f"/containers/{id_}/update", body=body)
                 except ApiError as error:
-                    raise Failed(f"Unable to update a container: {_daemon(error)}") from None
+                    raise Failed(f"Unable to update a container: {daemon_error(error)}") from None
         except ApiError as error:
-            raise Failed(_daemon(error)) from None
+            raise Failed(daemon_error(error)) from None
         return {**olds, **news}  # no Read after an update: the state is what was planned
 
     def delete(self, config, id_, state):
@@ -510,15 +303,15 @@ class Container(Kind):
                     docker.request("POST", f"/containers/{id_}/stop", params={"t": str(grace)})
                 except ApiError as error:
                     if "No such container" not in str(error) and error.status not in (304, 404):
-                        raise Failed(f"Error stopping container {id_}: {_daemon(error)}") from None
+                        raise Failed(f"Error stopping container {id_}: {daemon_error(error)}") from None
             try:
                 docker.request("DELETE", f"/containers/{id_}",
                                params={"v": "1" if state.get("removeVolumes", True) else "0", "force": "1"})
             except ApiError as error:
                 if "No such container" not in str(error) and "is already in progress" not in str(error):
-                    raise Failed(f"Error deleting container {id_}: {_daemon(error)}") from None
+                    raise Failed(f"Error deleting container {id_}: {daemon_error(error)}") from None
         except ApiError as error:
-            raise Failed(_daemon(error)) from None
+            raise Failed(daemon_error(error)) from None
 
 
 def read_back(state: dict, inspected: dict) -> dict:

@@ -18,6 +18,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from .server import Config, Failed
+
 API = "/v1.41"  # Debian's docker.io 20.10 speaks 1.41; the provider negotiates down to it (WithAPIVersionNegotiation)
 
 
@@ -184,3 +186,26 @@ def _split_tag(image: str) -> tuple[str, str]:
     else:
         tag = "latest"
     return name, digest if at else tag
+
+
+# --- one client per provider configuration ---------------------------------------------------------------
+
+_apis: dict[str, DockerApi] = {}
+_apis_lock = threading.Lock()
+
+
+def api(config: Config) -> DockerApi:
+    """One client per provider configuration, its connections kept alive (the provider's clientCache)."""
+    host, opts = config.get("host"), list(config.get("sshOpts") or [])
+    if not host:
+        raise Failed("Error initializing Docker client: the provider has no host")
+    key = json.dumps([host, opts])
+    with _apis_lock:
+        if key not in _apis:
+            _apis[key] = DockerApi(host, opts)
+        return _apis[key]
+
+
+def daemon_error(error: ApiError) -> str:
+    """An API error worded as the provider words it (the daemon's message, when the daemon answered)."""
+    return f"Error response from daemon: {error}" if error.status else str(error)
