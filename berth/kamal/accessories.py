@@ -20,6 +20,7 @@ import yaml
 
 from components.fields import looks_like_credential
 
+from . import env, hosts, storage
 from .notes import Note
 from .source import MAX_LOCAL_FILE
 
@@ -149,7 +150,7 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
         t.take(*path, "cmd")
     if "port" in spec:
         _port(t, spec["port"], (*path, "port"), entry, name)
-    clear, secret = t.env_section(spec.get("env"), (*path, "env"), f"accessories.{name}.env")
+    clear, secret = env.section(t, spec.get("env"), (*path, "env"), f"accessories.{name}.env")
     if clear or secret:
         entry["env"] = {k: v for k, v in (("clear", clear), ("secret", secret)) if v}
     for key in ("env",):
@@ -162,7 +163,7 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
     if directories:
         entry["directories"] = directories
     volumes = [v for i, item in enumerate(spec.get("volumes") or [])
-               if (v := t.mount(str(item), (*path, "volumes", i)))]
+               if (v := storage.mount(t, str(item), (*path, "volumes", i)))]
     if volumes:
         entry["volumes"] = volumes
     host_paths = [v.split(":")[0] for v in volumes if v.startswith("/")]
@@ -170,7 +171,7 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
         t.d.notes.append(Note("check", "/".join(map(str, path)), f"mounts {', '.join(host_paths)} from the host: a new "
                               f"{t.s.provider} server starts without them; put them there before `pulumi up`, or "
                               "carry small files in files:", t.k.at(*path, "volumes")))
-    options = t.options(spec.get("options"), (*path, "options"))
+    options = hosts.options(t, spec.get("options"), (*path, "options"))
     if options:
         entry["options"] = options
 

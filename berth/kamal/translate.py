@@ -5,6 +5,9 @@ v2.11.0): the web role when `servers` is a list, the primary role's proxy unless
 another role's only when it asks, a role's proxy settings deep-merged over the root's, seconds as
 durations, `boot.limit` as a count or a percentage of every host. What Berth does differently, or not at
 all, becomes a Note; what Berth cannot run (ERB, one host in two roles) a Problem, with its line.
+
+`Translation` keeps the bookkeeping and the small sections; the larger ones are modules of their own that
+work on it: hosts (roles, servers, cloud and ssh), proxy, env, accessories and storage.
 """
 
 from __future__ import annotations
@@ -13,17 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import catalog
-from components.fields import looks_like_credential
-
-from . import accessories, notes, proxy
+from . import accessories, env, hosts, notes, proxy, storage
 from .notes import Note
 from .source import KamalConfig, Origin, Problem, erb_problems
 
 PROVIDERS = ("existing", "digitalocean", "hetzner")
-DEFAULT_REGIONS = {"digitalocean": "nyc3", "hetzner": "fsn1"}  # the import's choice when --region is not given
-STORAGE = "/mnt/storage"  # where host paths move on new servers: a block volume that outlives the server
-STORAGE_GB = 10  # the smallest volume both clouds sell (Hetzner's minimum)
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
@@ -107,13 +104,13 @@ class Translation:
         self.image()
         self.put(("version",), self.s.version, comment="the image tag this `pulumi up` releases (CI sets it)")
         self.registry()
-        roles = self.servers()
-        self.cloud_and_ssh()
+        roles = hosts.translate(self)
+        hosts.cloud_and_ssh(self)
         if roles:
             proxy.translate(self, roles)
-            self.env(roles)
+            env.translate(self, roles)
             accessories.translate(self, roles)
-        self.storage()
+        storage.translate(self)
         self.scalars(roles)
         self.unaccounted()
         return self.d
@@ -177,252 +174,6 @@ class Translation:
         if "username" in out and "password" in out:
             self.put(("registry",), out, ("registry",))
 
-    def servers(self) -> dict[str, list[str]]:
-        """Roles and their hosts as Kamal resolves them (Role#hosts); the stack's servers from them."""
-        servers = self.k.get("servers")
-        if servers is None:
-            self.problem(("servers",), "no servers: Berth needs hosts to release onto (accessories alone are "
-                                       "not a Berth stack)")
-            return {}
-        raw_roles = {"web": servers} if isinstance(servers, list) else dict(servers)
-        roles: dict[str, list[str]] = {}
-        tags: dict[str, list[str]] = {}
-        for role, spec in raw_roles.items():
-            path = ("servers",) if isinstance(servers, list) else ("servers", role)
-            entries = spec if isinstance(spec, list) else (spec or {}).get("hosts") or []
-            hosts = []
-            for i, entry in enumerate(entries):
-                if isinstance(entry, dict) and entry:
-                    host, host_tags = next(iter(entry.items()))
-                    tags[str(host)] = [str(t) for t in ([host_tags] if isinstance(host_tags, str) else host_tags or [])]
-                    hosts.append(str(host))
-                elif entry is not None:
-                    hosts.append(str(entry))
-                self.take(*path, *(() if isinstance(spec, list) else ("hosts",)), i)
-            if not hosts:
-                if self.k.get("allow_empty_roles"):
-                    self.note("not-taken", path, "has no hosts (allow_empty_roles); a Berth role needs at least one")
-                    continue
-                self.problem(path, f"No servers specified for the {role} role (Kamal refuses it too)")
-                continue
-            roles[role] = hosts
-        self.host_tags = tags
-        primary = self.primary
-        if roles and primary not in roles:
-            self.problem(("primary_role",), f"the primary_role {primary} isn't defined (Kamal refuses it too)")
-        seen: dict[str, str] = {}
-        for role, hosts in roles.items():
-            for host in hosts:
-                if host in seen:
-                    self.problem(("servers", role), f"{host} is also a {seen[host]} host: Berth runs one role per "
-                                                    "host (each host is one server with one app container); give "
-                                                    "each role its own hosts")
-                seen.setdefault(host, role)
-        out: dict[str, Any] = {}
-        for role, hosts in roles.items():
-            spec = raw_roles[role] if isinstance(raw_roles[role], dict) else {}
-            path = ("servers", role)
-            entry: dict[str, Any] = {"hosts": hosts} if self.s.provider == "existing" else {
-                "count": len(hosts), "size": catalog.default_size(self.s.provider, self.region)}
-            if spec.get("cmd"):
-                entry["cmd"] = str(spec["cmd"])
-                self.take(*path, "cmd")
-            options = self.options(spec.get("options"), (*path, "options"))
-            if options:
-                entry["options"] = options
-            for key in ("labels", "logging"):
-                if key in spec:
-                    self.note("not-taken", (*path, key), notes.SECTIONS[key])
-            out[role] = entry
-            self.d.origins[("servers", role)] = self.k.at(*path) or Origin(self.k.files[0], 1)
-            if self.s.provider != "existing":
-                self.d.comments[("servers", role, "size")] = "the plan's default (components/catalog.py)"
-        if self.s.provider != "existing":
-            sizes = ", ".join(sorted({e["size"] for e in out.values()}))
-            self.d.notes.append(Note("changed", "servers", f"new {self.s.provider} servers replace the hosts listed, "
-                                                           f"one per address with the same roles: size {sizes} (the "
-                                                           f"plan's default) in {self.region}"
-                                                           f"{'' if self.s.region else ' (the import default)'}; they "
-                                                           "get new addresses", self.k.at("servers")))
-        tagged = {h: t for h, t in tags.items() if t}
-        if tagged:
-            described = ", ".join(f"{h} ({', '.join(t)})" for h, t in tagged.items())
-            self.d.notes.append(Note("not-taken", "servers (host tags)", f"{described}: a tag gives some hosts extra "
-                                     "env; Berth runs one env per role: give those hosts a role of their own with "
-                                     "servers.<role>.env", self.k.at("servers")))
-        self.put(("servers",), out)
-        if primary != "web" and primary in roles:
-            self.put(("primaryRole",), primary, ("primary_role",))
-        self.take("primary_role")
-        self.take("allow_empty_roles")
-        return roles
-
-    def options(self, options: Any, path: tuple) -> dict[str, Any]:
-        """Docker options: memory and cpus carry over; Berth sets restart and logging itself."""
-        if not isinstance(options, dict):
-            return {}
-        out = {}
-        for key, value in options.items():
-            if key in ("memory", "cpus"):
-                out[key] = str(value) if key == "memory" else value
-                self.take(*path, key)
-            else:
-                self.note("not-taken", (*path, key), f"docker run --{key}: Berth sets only memory and cpus on a "
-                                                     "container")
-        return out
-
-    @property
-    def region(self) -> str | None:
-        return self.s.region or DEFAULT_REGIONS.get(self.s.provider)
-
-    def cloud_and_ssh(self) -> None:
-        cloud: dict[str, Any] = {"provider": self.s.provider}
-        if self.s.provider != "existing":
-            cloud["region"] = self.region
-            comment = None if self.s.region else "the import's default region; pass --region to choose"
-            self.put(("cloud",), cloud, comment=comment)
-        else:
-            self.put(("cloud",), cloud, comment="the hosts Kamal deployed to, reached over SSH")
-        ssh = self.k.get("ssh") or {}
-        out: dict[str, Any] = {}
-        if "user" in ssh:
-            out["user"] = str(ssh["user"])
-            self.take("ssh", "user")
-        if "port" in ssh and not str(ssh["port"]).isdigit():
-            self.problem(("ssh", "port"), f"{ssh['port']!r} is not a port number")
-        elif "port" in ssh:
-            out["port"] = int(ssh["port"])
-            self.take("ssh", "port")
-        if self.s.authorized_keys:
-            out["authorizedKeys"] = list(self.s.authorized_keys)
-        out["allowFrom"] = list(self.s.allow_from)
-        self.put(("ssh",), out, ("ssh",), comment="allowFrom: who may reach port 22 once Berth's firewall is on "
-                                                  "(from --allow-from)")
-        if isinstance(ssh.get("key_data"), list) and ssh["key_data"]:
-            first = str(ssh["key_data"][0])
-            if re.match(r"^[A-Z_][A-Z0-9_]*$", first):
-                out["privateKey"] = first
-                self.secret(first, "ssh.key_data")
-                self.take("ssh", "key_data")
-            else:
-                self.note("not-taken", ("ssh", "key_data"), "holds a key inline (not shown): put it in a secret and "
-                                                            "name it in berth:ssh.privateKey")
-        for key in ("keys", "keys_only", "config", "log_level", "proxy", "proxy_command"):
-            if key in ssh:
-                message = {
-                    "keys": "Berth uses your ssh-agent: ssh-add " + " ".join(map(str, ssh.get("keys") or []))
-                            + (" (the public keys of new servers: berth:ssh.authorizedKeys)"
-                               if self.s.authorized_keys else ""),
-                    "proxy": "Berth connects to each host directly (no jump host)",
-                    "proxy_command": "Berth connects to each host directly (no proxy command)",
-                }.get(key, "Berth's SSH connections have no such setting")
-                self.note("not-taken", ("ssh", key), message)
-        if self.s.cloudflare_zone:
-            self.put(("dns",), {"zone": self.s.cloudflare_zone, "proxied": True},
-                     comment="from --cloudflare-zone: records proxied by Cloudflare, origin certificate from it")
-
-    def env(self, roles: dict[str, list[str]]) -> None:
-        clear, secret = self.env_section(self.k.get("env"), ("env",), "env")
-        if clear or secret:
-            self.put(("env",), {k: v for k, v in (("clear", clear), ("secret", secret)) if v}, ("env",))
-        tags = (self.k.get("env") or {}).get("tags") if isinstance(self.k.get("env"), dict) else None
-        for tag in tags or {}:
-            hosts = [h for h, t in self.host_tags.items() if tag in t]
-            self.note("not-taken", ("env", "tags", tag), f"extra env for the hosts tagged {tag} "
-                                                         f"({', '.join(hosts) or 'none'}); Berth runs one env per role: "
-                                                         "give those hosts a role of their own with servers.<role>.env")
-        servers = self.k.get("servers")
-        for role in roles:
-            spec = servers.get(role) if isinstance(servers, dict) else None
-            if isinstance(spec, dict) and "env" in spec:
-                clear, secret = self.env_section(spec["env"], ("servers", role, "env"), f"servers.{role}.env")
-                if clear or secret:
-                    self.put(("servers", role, "env"), {k: v for k, v in (("clear", clear), ("secret", secret)) if v},
-                             ("servers", role, "env"))
-
-    def env_section(self, env: Any, path: tuple, where: str) -> tuple[dict[str, Any], list[str]]:
-        """Kamal's Env: a mapping without clear/secret/tags is all clear. A plain value that is a credential
-        becomes a secret (its value is never shown)."""
-        if not isinstance(env, dict):
-            return {}, []
-        complex_ = bool(set(env) & {"clear", "secret", "tags"})
-        clear_raw = (env.get("clear") or {}) if complex_ else env
-        clear: dict[str, Any] = {}
-        secret: list[str] = []
-        for name, value in clear_raw.items():
-            at = (*path, "clear", name) if complex_ else (*path, name)
-            self.take(*at)
-            text = _env_text(value)
-            if looks_like_credential(str(name), text):
-                secret.append(str(name))
-                self.secret(str(name), f"{where}.clear")
-                self.d.hidden[str(name)] = str(self.k.at(*at))
-                self.note("changed", at, "looks like a credential written in plain text (not shown): Berth makes it "
-                                         "a secret; remove the value from deploy.yml")
-            else:
-                clear[str(name)] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else text
-        for i, entry in enumerate((env.get("secret") or []) if complex_ else []):
-            secret.append(str(entry))
-            name = str(entry).partition(":")[2] or str(entry)
-            self.secret(name, f"{where}.secret")
-            self.take(*path, "secret", i)
-        self.take(*path, "clear")
-        self.take(*path, "secret")
-        return clear, secret
-
-    def storage(self) -> None:
-        volumes = self.k.get("volumes") or []
-        out = []
-        moved = []
-        for i, volume in enumerate(volumes):
-            text = self.mount(str(volume), ("volumes", i))
-            if text is None:
-                continue
-            source, _, rest = text.partition(":")
-            if source.startswith("/") and self.s.provider != "existing":
-                new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
-                moved.append(f"{source} -> {new}")
-                text = f"{new}:{rest}"
-            out.append(text)
-        if out:
-            self.put(("volumes",), out, ("volumes",))
-        if moved:
-            self.put(("volume",), {"sizeGb": STORAGE_GB, "mountPath": STORAGE},
-                     comment="host paths live on a block volume that outlives the server; size it for your data")
-            self.d.notes.append(Note("changed", "volumes", f"host paths move onto a {STORAGE_GB} GB block volume at "
-                                     f"{STORAGE} on the new servers ({'; '.join(moved)}); copy the data across "
-                                     "before the switch", self.k.at("volumes")))
-        self.take("volumes")
-        asset_path = self.k.get("asset_path")
-        if asset_path:
-            path, _, options = str(asset_path).partition(":")
-            self.put(("assetPath",), path, ("asset_path",))
-            self.take("asset_path")
-            if options:
-                self.note("changed", ("asset_path",), f"mount options {options} dropped: Berth mounts the merged assets "
-                                                      "as they are")
-        servers = self.k.get("servers")
-        for role, spec in (servers.items() if isinstance(servers, dict) else []):
-            if isinstance(spec, dict) and spec.get("asset_path") not in (None, asset_path):
-                self.note("not-taken", ("servers", role, "asset_path"), "Berth bridges one asset path for the app "
-                                                                         "(berth:assetPath)")
-            elif isinstance(spec, dict) and "asset_path" in spec:
-                self.take("servers", role, "asset_path")
-
-    def mount(self, text: str, path: tuple) -> str | None:
-        """Kamal passes volumes to `docker run --volume` as written; Berth takes `source:target[:ro]`."""
-        parts = text.split(":")
-        if len(parts) < 2:
-            self.problem(path, f"{text!r} is not source:target; Berth mounts only named volumes and host paths")
-            return None
-        options = parts[2].split(",") if len(parts) > 2 else []
-        kept = ":ro" if "ro" in options else ""
-        dropped = [o for o in options if o not in ("ro", "rw")]
-        if dropped:
-            self.note("changed", path, f"mount option {','.join(dropped)} dropped (Berth mounts read-write, or :ro)")
-        self.take(*path)
-        return f"{parts[0]}:{parts[1]}{kept}"
-
     def scalars(self, roles: dict[str, list[str]]) -> None:
         if self.k.get("retain_containers") is not None:
             self.put(("retainContainers",), int(self.k.get("retain_containers")), ("retain_containers",))
@@ -456,9 +207,9 @@ class Translation:
             return
         comment = None
         if limit.endswith("%"):
-            hosts = len(self.all_hosts(roles))
-            count = max(hosts * int(limit[:-1]) // 100, 1)
-            comment = f"boot.limit {limit} of {hosts} hosts, as Kamal counts it"
+            known = len(self.all_hosts(roles))
+            count = max(known * int(limit[:-1]) // 100, 1)
+            comment = f"boot.limit {limit} of {known} hosts, as Kamal counts it"
         else:
             count = int(limit)
         self.put(("rollout",), {"batchSize": count}, ("boot", "limit"), comment)
@@ -466,11 +217,11 @@ class Translation:
 
     def all_hosts(self, roles: dict[str, list[str]]) -> list[str | None]:
         """Configuration#all_hosts: the roles' hosts, then the accessories', once each."""
-        hosts: list[str | None] = [h for role_hosts in roles.values() for h in role_hosts]
+        known: list[str | None] = [h for role_hosts in roles.values() for h in role_hosts]
         for spec in (self.k.get("accessories") or {}).values():
             found = accessories.kamal_hosts(spec, roles, self.k.get("servers"))
-            hosts += [None] if found is None else found  # Kamal's nil counts as a host too
-        return list(dict.fromkeys(hosts))
+            known += [None] if found is None else found  # Kamal's nil counts as a host too
+        return list(dict.fromkeys(known))
 
     def unaccounted(self) -> None:
         """Every key no section took and no note names: never dropped silently."""
@@ -497,11 +248,3 @@ NOT_TAKEN_SECTIONS = ("builder", "aliases", "sshkit", "labels", "logging", "hook
 def translate(kamal: KamalConfig, settings: Settings) -> Draft:
     return Translation(kamal, settings).run()
 
-
-def _env_text(value: Any) -> str:
-    """Env values as Kamal passes them to `docker run --env`: Ruby's to_s (true, 2, 1.5)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    return str(value)

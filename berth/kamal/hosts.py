@@ -1,0 +1,167 @@
+"""Where the app runs and how Berth reaches it: Kamal's roles and their hosts as Kamal resolves them
+(Role#hosts, host tags, primary_role), each role's Docker options, the cloud the import targets, and ssh."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from components import catalog
+
+from . import notes
+from .notes import Note
+from .source import Origin
+
+if TYPE_CHECKING:
+    from .translate import Translation
+
+DEFAULT_REGIONS = {"digitalocean": "nyc3", "hetzner": "fsn1"}  # the import's choice when --region is not given
+
+
+def translate(t: Translation) -> dict[str, list[str]]:
+    """Roles and their hosts as Kamal resolves them (Role#hosts); the stack's servers from them."""
+    servers = t.k.get("servers")
+    if servers is None:
+        t.problem(("servers",), "no servers: Berth needs hosts to release onto (accessories alone are "
+                                   "not a Berth stack)")
+        return {}
+    raw_roles = {"web": servers} if isinstance(servers, list) else dict(servers)
+    roles: dict[str, list[str]] = {}
+    tags: dict[str, list[str]] = {}
+    for role, spec in raw_roles.items():
+        path = ("servers",) if isinstance(servers, list) else ("servers", role)
+        entries = spec if isinstance(spec, list) else (spec or {}).get("hosts") or []
+        hosts = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict) and entry:
+                host, host_tags = next(iter(entry.items()))
+                tags[str(host)] = [str(t) for t in ([host_tags] if isinstance(host_tags, str) else host_tags or [])]
+                hosts.append(str(host))
+            elif entry is not None:
+                hosts.append(str(entry))
+            t.take(*path, *(() if isinstance(spec, list) else ("hosts",)), i)
+        if not hosts:
+            if t.k.get("allow_empty_roles"):
+                t.note("not-taken", path, "has no hosts (allow_empty_roles); a Berth role needs at least one")
+                continue
+            t.problem(path, f"No servers specified for the {role} role (Kamal refuses it too)")
+            continue
+        roles[role] = hosts
+    t.host_tags = tags
+    primary = t.primary
+    if roles and primary not in roles:
+        t.problem(("primary_role",), f"the primary_role {primary} isn't defined (Kamal refuses it too)")
+    seen: dict[str, str] = {}
+    for role, hosts in roles.items():
+        for host in hosts:
+            if host in seen:
+                t.problem(("servers", role), f"{host} is also a {seen[host]} host: Berth runs one role per "
+                                                "host (each host is one server with one app container); give "
+                                                "each role its own hosts")
+            seen.setdefault(host, role)
+    out: dict[str, Any] = {}
+    for role, hosts in roles.items():
+        spec = raw_roles[role] if isinstance(raw_roles[role], dict) else {}
+        path = ("servers", role)
+        entry: dict[str, Any] = {"hosts": hosts} if t.s.provider == "existing" else {
+            "count": len(hosts), "size": catalog.default_size(t.s.provider, region(t))}
+        if spec.get("cmd"):
+            entry["cmd"] = str(spec["cmd"])
+            t.take(*path, "cmd")
+        docker_options = options(t, spec.get("options"), (*path, "options"))
+        if docker_options:
+            entry["options"] = docker_options
+        for key in ("labels", "logging"):
+            if key in spec:
+                t.note("not-taken", (*path, key), notes.SECTIONS[key])
+        out[role] = entry
+        t.d.origins[("servers", role)] = t.k.at(*path) or Origin(t.k.files[0], 1)
+        if t.s.provider != "existing":
+            t.d.comments[("servers", role, "size")] = "the plan's default (components/catalog.py)"
+    if t.s.provider != "existing":
+        sizes = ", ".join(sorted({e["size"] for e in out.values()}))
+        t.d.notes.append(Note("changed", "servers", f"new {t.s.provider} servers replace the hosts listed, "
+                                                       f"one per address with the same roles: size {sizes} (the "
+                                                       f"plan's default) in {region(t)}"
+                                                       f"{'' if t.s.region else ' (the import default)'}; they "
+                                                       "get new addresses", t.k.at("servers")))
+    tagged = {h: t for h, t in tags.items() if t}
+    if tagged:
+        described = ", ".join(f"{h} ({', '.join(t)})" for h, t in tagged.items())
+        t.d.notes.append(Note("not-taken", "servers (host tags)", f"{described}: a tag gives some hosts extra "
+                                 "env; Berth runs one env per role: give those hosts a role of their own with "
+                                 "servers.<role>.env", t.k.at("servers")))
+    t.put(("servers",), out)
+    if primary != "web" and primary in roles:
+        t.put(("primaryRole",), primary, ("primary_role",))
+    t.take("primary_role")
+    t.take("allow_empty_roles")
+    return roles
+
+
+def options(t: Translation, options: Any, path: tuple) -> dict[str, Any]:
+    """Docker options: memory and cpus carry over; Berth sets restart and logging itself."""
+    if not isinstance(options, dict):
+        return {}
+    out = {}
+    for key, value in options.items():
+        if key in ("memory", "cpus"):
+            out[key] = str(value) if key == "memory" else value
+            t.take(*path, key)
+        else:
+            t.note("not-taken", (*path, key), f"docker run --{key}: Berth sets only memory and cpus on a "
+                                                 "container")
+    return out
+
+
+def region(t: Translation) -> str | None:
+    """Where new servers go: --region, else the import's default for the provider (none for existing hosts)."""
+    return t.s.region or DEFAULT_REGIONS.get(t.s.provider)
+
+
+def cloud_and_ssh(t: Translation) -> None:
+    cloud: dict[str, Any] = {"provider": t.s.provider}
+    if t.s.provider != "existing":
+        cloud["region"] = region(t)
+        comment = None if t.s.region else "the import's default region; pass --region to choose"
+        t.put(("cloud",), cloud, comment=comment)
+    else:
+        t.put(("cloud",), cloud, comment="the hosts Kamal deployed to, reached over SSH")
+    ssh = t.k.get("ssh") or {}
+    out: dict[str, Any] = {}
+    if "user" in ssh:
+        out["user"] = str(ssh["user"])
+        t.take("ssh", "user")
+    if "port" in ssh and not str(ssh["port"]).isdigit():
+        t.problem(("ssh", "port"), f"{ssh['port']!r} is not a port number")
+    elif "port" in ssh:
+        out["port"] = int(ssh["port"])
+        t.take("ssh", "port")
+    if t.s.authorized_keys:
+        out["authorizedKeys"] = list(t.s.authorized_keys)
+    out["allowFrom"] = list(t.s.allow_from)
+    t.put(("ssh",), out, ("ssh",), comment="allowFrom: who may reach port 22 once Berth's firewall is on "
+                                              "(from --allow-from)")
+    if isinstance(ssh.get("key_data"), list) and ssh["key_data"]:
+        first = str(ssh["key_data"][0])
+        if re.match(r"^[A-Z_][A-Z0-9_]*$", first):
+            out["privateKey"] = first
+            t.secret(first, "ssh.key_data")
+            t.take("ssh", "key_data")
+        else:
+            t.note("not-taken", ("ssh", "key_data"), "holds a key inline (not shown): put it in a secret and "
+                                                        "name it in berth:ssh.privateKey")
+    for key in ("keys", "keys_only", "config", "log_level", "proxy", "proxy_command"):
+        if key in ssh:
+            message = {
+                "keys": "Berth uses your ssh-agent: ssh-add " + " ".join(map(str, ssh.get("keys") or []))
+                        + (" (the public keys of new servers: berth:ssh.authorizedKeys)"
+                           if t.s.authorized_keys else ""),
+                "proxy": "Berth connects to each host directly (no jump host)",
+                "proxy_command": "Berth connects to each host directly (no proxy command)",
+            }.get(key, "Berth's SSH connections have no such setting")
+            t.note("not-taken", ("ssh", key), message)
+    if t.s.cloudflare_zone:
+        t.put(("dns",), {"zone": t.s.cloudflare_zone, "proxied": True},
+                 comment="from --cloudflare-zone: records proxied by Cloudflare, origin certificate from it")
+

@@ -1,0 +1,70 @@
+"""Kamal's volumes and asset_path: mounts as `source:target[:ro]`, and on new servers host paths moved
+onto a block volume that outlives the server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .notes import Note
+
+if TYPE_CHECKING:
+    from .translate import Translation
+
+STORAGE = "/mnt/storage"  # where host paths move on new servers: a block volume that outlives the server
+STORAGE_GB = 10  # the smallest volume both clouds sell (Hetzner's minimum)
+
+
+def translate(t: Translation) -> None:
+    volumes = t.k.get("volumes") or []
+    out = []
+    moved = []
+    for i, volume in enumerate(volumes):
+        text = mount(t, str(volume), ("volumes", i))
+        if text is None:
+            continue
+        source, _, rest = text.partition(":")
+        if source.startswith("/") and t.s.provider != "existing":
+            new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
+            moved.append(f"{source} -> {new}")
+            text = f"{new}:{rest}"
+        out.append(text)
+    if out:
+        t.put(("volumes",), out, ("volumes",))
+    if moved:
+        t.put(("volume",), {"sizeGb": STORAGE_GB, "mountPath": STORAGE},
+                 comment="host paths live on a block volume that outlives the server; size it for your data")
+        t.d.notes.append(Note("changed", "volumes", f"host paths move onto a {STORAGE_GB} GB block volume at "
+                                 f"{STORAGE} on the new servers ({'; '.join(moved)}); copy the data across "
+                                 "before the switch", t.k.at("volumes")))
+    t.take("volumes")
+    asset_path = t.k.get("asset_path")
+    if asset_path:
+        path, _, options = str(asset_path).partition(":")
+        t.put(("assetPath",), path, ("asset_path",))
+        t.take("asset_path")
+        if options:
+            t.note("changed", ("asset_path",), f"mount options {options} dropped: Berth mounts the merged assets "
+                                                  "as they are")
+    servers = t.k.get("servers")
+    for role, spec in (servers.items() if isinstance(servers, dict) else []):
+        if isinstance(spec, dict) and spec.get("asset_path") not in (None, asset_path):
+            t.note("not-taken", ("servers", role, "asset_path"), "Berth bridges one asset path for the app "
+                                                                     "(berth:assetPath)")
+        elif isinstance(spec, dict) and "asset_path" in spec:
+            t.take("servers", role, "asset_path")
+
+
+def mount(t: Translation, text: str, path: tuple) -> str | None:
+    """Kamal passes volumes to `docker run --volume` as written; Berth takes `source:target[:ro]`."""
+    parts = text.split(":")
+    if len(parts) < 2:
+        t.problem(path, f"{text!r} is not source:target; Berth mounts only named volumes and host paths")
+        return None
+    options = parts[2].split(",") if len(parts) > 2 else []
+    kept = ":ro" if "ro" in options else ""
+    dropped = [o for o in options if o not in ("ro", "rw")]
+    if dropped:
+        t.note("changed", path, f"mount option {','.join(dropped)} dropped (Berth mounts read-write, or :ro)")
+    t.take(*path)
+    return f"{parts[0]}:{parts[1]}{kept}"
+
