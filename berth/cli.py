@@ -382,7 +382,8 @@ def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, 
         c.fail(f"stack {c.stack} has no machine generation for {target.name}: run `pulumi up --stack {c.stack}` "
                "first (a Berth from before it)")
     settings = c.call(commands.known_hosts_files(target.address), capture=True)
-    files = recovery.known_hosts_files(settings.stdout if settings.returncode == 0 else "")
+    named = recovery.known_hosts_files(settings.stdout if settings.returncode == 0 else "", str(Path.home()))
+    files = [path for path in named if Path(path).exists()]
     # The refresh reads the host through the Docker provider's ssh, which would refuse the new key.
     for path in files:
         c.call(commands.forget_host_key(target, path), capture=True)

@@ -14,7 +14,6 @@ re-runs, an image is found on the host).
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -70,10 +69,10 @@ def machine_generation(deployment: dict[str, Any], host: str) -> str | None:
     return next((r["urn"] for r in deployment.get("resources") or [] if r["urn"].endswith(suffix)), None)
 
 
-def known_hosts_files(ssh_config: str) -> list[str]:
-    """The files `ssh -G` names as UserKnownHostsFile (a space-separated list, `~` expanded)."""
+def known_hosts_files(ssh_config: str, home: str) -> list[str]:
+    """The files `ssh -G` names as UserKnownHostsFile (a space-separated list), `~` as `home`."""
     for line in ssh_config.splitlines():
         key, _, value = line.partition(" ")
         if key.lower() == "userknownhostsfile":
-            return [os.path.expanduser(path) for path in value.split() if os.path.exists(os.path.expanduser(path))]
+            return [home + path[1:] if path == "~" or path.startswith("~/") else path for path in value.split()]
     return []

@@ -213,3 +213,19 @@ def test_recover_finds_the_containers_an_interrupted_up_created_and_where():
     assert (app.container, app.host.address, app.host.user, app.host.port) == ("shop-web-v2-5ac200", "10.0.0.5",
                                                                                "deploy", 2222)
     assert (switch.container, switch.host) == (None, None)
+
+
+def test_rebuilt_forgets_the_key_in_every_file_ssh_g_names_and_replaces_the_hosts_machine_generation():
+    """`ssh -G` prints UserKnownHostsFile with `~` as written (OpenSSH's defaults are two files); `berth rebuilt`
+    replaces the host's machine generation, found by the name components/hosts.py gives it."""
+    from berth.recovery import known_hosts_files, machine_generation
+
+    printed = "user root\nuserknownhostsfile ~/.ssh/known_hosts ~/.ssh/known_hosts2 /etc/ssh/lab_hosts\nport 22\n"
+    assert known_hosts_files(printed, "/home/ops") == [
+        "/home/ops/.ssh/known_hosts", "/home/ops/.ssh/known_hosts2", "/etc/ssh/lab_hosts"]
+    assert known_hosts_files("user root\n", "/home/ops") == []
+    machine = ("urn:pulumi:production::berth::berth:index:Servers$berth:index:Host$random:index/randomId:RandomId"
+               "::covertext-web-1-machine")
+    deployment = {"resources": [{"urn": machine}, {"urn": machine.replace("web-1", "web-2")}]}
+    assert machine_generation(deployment, "covertext-web-1") == machine
+    assert machine_generation(deployment, "covertext-web-3") is None

@@ -92,7 +92,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         elif typ == "digitalocean:index/databaseCluster:DatabaseCluster":
             host = f"{name}-do-user-0.db.ondigitalocean.com"
             state.update(host=host, privateHost=f"private-{host}", port=25060, database="defaultdb",
-                         user="doadmin", password=pulumi.Output.secret("offline-admin-password"), uri=pulumi.Output.secret(f"postgresql://doadmin@{host}:25060"),
+                         user="doadmin", password=pulumi.Output.secret("offline-admin-password"),
+                         uri=pulumi.Output.secret(f"postgresql://doadmin@{host}:25060"),
                          privateUri=pulumi.Output.secret(f"postgresql://doadmin@private-{host}:25060"))
         elif typ == "digitalocean:index/databaseUser:DatabaseUser":
             state.update(password=pulumi.Output.secret("offline-password"))

@@ -12,7 +12,7 @@ import hashlib
 import shlex
 from dataclasses import dataclass
 
-from .firewall import RuleSet
+from .firewall import Rule, RuleSet
 
 DOCKER_NETWORK = "kamal"
 
@@ -192,7 +192,8 @@ RULES
 """
 
 
-def _restricted(rule) -> bool:
+def _restricted(rule: Rule) -> bool:
+    """A port open to some sources only (one open to the world restricts nothing)."""
     return rule.ports is not None and not any(a in ("0.0.0.0/0", "::/0") for a in rule.addresses)
 
 
