@@ -28,6 +28,12 @@ fi
 # The Pulumi CLI at Berth's pinned version: built from its Go module once, then taken from the cache.
 BERTH_PULUMI_CLI=$(tools/pulumi-cli.sh)
 export BERTH_PULUMI_CLI
+# The hosts' Docker Engine: 29 as users get it (built from its Go modules once, then cached), or Debian's
+# docker.io 20.10 with E2E_DOCKER=20.10 (tests/e2e/engines.py).
+if [ "${E2E_DOCKER:-29}" = 29 ]; then
+  BERTH_DOCKER_BIN=$(tools/docker-engine.sh)
+  export BERTH_DOCKER_BIN
+fi
 
 trap '"$PY" -m tests.e2e.testhost down' EXIT
 # hypothesis is not used here, and its end-of-run import trips a CPython 3.11 AST bug under the

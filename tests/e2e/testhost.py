@@ -27,6 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import engines
+from .engines import DockerEngine
+
 RUN_DIR = Path(os.environ.get("BERTH_E2E_RUN_DIR", "/var/tmp/berth-e2e"))
 PREFIX = "be2e"
 NET_NS = f"{PREFIX}-net"
@@ -94,6 +97,9 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
 install -m 0755 "$rootfs/systemctl" /usr/local/sbin/systemctl
+mount -t tmpfs -o mode=0755 tmpfs /usr/local/bin
+{engine_links}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 install -d -m 0755 /run/sshd
 {dockerd} >>{log}/dockerd.log 2>&1 &
 echo $$ > "$rootfs/init.pid"
@@ -102,10 +108,12 @@ sleep {sshd_delay}
 wait
 """
 
-# The host's dockerd, as its init starts it and as a restart starts it again; `flags` are a host's own
-# daemon options (default log options, IPv6), as /etc/docker/daemon.json would give them.
-DOCKERD = ("dockerd --data-root /var/lib/docker --exec-root /run/docker --pidfile /run/docker.pid "
-           "-H unix:///run/docker.sock")
+# The host's dockerd, as its init starts it and as a restart starts it again (the engine's, found on the
+# host's PATH); `flags` are a host's own daemon options (default log options, IPv6), as
+# /etc/docker/daemon.json would give them.
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DOCKERD = (f"env PATH={HOST_PATH} dockerd --data-root /var/lib/docker --exec-root /run/docker "
+           "--pidfile /run/docker.pid -H unix:///run/docker.sock")
 
 
 def sh(*argv: str, check: bool = True, capture: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -195,7 +203,7 @@ class TestHost:
         init = root / "init.sh"
         init.write_text(INIT.format(rootfs=shlex.quote(str(root)), hostname=f"berth-e2e-{self.name}",
                                     log=shlex.quote(str(self.lab.log / self.name)), dockerd=self.dockerd,
-                                    sshd_delay=int(self.sshd_delay)))
+                                    sshd_delay=int(self.sshd_delay), engine_links=self._engine_links()))
         init.chmod(0o755)
         (self.lab.log / self.name).mkdir(parents=True)
         for mount_point in ("/var/lib/berth", "/var/lib/docker"):  # empty on the machine; private in the host
@@ -209,9 +217,18 @@ class TestHost:
     def dockerd(self) -> str:
         return " ".join([DOCKERD, *map(shlex.quote, self.dockerd_flags)])
 
+    def _engine_links(self) -> str:
+        """The lab's Docker Engine on the host's PATH, ahead of Debian's docker.io (engines.py)."""
+        return "\n".join(f"ln -s {shlex.quote(target)} /usr/local/bin/{name}"
+                         for name, target in self.lab.engine.host_links().items())
+
     def wait(self, sshd: bool = True) -> None:
         wait_for(f"{self.name} init", lambda: (self.rootfs / "init.pid").exists())
         wait_for(f"{self.name} dockerd", lambda: self.docker("info", check=False).returncode == 0)
+        running = self.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
+        expected = self.lab.engine.versions["daemon"]
+        if not running.startswith(expected.split("+")[0]):
+            raise RuntimeError(f"test lab: {self.name} runs Docker {running}, not the lab's {expected}")
         if sshd:  # whatever the operator's known_hosts says of this address (a rebuilt host has a new key)
             probe = ["ssh", "-F", "/dev/null", "-i", str(self.lab.key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
@@ -259,7 +276,7 @@ class TestHost:
 
     def docker(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
         """The host's docker, for the suite's own setup and assertions (Berth goes over SSH)."""
-        return sh("docker", "-H", self.docker_socket, *args, check=check, **kwargs)
+        return sh(self.lab.engine.cli, "-H", self.docker_socket, *args, check=check, **kwargs)
 
     def ssh(self, command: str, check: bool = True, user: str = "root", **kwargs) -> subprocess.CompletedProcess:
         """A root shell on the host, for assertions."""
@@ -281,7 +298,8 @@ class Lab:
     registry = REGISTRY
     s3_endpoint = S3_ENDPOINT
 
-    def __init__(self, run_dir: Path = RUN_DIR):
+    def __init__(self, run_dir: Path = RUN_DIR, engine: DockerEngine | None = None):
+        self.engine = engine or engines.selected()
         self.run = run_dir
         self.log = run_dir / "log"
         self.key = run_dir / "id_ed25519"
