@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from .world import World
+from .world import World, versions_under_test
 
 NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "unshare", "ip", "go", "htpasswd",
           "busybox", "sqlite3", "curl", "openssl", "ssh-agent")
@@ -16,12 +16,19 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
 # The stack file oracle needs no lab and goes first: hypothesis runs before the SDK leaves threads behind.
 ORDER = ("test_stack_file_oracle", "test_preview", "test_release", "test_ops", "test_stack", "test_restart",
-         "test_interrupt", "test_declarations", "test_database", "test_rebuilt", "test_litestream", "test_origin",
-         "test_shared_proxy", "test_hosts", "test_kamal", "test_bench")
+         "test_interrupt", "test_declarations", "test_failures", "test_database", "test_rebuilt", "test_litestream",
+         "test_origin", "test_shared_proxy", "test_hosts", "test_kamal", "test_bench")
 
 
 def pytest_addoption(parser):
     parser.addoption("--bench", action="store_true", help="run the release bench (make bench-release)")
+
+
+def pytest_sessionstart(session):
+    """The run's first line, also under -q: every version under test, as its own binary prints it."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("versions under test: " + ", ".join(f"{k} {v}" for k, v in versions_under_test().items()))
 
 
 def pytest_configure(config):

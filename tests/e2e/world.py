@@ -31,8 +31,9 @@ from components import stackfile
 from components.config import Proxy
 from components.stackfile import StackFile
 
-from . import images, postgres
+from . import engines, images, postgres
 from .engine import Engine, Step, Steps, cli_path
+from .kamal import KAMAL
 from .testhost import ALLOWED, OPERATOR_IPV4, Lab, TestHost, sh
 
 HERE = Path(__file__).resolve().parent
@@ -66,6 +67,20 @@ def _merged(base: Any, changes: Any) -> Any:
         merged = {**base, **{k: _merged(base.get(k), v) for k, v in changes.items()}}
         return {k: v for k, v in merged.items() if v is not None}
     return copy.deepcopy(changes)
+
+
+def versions_under_test() -> dict[str, str]:
+    """What this run puts under test, each as its own binary or pin says it."""
+    def printed(*argv: str) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return done.stdout.strip() or f"unknown ({done.stderr.strip()[-200:]})"
+
+    engine = engines.selected()
+    litestream = yaml.safe_load(STACK.read_text())["config"]["berth:accessories"]["litestream"]["image"]
+    return {"Pulumi CLI": printed(str(cli_path()), "version"),
+            "Docker daemon": engine.versions["daemon"], "Docker CLI": engine.versions["cli"],
+            "kamal-proxy": Proxy().version, "Litestream": litestream.rsplit(":", 1)[1],
+            "Kamal": printed(str(KAMAL), "version")}
 
 
 @dataclass
