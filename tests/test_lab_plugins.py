@@ -9,6 +9,7 @@ import pytest
 from tests.e2e.plugins import PACKAGES, package, wire
 from tests.e2e.plugins.command import _delays, _go_quote
 from tests.e2e.plugins.docker import Container, ports_diff_suppressed, read_back
+from tests.e2e.plugins.dockerapi import negotiated
 from tests.e2e.plugins.dockerimage import image_registry, registry_auth
 from tests.e2e.plugins.gotypes import go_duration, nano_cpus_text, parse_cpus, parse_duration
 from tests.e2e.plugins.schema import Attr, Schema
@@ -146,3 +147,12 @@ def test_a_plugin_exits_at_once_when_the_engine_closes_it(stop):
     finally:
         plugin.kill()
         plugin.wait()
+
+
+@pytest.mark.parametrize(("server", "used"), [("1.56", "1.51"), ("1.51", "1.51"), ("1.41", "1.41"), ("1.9", "1.9"),
+                                              ("1.100", "1.51"), (None, "1.24"), ("", "1.24")])
+def test_the_api_version_is_the_lower_of_the_daemons_and_the_clients_1_51(server, used):
+    """docker/docker v28.5.2 (terraform-provider-docker v4.5.0's client): api.DefaultVersion 1.51, and
+    client.go `negotiateAPIVersionPing` downgrades to the daemon's Api-Version header (1.24 without one),
+    comparing versions part by part (versions.LessThan), never as text."""
+    assert negotiated(server) == used

@@ -15,12 +15,29 @@ import socket
 import subprocess
 import threading
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .server import Config, Failed
 
-API = "/v1.41"  # Debian's docker.io 20.10 speaks 1.41; the provider negotiates down to it (WithAPIVersionNegotiation)
+# The provider's client is github.com/docker/docker v28.5.2 (terraform-provider-docker v4.5.0's go.mod), whose
+# api.DefaultVersion is 1.51; `MakeClient` always sets WithAPIVersionNegotiation and never reads
+# DOCKER_API_VERSION. Negotiation (client/client.go `checkVersion`, `negotiateAPIVersionPing`) pings the
+# unversioned /_ping once, before the first versioned request, and takes the lower of its Api-Version header and
+# 1.51: 1.51 against Docker 29 (API 1.56), 1.41 against Debian's 20.10; 1.24 when the header is missing. A failed
+# ping is ignored (the request goes out at 1.51) and negotiation is tried again on the next request.
+CLIENT_API_VERSION = "1.51"
+FALLBACK_API_VERSION = "1.24"
+
+
+def _api_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def negotiated(server: str | None) -> str:
+    """`negotiateAPIVersionPing`: the server's version when lower than the client's, else the client's."""
+    server = server or FALLBACK_API_VERSION
+    return server if _api_tuple(server) < _api_tuple(CLIENT_API_VERSION) else CLIENT_API_VERSION
 
 
 class ApiError(Exception):
@@ -79,6 +96,7 @@ class _Connection(http.client.HTTPConnection):
 class Response:
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -89,8 +107,18 @@ class DockerApi:
         self.argv = ssh_argv(host, ssh_opts)
         self.host = host
         self.timeout = timeout
+        self.version: str | None = None  # negotiated on the first versioned request
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
+
+    def _negotiate(self) -> str:
+        if self.version is None:
+            try:
+                pinged = self._exchange("HEAD", "/_ping", None, {})
+                self.version = negotiated(pinged.headers.get("Api-Version"))
+            except ApiError:
+                return CLIENT_API_VERSION  # not negotiated: tried again next time
+        return self.version
 
     def _take(self) -> tuple[_Connection, bool]:
         with self._lock:
@@ -104,9 +132,21 @@ class DockerApi:
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Response:
-        url = API + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        url = f"/v{self._negotiate()}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
         payload = json.dumps(body).encode() if body is not None else None
         all_headers = {"Content-Type": "application/json", **(headers or {})} if payload is not None else dict(headers or {})
+        response = self._exchange(method, url, payload, all_headers)
+        if response.status >= 400:
+            message = response.body.decode(errors="replace")
+            try:
+                message = json.loads(response.body).get("message", message)
+            except (ValueError, AttributeError):
+                pass
+            raise ApiError(response.status, message)
+        return response
+
+    def _exchange(self, method: str, url: str, payload: bytes | None, all_headers: dict[str, str]) -> Response:
+        """One HTTP exchange over a kept connection (or a new one), whatever its status."""
         for attempt in (1, 2):
             connection, reused = self._take()
             try:
@@ -123,15 +163,7 @@ class DockerApi:
                 connection.close()
             else:
                 self._give_back(connection)
-            response = Response(answer.status, data)
-            if response.status >= 400:
-                message = data.decode(errors="replace")
-                try:
-                    message = json.loads(data).get("message", message)
-                except (ValueError, AttributeError):
-                    pass
-                raise ApiError(response.status, message)
-            return response
+            return Response(answer.status, data, dict(answer.getheaders()))
         raise AssertionError("unreachable")
 
     def close(self) -> None:
