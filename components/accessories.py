@@ -76,10 +76,11 @@ class Accessory(pulumi.ComponentResource):
             restart="unless-stopped", must_run=True, **containers.LOGGING,
             destroy_grace_seconds=containers.STOP_SECONDS,
             # The provider "updates" a changed health check in state only (resourceDockerContainerUpdate applies
-            # restart and resources, nothing else): a new container is the only way to change it.
+            # restart and resources, nothing else), and cannot lift a memory limit: a new container is the only
+            # way to change either, and to start one whose first start failed (containers.REPLACE_ON_ANY_CHANGE).
             opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,
                                         delete_before_replace=True, ignore_changes=containers.IGNORED,
-                                        replace_on_changes=["healthcheck"]),
+                                        replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
         )
         self.register_outputs({"container": self.container.name})
 

@@ -23,6 +23,15 @@ IGNORED = ["logOpts"]
 LOGGING = {"log_driver": LOG_DRIVER, "log_opts": LOG_OPTIONS}
 LOGGING_LABEL = docker.ContainerLabelArgs(
     label="berth.log-opts", value=",".join(f"{k}={v}" for k, v in sorted(LOG_OPTIONS.items())))
+# A container with a fixed name (kamal-proxy, an accessory) is replaced on any change the provider would
+# otherwise apply in place, and after a create that left it unstarted. The Docker provider keeps a container
+# whose start failed (a port already taken) in state as planned, with the engine's "initialization error";
+# the next `up` finds no diff and runs an empty update that never starts it (terraform-provider-docker v4.5.0
+# starts a container only when `must_run` goes from false to true), so the `up` would succeed with the proxy
+# stopped. A "*" path makes the engine replace such a resource instead (pulumi v3.274.1 step_generator.go
+# `applyReplaceOnChanges`: init errors count as a change to "*"). Any change also includes removing a memory
+# limit, which the provider's update sends as 0 and Docker reads as "unchanged".
+REPLACE_ON_ANY_CHANGE = ["*"]
 # Docker stops a container with SIGTERM and kills it after this many seconds. The provider's own default
 # is 0 (an immediate kill): Postgres would need crash recovery, Litestream would lose its last sync.
 STOP_SECONDS = 30

@@ -66,7 +66,11 @@ class KamalProxy(pulumi.ComponentResource):
         (terraform-provider-docker #909; the fix #910 is unmerged). No declaration both reads back as
         declared and serves both families: a lone `::` serves IPv6 only, `[::]` binds both but reads back
         as two bindings. So the ports are ignored in the diff and carried in a label instead: labels force
-        a new container, so a changed port list still replaces it."""
+        a new container, so a changed port list still replaces it (a replacement is created from the program's
+        own inputs, ignored ones included: the engine checks them again).
+
+        The stop grace is ignored in the diff too: any change replaces the proxy (containers.REPLACE_ON_ANY_CHANGE),
+        and a longer drain should not cost an outage; a replacement for another reason takes the new grace."""
         provider = args.host.docker_provider
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
                                    opts=pulumi.ResourceOptions(parent=self, provider=provider))
@@ -88,5 +92,6 @@ class KamalProxy(pulumi.ComponentResource):
             # Stopped with time to drain what is in flight, at least as long as this stack's own drain.
             destroy_grace_seconds=max(containers.STOP_SECONDS, args.drain_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,
-                                        ignore_changes=["ports", *containers.IGNORED]),
+                                        ignore_changes=["ports", "destroyGraceSeconds", *containers.IGNORED],
+                                        replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
         )

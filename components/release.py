@@ -227,8 +227,8 @@ class Release(pulumi.ComponentResource):
         one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
         a = self.args
         route = proxy_text.route_name(a.service, host.spec.role)
-        create = container.name.apply(lambda target: proxy_text.proxy_exec(
-            proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)))
+        create = container.name.apply(lambda target: text.started_then(target, proxy_text.proxy_exec(
+            proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy))))
         gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
         if self.release_command is not None:
             gates.append(self.release_command)

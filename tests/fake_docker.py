@@ -102,6 +102,9 @@ def main(args: list[str]) -> int:
     rest = args[1:] if args[0] != "image" else args[2:]
     if command == "ps":
         ps(state, rest)
+    elif command == "start":  # `docker start NAME`: running afterwards (a running one stays so)
+        name = rest[-1]
+        next(c for c in state["containers"] if c["name"] == name)["status"] = "running"
     elif command == "stop":
         name = rest[-1]
         next(c for c in state["containers"] if c["name"] == name)["status"] = "exited"

@@ -50,12 +50,15 @@ def test_a_memory_limit_is_declared_with_the_swap_the_daemon_gives_it():
     assert (app.plain_inputs["memory"], app.plain_inputs["memorySwap"]) == (512, 1024)
 
 
-def test_an_accessorys_changed_health_check_makes_a_new_container(shipped):
+def test_a_fixed_name_container_is_replaced_on_any_change_and_after_a_failed_start(shipped):
+    """The proxy and the accessories: the provider would "update" a health check in state only, could not lift a
+    memory limit, and after a create whose start failed would never start the container (containers.py)."""
     _, ev = shipped
-    for container in ev.of_type(CONTAINER):
-        if any(label["label"] == "accessory" for label in container.plain_inputs["labels"]) \
-                and container.plain_inputs.get("healthcheck"):
-            assert container.replace_on_changes == ["healthcheck"]
+    fixed = [c for c in ev.of_type(CONTAINER) if not c.name.endswith("-app")]
+    assert fixed
+    for container in fixed:
+        assert container.replace_on_changes == ["*"], container.name
+        assert container.delete_before_replace, container.name
 
 
 def test_an_app_containers_changed_health_check_makes_a_new_name():

@@ -104,7 +104,7 @@ def test_shared_proxy_is_not_declared_but_routed_into():
     assert [c for c in ev.of_type(CONTAINER) if c.plain_inputs["name"] == "kamal-proxy"] == []
     assert "basecamp/kamal-proxy" not in str([i.plain_inputs for i in ev.of_type("docker:index/remoteImage:RemoteImage")])
     (switch,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
-    assert switch.plain_inputs["create"].startswith("docker exec kamal-proxy kamal-proxy deploy covertext-web ")
+    assert "&& docker exec kamal-proxy kamal-proxy deploy covertext-web " in switch.plain_inputs["create"]
 
 
 def test_origin_certificate_reaches_the_proxy_as_a_secret(evaluations):
@@ -235,7 +235,9 @@ def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
         host = switch.name.removesuffix("-switch")
         container = containers[host]
         target = f"{container.plain_inputs['name']}:{stack.proxy.app_port}"
+        # started first: a container the provider created but could not start is started here, or the `up` fails
         assert switch.plain_inputs["create"] == (
+            f"docker start {container.plain_inputs['name']} >/dev/null && "
             f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]} "
             f"{KAMAL_LOG_HEADERS}")
         assert "delete" not in switch.plain_inputs  # a delete would remove the route on every release

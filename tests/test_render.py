@@ -65,6 +65,10 @@ def test_existing_host_gets_keys_and_host_firewall():
 def test_privileged_uses_sudo_for_non_root():
     assert privileged("bash -s", "root") == "bash -s"
     assert privileged("bash -s", "deploy") == "sudo -n bash -s"
+    # a line of several commands runs whole as root, not only its first command
+    assert privileged("docker start a >/dev/null && docker exec b x", "deploy") == \
+        "sudo -n sh -c 'docker start a >/dev/null && docker exec b x'"
+    assert privileged("docker info --format '{{json .}}'", "deploy") == "sudo -n docker info --format '{{json .}}'"
 
 
 def test_rule_set_is_explicit_both_ways():

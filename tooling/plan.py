@@ -288,11 +288,13 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
             inputs = container.plain_inputs
             if container.name == f"{name}-app":
                 switch = next((r for r in resources if r.name == f"{name}-switch"), None)
-                argv = [plan.shown(a) for a in shlex.split(str(switch.plain_inputs.get("create", "")))] if switch else []
+                argv = shlex.split(str(switch.plain_inputs.get("create", ""))) if switch else []
+                if argv[:4] == ["sudo", "-n", "sh", "-c"]:  # a user other than root: the line runs in a root shell
+                    argv = shlex.split(argv[4])
+                argv = [plan.shown(a) for a in argv]
                 start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
                 entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
                                 "command": inputs.get("command"), "env": env_names(container),
-                                # after `sudo -n` for a user other than root
                                 "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
             elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
                 accessory = container.name.removeprefix(f"{name}-")

@@ -282,6 +282,13 @@ def script_hash(script: str) -> str:
     return hashlib.sha256(script.encode()).hexdigest()
 
 
+
 def privileged(command: str, user: str) -> str:
-    """Run as root: directly for root, through passwordless sudo for anyone else."""
-    return command if user == "root" else f"sudo -n {command}"
+    """Run as root: directly for root, through passwordless sudo for anyone else; a command line of several
+    commands (`a && b`, a redirection) runs whole in a root shell, not only its first command."""
+    if user == "root":
+        return command
+    tokens = shlex.shlex(command, posix=True, punctuation_chars=True)
+    if any(token and set(token) <= set("&|;<>()") for token in tokens):
+        return f"sudo -n sh -c {shlex.quote(command)}"
+    return f"sudo -n {command}"

@@ -122,6 +122,19 @@ find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -p
 """
 
 
+# Why the gates after a new app container start it first: the Docker provider keeps a container whose start
+# failed in state, and the next `up` never starts it (containers.REPLACE_ON_ANY_CHANGE says why; an app
+# container cannot simply be replaced, its name being its revision's). Its switch and prune, which never ran,
+# run on that next `up`: starting it there either serves or fails the `up` with Docker's reason. On a running
+# container `docker start` does nothing.
+START_COMMENT = "# Started, in case the provider created it but could not start it (release.py says why)."
+
+
+def started_then(container: str, command: str) -> str:
+    """`command` once the app container `container` runs (a shell line)."""
+    return f"docker start {shlex.quote(container)} >/dev/null && {command}"
+
+
 def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int) -> str:
     """After a successful switch: stop this role's other containers (already drained by kamal-proxy),
     keep the newest `retain` stopped ones for an instant rollback, remove the rest, then every image of the
@@ -139,6 +152,8 @@ def prune_script(service: str, role: str, current: str, repository: str, retain:
 set -euo pipefail
 current={q(current)}
 repository={q(familiar_name(repository))}
+{START_COMMENT}
+docker start "$current" >/dev/null
 docker ps {labels} --format '{{{{.Names}}}}' | while read -r name; do
   if [ "$name" != "$current" ]; then docker stop -t {stop_timeout} "$name" >/dev/null; fi
 done

@@ -211,8 +211,8 @@ class Container(Kind):
                     raise Failed(f"Unable to start container: {daemon_error(error)}") from None
                 if inputs.get("wait"):
                     self._wait_healthy(docker, id_, int(inputs.get("waitTimeout", 60)))
-        except Failed as failure:  # the container exists: the engine keeps it, and updates it next time
-            raise Failed(str(failure), partial=(id_, self._read(docker, id_, inputs) or inputs)) from None
+        except Failed as failure:  # the container exists: kept in state as planned (server.Failed says why)
+            raise Failed(str(failure), partial=(id_, inputs)) from None
         return id_, self._read(docker, id_, inputs)
 
     @staticmethod
@@ -267,6 +267,12 @@ class Container(Kind):
     # -- update and delete ----------------------------------------------------------------------------
 
     def update(self, config, id_, olds, news):
+        try:
+            return self._update(config, id_, olds, news)
+        except Failed as failure:  # the bridge keeps the planned state of a failed update too
+            raise Failed(str(failure), partial=(id_, {**olds, **news})) from None
+
+    def _update(self, config, id_, olds, news):
         docker = api(config)
         try:
             if news.get("mustRun") and not olds.get("mustRun") and news.get("start", True):

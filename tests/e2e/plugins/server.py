@@ -41,7 +41,10 @@ from .wire import Secret
 
 class Failed(Exception):
     """A step's failure, worded as the real provider words it. `partial` is (id, state) when the resource
-    exists anyway: the engine then keeps it, marked as failed to initialise, and updates it next time."""
+    exists anyway: the engine then keeps it with that state, marked with an initialization error, and its next
+    `up` (finding no diff) sends it an empty update. A bridged provider's state there is the step's plan (its
+    inputs, defaults, the id), never a read of the resource: pulumi-terraform-bridge v3.136.0 provider.go
+    `Create`/`Update` wrap the SDK's `ResourceData.State()` after the failed apply in `initializationError`."""
 
     def __init__(self, message: str, partial: tuple[str, dict[str, Any]] | None = None):
         super().__init__(message)
@@ -117,9 +120,10 @@ class _RichStatus(grpc.Status):
         self.code, self.details, self.trailing_metadata = code, details, trailing_metadata
 
 
-def _init_failed(context: grpc.ServicerContext, message: str, id_: str, state: dict, inputs: dict) -> None:
-    detail = provider_pb2.ErrorResourceInitFailed(id=id_, properties=wire.encode(state), reasons=[message],
-                                                  inputs=wire.encode(inputs))
+def _init_failed(context: grpc.ServicerContext, message: str, id_: str, state: dict) -> None:
+    """ErrorResourceInitFailed as the bridge sends it (`initializationError`: id, properties and reasons; no
+    inputs)."""
+    detail = provider_pb2.ErrorResourceInitFailed(id=id_, properties=wire.encode(state), reasons=[message])
     packed = any_pb2.Any()
     packed.Pack(detail)
     status = status_pb2.Status(code=grpc.StatusCode.UNKNOWN.value[0], message=message, details=[packed])
@@ -224,7 +228,7 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
             id_, state = self._step(context, lambda: kind.create(self.config, request.name, wire.reveal(inputs)),
                                     inputs)
         except Failed as failure:
-            self._fail(context, failure, kind, inputs)
+            self._fail(context, failure, kind, inputs, f"creating {request.urn}")
         return provider_pb2.CreateResponse(id=id_, properties=self._outputs(kind, inputs, state))
 
     def Read(self, request, context):
@@ -249,7 +253,7 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
             state = self._step(context, lambda: kind.update(self.config, request.id, wire.reveal(olds),
                                                               wire.reveal(news)), news)
         except Failed as failure:
-            self._fail(context, failure, kind, news)
+            self._fail(context, failure, kind, news, f"updating {request.urn}")
         return provider_pb2.UpdateResponse(properties=self._outputs(kind, news, state))
 
     def Delete(self, request, context):
@@ -276,11 +280,14 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
             traceback.print_exc(file=sys.stderr)
             raise Failed(f"the lab's {self.package.name} plugin failed: {error!r}") from error
 
-    def _fail(self, context, failure: Failed, kind: Kind, inputs: dict[str, Any]) -> None:
+    def _fail(self, context, failure: Failed, kind: Kind, inputs: dict[str, Any], step: str) -> None:
+        """A failed step; one that left the resource is an initialization error, worded as the bridge words it:
+        `creating <urn>: ` (or `updating`) before go-multierror's text of the diagnostics."""
         if failure.partial is None:
             context.abort(grpc.StatusCode.UNKNOWN, str(failure))
         id_, state = failure.partial
-        _init_failed(context, str(failure), id_, wire.decode(self._outputs(kind, inputs, state)), inputs)
+        reason = f"{step}: 1 error occurred:\n\t* {failure}\n\n"
+        _init_failed(context, reason, id_, wire.decode(self._outputs(kind, inputs, state)))
 
 
 def _json_or_text(value: Any) -> Any:
