@@ -15,13 +15,15 @@ from . import catalog
 from .clouds.base import Cloud, HostSpec, Machine, cloud_for
 from .config import Stack
 from .render import cloudinit
-from .render.bootstrap import BootstrapSpec, bootstrap_script, privileged, script_hash
+from .render.bootstrap import BootstrapSpec, bootstrap_script, command_digest, privileged, script_hash
 from .render.daemon import INFO_FORMAT, DaemonFacts, daemon_facts
 from .render.firewall import RuleSet, rule_set
 from .render.registry import auth_addresses
 from .sdk import docker, random, remote
 from .secrets import Secrets
 
+# What a command's update runs: nothing (Host.run says when a command runs again).
+UNCHANGED = "true"
 DIAL_ATTEMPTS = 60  # dials of a host before a remote command gives up (pulumi-command's default: 10)
 DIAL_SECONDS = 10  # one dial's limit (pulumi-command's default: 15)
 SWAP_BELOW_MB = 2048  # hosts with less memory than this get a swap file
@@ -123,8 +125,9 @@ class Host(pulumi.ComponentResource):
                      else self.machine.public_ipv4},
             opts=pulumi.ResourceOptions(parent=self))
         bootstrap = self.run_script(f"{name}-bootstrap", script, parent=self, triggers=[script.apply(script_hash)],
-                                    depends_on=self.machine.ready_after)
-        self.ready = self.run(f"{name}-ready", create=f"docker info --format {shlex.quote(INFO_FORMAT)}", parent=self,
+                                    depends_on=self.machine.ready_after, again_when_changed=False)
+        info = f"docker info --format {shlex.quote(INFO_FORMAT)}"
+        self.ready = self.run(f"{name}-ready", create=info, update=info, parent=self,
                               triggers=[script.apply(script_hash)], depends_on=[bootstrap])
         self.daemon = self.ready.stdout.apply(daemon_facts)
         self.docker_provider = docker.Provider(
@@ -148,28 +151,44 @@ class Host(pulumi.ComponentResource):
     def run(self, name: str, *, create: pulumi.Input[str], parent: pulumi.Resource,
             update: pulumi.Input[str] | None = None, delete: pulumi.Input[str] | None = None,
             stdin: pulumi.Input[str] | None = None, triggers: list | None = None,
-            depends_on: list[pulumi.Resource] | None = None, per_machine: bool = True) -> remote.Command:
+            depends_on: list[pulumi.Resource] | None = None, per_machine: bool = True,
+            again_when_changed: bool = True) -> remote.Command:
         """A command on this host over SSH, as root (every command Berth runs on a host goes through here).
 
-        It runs again on a new machine behind the host (`per_machine`: its generation is in the triggers), as
-        nothing of what it did is there any more. `add_previous_output_in_env` is off (pulumi-command's default
-        is on): nothing Berth runs reads the previous run's output, and over SSH it would travel as environment
-        requests (PULUMI_COMMAND_STDOUT, PULUMI_COMMAND_STDERR) that sshd only accepts when AcceptEnv lists them."""
+        When it runs again is said here, never left to a change of how Berth connects: pulumi-command updates a
+        command on any change of its inputs, the connection's too (a rotated `ssh.privateKey`, a new dial limit),
+        and an update with no `update` command runs `create` again: every bootstrap, grant, release command and
+        switch would run again on every host. So a command runs again only:
+        - on a new machine behind the host (`per_machine`: its generation is in the triggers), as nothing of what
+          it did is there any more;
+        - when what it runs changes (`again_when_changed`: its command line and stdin are in the triggers), unless
+          its own triggers already say when (the bootstrap: its script; the release command: once per version);
+        - through its own `update`, for a command that changes in place (maintenance; `ready`, a read).
+        Any other change is an update that runs nothing (`UNCHANGED`).
+
+        `add_previous_output_in_env` is off (pulumi-command's default is on): nothing Berth runs reads the previous
+        run's output, and over SSH it would travel as environment requests (PULUMI_COMMAND_STDOUT,
+        PULUMI_COMMAND_STDERR) that sshd only accepts when AcceptEnv lists them."""
+        triggers = list(triggers or [])
+        if update is None:
+            update = UNCHANGED
+            if again_when_changed:
+                triggers.append(pulumi.Output.all(create, stdin).apply(lambda v: command_digest(v[0], v[1])))
         if per_machine:
-            triggers = [*(triggers or []), self.machine_generation.hex]
+            triggers.append(self.machine_generation.hex)
         return remote.Command(
             name, connection=self.connection, create=self.as_root(create),
-            update=self.as_root(update) if update is not None else None,
-            delete=self.as_root(delete) if delete is not None else None,
+            update=self.as_root(update), delete=self.as_root(delete) if delete is not None else None,
             stdin=stdin, triggers=triggers, add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
         )
 
     def run_script(self, name: str, script: pulumi.Input[str], *, parent: pulumi.Resource,
                    triggers: list | None = None, depends_on: list[pulumi.Resource] | None = None,
-                   ) -> remote.Command:
+                   again_when_changed: bool = True) -> remote.Command:
         """A script fed on stdin to `bash -s`: its text (secrets included) never reaches a command line."""
-        return self.run(name, create="bash -s", stdin=script, parent=parent, triggers=triggers, depends_on=depends_on)
+        return self.run(name, create="bash -s", stdin=script, parent=parent, triggers=triggers, depends_on=depends_on,
+                        again_when_changed=again_when_changed)
 
     def summary(self) -> pulumi.Output[dict]:
         m = self.machine

@@ -217,9 +217,10 @@ class Release(pulumi.ComponentResource):
                            mounts=tuple(a.mounts), command=a.release_command or "")
         script = self._env_values[role].apply(
             lambda env: text.docker_run_script([run], {**a.env_clear[role], **env}, run.name))
+        # Once per version (and command): a changed env alone makes new containers, not a new release.
         return host.run_script(f"{host.spec.name}-release-command", pulumi.Output.secret(script), parent=self,
                                triggers=[a.version, a.release_command],
-                               depends_on=[self.images[host.spec.name], *a.release_after])
+                               depends_on=[self.images[host.spec.name], *a.release_after], again_when_changed=False)
 
     def _switch(self, host: Host, container: docker.Container,
                 previous_batch: list[pulumi.Resource]) -> remote.Command:

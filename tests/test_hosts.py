@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
-from components.render.bootstrap import script_hash
+from components.render.bootstrap import command_digest, script_hash
 from conftest import variant
 from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths, unwrap
 
@@ -126,6 +126,38 @@ def test_every_command_on_a_host_runs_again_on_a_new_machine_behind_it(shipped):
         for command in ev.of_type("command:remote:Command"):
             if command.name.startswith(f"{host.name}-") and not command.name.endswith("-maintenance"):
                 assert _hex(generation) in command.plain_inputs["triggers"], command.name
+
+
+def test_a_remote_command_runs_again_only_when_what_it_runs_changes(shipped):
+    """pulumi-command updates a command on any input change, its connection's too (a rotated key), and with no
+    `update` runs `create` again. Every command's update runs nothing, and what it runs is in its triggers,
+    except where its own triggers say when (the bootstrap: its script; the release command: its version) and
+    for the two that change in place (`ready`, a read, and the maintenance route)."""
+    _, ev = shipped
+    commands = ev.of_type("command:remote:Command")
+    assert commands
+    for command in commands:
+        inputs = command.plain_inputs
+        if command.name.endswith(("-ready", "-maintenance")):
+            assert inputs["update"] == inputs["create"], command.name
+            continue
+        assert inputs["update"] in ("true", "sudo -n true"), command.name
+        digest = command_digest(inputs["create"], inputs.get("stdin"))
+        if command.name.endswith(("-bootstrap", "-release-command")):
+            assert digest not in inputs["triggers"], command.name
+        else:
+            assert digest in inputs["triggers"], command.name
+
+
+def test_a_connection_change_alone_changes_no_trigger():
+    """A rotated private key reaches every command's connection, never its triggers."""
+    def commands(key: str) -> dict[str, dict]:
+        ev = evaluate(variant(PRODUCTION, ssh={"privateKey": "DEPLOY_KEY"}, secrets={"DEPLOY_KEY": key}))
+        return {c.name: c.plain_inputs for c in ev.of_type("command:remote:Command")}
+
+    old, new = commands("-----BEGIN OPENSSH PRIVATE KEY----- 2026"), commands("-----BEGIN OPENSSH PRIVATE KEY----- 2027")
+    assert all(old[name]["connection"] != new[name]["connection"] for name in old)
+    assert {name: c["triggers"] for name, c in old.items()} == {name: c["triggers"] for name, c in new.items()}
 
 
 @pytest.mark.parametrize(("changes", "private", "source_type"), [

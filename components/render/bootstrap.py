@@ -282,6 +282,10 @@ def script_hash(script: str) -> str:
     return hashlib.sha256(script.encode()).hexdigest()
 
 
+def command_digest(command: str, stdin: str | None) -> str:
+    """What a remote command runs, as one digest: its line and its input (secrets only ever hashed)."""
+    return hashlib.sha256(f"{command}\0{stdin or ''}".encode()).hexdigest()
+
 
 def privileged(command: str, user: str) -> str:
     """Run as root: directly for root, through passwordless sudo for anyone else; a command line of several

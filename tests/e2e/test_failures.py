@@ -15,8 +15,9 @@ import pulumi_docker as docker_sdk
 
 from components import containers
 
-from .http import get
-from .test_release import HOSTNAMES
+from .http import LoadLoop, get
+from .test_release import HOSTNAMES, release_runs
+from .testhost import sh
 from .world import MINIMAL
 
 # One host of their own, the web role and the loopback-only `cache` accessory of the shop stack.
@@ -100,3 +101,39 @@ def test_changed_log_options_reach_every_container(world, monkeypatch):
         assert config == options, (name, config)
     again = stack.up()
     assert again.ok and again.changed == [], [(s.op, s.name) for s in again.changed]
+
+
+def test_a_rotated_ssh_key_runs_nothing_again(world):
+    """`berth:ssh.privateKey` rotated under load: pulumi-command updates every remote command whose connection
+    changed, and without an `update` runs its `create` again (bootstrap, release command, switch, prune, grants
+    on every host). Berth's commands update to nothing: no request fails, the release command does not run
+    again, no container is touched, and the commands use the new key from then on."""
+    shop = world.deployment()
+    assert shop.converged()
+    key = world.lab.run / "rotated_ed25519"
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-e2e-rotated", "-f", str(key))
+    for host in world.lab.hosts[:2]:
+        with host.path("/root/.ssh/authorized_keys").open("a") as keys:
+            keys.write(key.with_suffix(".pub").read_text())
+    releases = release_runs(world)
+    before = {h.name: h.docker("ps", "-aq", "--no-trunc").stdout.split() for h in world.lab.hosts[:2]}
+    shop.set_secret("E2E_SSH_KEY", key.read_text())
+    preview = shop.preview()
+    assert preview.ok, preview.error
+    with LoadLoop(world.web.address, HOSTNAMES[0], world.lab.ca_cert, max_seconds=120) as load:
+        for _ in range(50):
+            if len(load.answers) >= 5:
+                break
+            time.sleep(0.1)
+        up = shop.up()
+    assert up.ok, up.error
+    assert {(s.op, s.type) for s in up.changed} == {("update", "command:remote:Command")}, \
+        [(s.op, s.name) for s in up.changed]
+    assert load.failures == [] and len(load.answers) >= 5, load.failures[:3]
+    assert release_runs(world) == releases
+    assert {h.name: h.docker("ps", "-aq", "--no-trunc").stdout.split() for h in world.lab.hosts[:2]} == before
+    fingerprint = sh("ssh-keygen", "-lf", str(key.with_suffix(".pub"))).stdout.split()[1]
+    assert fingerprint in (world.lab.log / world.web.name / "sshd.log").read_text()  # the new key was used
+    assert shop.up().changed == []
+    back = shop.set_secret("E2E_SSH_KEY", world.lab.private_key).up()  # and back, as the next scenarios expect
+    assert back.ok and {s.op for s in back.changed} == {"update"}, back.error

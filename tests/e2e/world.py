@@ -262,6 +262,12 @@ class Deployment:
         self.settings.update(settings)
         return self
 
+    def set_secret(self, name: str, value: str) -> Deployment:
+        """`pulumi config set --secret --path 'secrets.NAME'`, as an operator rotates a secret."""
+        self.secrets[name] = value
+        self.stack.set_config(f"berth:secrets.{name}", auto.ConfigValue(value, secret=True), path=True)
+        return self
+
     def _document(self, **changes: Any) -> dict[str, Any]:
         """The test stack with the settings and `changes` merged in (keys without berth:)."""
         document = yaml.safe_load(self.template.read_text())
