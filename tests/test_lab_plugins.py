@@ -101,11 +101,43 @@ def test_containers_are_replaced_delete_first_as_pulumi_docker_declares():
 
 
 def test_pulumi_commands_dial_waits_grow_to_five_seconds():
-    """sdk/go/common/util/retry `Retryer`: 100 ms, times 1.5, at most 5 s."""
+    """sdk/go/common/util/retry `Retryer`: 100 ms first, times 1.5, at most 5 s."""
     delays = _delays()
     first = [round(next(delays), 3) for _ in range(12)]
-    assert first[:3] == [0.15, 0.225, 0.338] and first[-1] == 5.0
+    assert first[:3] == [0.1, 0.15, 0.225] and first[-1] == 5.0
     assert _go_quote('bash -s "x"') == '"bash -s \\"x\\""'
+
+
+def test_pulumi_command_dials_its_limit_plus_one_times_and_says_the_limit(tmp_path, monkeypatch):
+    """connection.go `dialWithRetry` (v1.2.1): attempt `try` fails the dial when `try + 1 > dialErrorLimit`,
+    with "after <try> failed attempts: <error>"; perDialTimeout bounds the TCP connect (net.DialTimeout)."""
+    import socket
+
+    from tests.e2e.plugins import command
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again: connections are refused
+    tried = []
+    real = command._tcp_dial
+    monkeypatch.setattr(command, "_tcp_dial", lambda *a: tried.append(a) or real(*a))
+    session = command._Session({"host": "127.0.0.1", "port": port, "dialErrorLimit": 2, "perDialTimeout": 1},
+                               str(tmp_path))
+    with pytest.raises(command.Failed) as failed:
+        session.dial()
+    assert len(tried) == 3 and tried[0] == ("127.0.0.1", port, 1)
+    assert str(failed.value) == f"after 2 failed attempts: dial tcp 127.0.0.1:{port}: connect: connection refused"
+
+
+def test_a_private_key_is_the_only_identity_pulumi_command_offers(tmp_path):
+    """ssh.Config's auth methods: with `privateKey`, the agent's keys are never offered (one "publickey"
+    method); without it, only the agent's; never ~/.ssh/config or the default key files."""
+    from tests.e2e.plugins import command
+
+    with_key = command._Session({"host": "h", "privateKey": "KEY"}, str(tmp_path)).options
+    assert {"IdentitiesOnly=yes", "IdentityAgent=none"} <= set(with_key) and "-F" in with_key
+    agent_only = command._Session({"host": "h"}, str(tmp_path)).options
+    assert "IdentityFile=none" in agent_only and "-i" not in agent_only
 
 
 def test_unknowns_and_secrets_cross_the_wire_as_the_engine_writes_them():

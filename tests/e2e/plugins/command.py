@@ -1,11 +1,14 @@
 """The `command` package (pulumi-command 1.2.1): `command:remote:Command`, run over real SSH.
 
 As provider/pkg/provider/remote at v1.2.1 does it:
-- one connection per run, dialled with retries (connection.go `Dial`, `dialWithRetry`): up to
-  `dialErrorLimit` attempts (default 10, -1 for no limit), each bounded by `perDialTimeout` (default 15 s),
-  waits of 100 ms growing 1.5x to at most 5 s between them (sdk/go/common/util/retry `Retryer`);
+- one connection per run, dialled with retries (connection.go `Dial`, `dialWithRetry`): `dialErrorLimit` + 1
+  attempts (default 10, -1 for no limit), failing with "after <limit> failed attempts: <the last error>"; each
+  attempt's TCP connect bounded by `perDialTimeout` (default 15 s; Go's ssh.Dial hands it to net.DialTimeout,
+  so the SSH handshake is not bounded by it), waits of 100 ms growing 1.5x to at most 5 s between them
+  (sdk/go/common/util/retry `Retryer`);
 - the host key is not checked unless `hostKey` is given (`ssh.InsecureIgnoreHostKey`);
-- `privateKey`, then the ssh-agent at SSH_AUTH_SOCK, authenticate; the user's ssh config is not read;
+- `privateKey` alone when it is given (Go's client tries the "publickey" method once, so the agent's keys are
+  never offered after it), else the ssh-agent at SSH_AUTH_SOCK; no ~/.ssh/config, no default key files;
 - `stdin` on the session's standard input; the previous stdout and stderr as PULUMI_COMMAND_STDOUT and
   PULUMI_COMMAND_STDERR unless `addPreviousOutputInEnv` is false (a refusal by the server is only a
   warning there, and OpenSSH's client ignores it too);
@@ -25,6 +28,7 @@ import json
 import os
 import secrets
 import shlex
+import socket
 import subprocess
 import tempfile
 import time
@@ -47,8 +51,19 @@ def _delays():
     """sdk/go/common/util/retry `Retryer`: 100 ms, growing 1.5x, at most 5 s."""
     delay = 0.1
     while True:
-        delay = min(delay * 1.5, 5.0)
-        yield delay
+        yield min(delay, 5.0)
+        delay *= 1.5
+
+
+def _tcp_dial(host: str, port: int, timeout: int) -> str | None:
+    """Go's net.DialTimeout: None when the TCP connection opens within `timeout` (0: no limit), else the error."""
+    try:
+        socket.create_connection((host, port), timeout=timeout or None).close()
+        return None
+    except TimeoutError:
+        return f"dial tcp {host}:{port}: i/o timeout"
+    except OSError as error:
+        return f"dial tcp {host}:{port}: connect: {(error.strerror or str(error)).lower()}"
 
 
 class _Session:
@@ -72,11 +87,13 @@ class _Session:
             key = os.path.join(workdir, "key")
             with os.fdopen(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "w") as file:
                 file.write(self.connection["privateKey"].rstrip("\n") + "\n")
-            self.options += ["-i", key]
-        if self.connection.get("agentSocketPath"):
-            self.options += ["-o", f"IdentityAgent={self.connection['agentSocketPath']}"]
-        elif not os.environ.get("SSH_AUTH_SOCK"):
-            self.options += ["-o", "IdentityAgent=none"]
+            self.options += ["-i", key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"]
+        else:
+            self.options += ["-o", "IdentityFile=none"]
+            if self.connection.get("agentSocketPath"):
+                self.options += ["-o", f"IdentityAgent={self.connection['agentSocketPath']}"]
+            elif not os.environ.get("SSH_AUTH_SOCK"):
+                self.options += ["-o", "IdentityAgent=none"]
         if self.connection.get("password"):
             raise Failed("the lab's command plugin authenticates with keys only (Berth passes no password)")
 
@@ -85,25 +102,29 @@ class _Session:
         return host if port == 22 else f"[{host}]:{port}"
 
     def dial(self) -> None:
+        """`dialWithRetry`: attempt `try` (from 0) fails the dial once `try + 1 > limit`, saying `try`."""
         limit = int(self.connection["dialErrorLimit"])
         timeout = int(self.connection["perDialTimeout"])
+        host, port = self.connection["host"], int(self.connection["port"])
         delays = _delays()
-        dials = 0
+        attempt = 0
         while True:
-            dials += 1
-            argv = ["ssh", *self.options, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes",
-                    *(["-o", f"ConnectTimeout={timeout}"] if timeout else []), "-N", "-f", self.connection["host"]]
-            try:
-                result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                        timeout=(timeout or 60) + 30)
-                reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
-                if result.returncode == 0:
-                    return
-            except subprocess.TimeoutExpired:
-                reason = "i/o timeout"
-            if limit != -1 and dials >= limit:
-                raise Failed(f"after {dials - 1} failed attempts: {reason}")
+            reason = _tcp_dial(host, port, timeout)
+            if reason is None:  # the handshake, which perDialTimeout does not bound
+                argv = ["ssh", *self.options, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-N", "-f", host]
+                try:
+                    result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                            timeout=RUN_TIMEOUT)
+                    if result.returncode == 0:
+                        return
+                    lines = result.stderr.strip().splitlines()
+                    reason = lines[-1] if lines else f"exit {result.returncode}"
+                except subprocess.TimeoutExpired:
+                    reason = f"the SSH handshake took more than {RUN_TIMEOUT}s"
+            if limit != -1 and attempt + 1 > limit:
+                raise Failed(f"after {attempt} failed attempts: {reason}")
             time.sleep(next(delays))
+            attempt += 1
 
     def run(self, command: str, stdin: str | None, env: dict[str, str]) -> tuple[str, str]:
         argv = ["ssh", *self.options, "-o", "ControlMaster=no"]
