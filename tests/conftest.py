@@ -60,3 +60,38 @@ def evaluations() -> dict[str, tuple[Stack, Evaluation]]:
 @pytest.fixture(params=SHIPPED_IDS)
 def shipped(request, evaluations) -> tuple[Stack, Evaluation]:
     return evaluations[request.param]
+
+
+def _descendants(root: int) -> list[str]:
+    """Live processes under `root` (zombies left out), as `pid command` lines, from /proc."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(proc.name))
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        found.append(f"{pid} {command}")
+        stack.extend(children.get(pid, []))
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """No test leaves a process behind (a build a timed-out command started, a server a test forgot)."""
+    left = _descendants(os.getpid())
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("processes the tests left running:\n  " + "\n  ".join(left), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from readme import commands, run_verbatim
 
 from tooling.plan import build
 
@@ -36,3 +37,10 @@ def test_every_shipped_stack_previews_what_the_plan_shows(engine, file):
     declared = {(r.type, r.name) for r in plan.evaluation.resources
                 if r.custom and not r.type.startswith("pulumi:providers:")}
     assert {(step.type, step.name) for step in result.steps.planned if step.urn in planned} == declared
+
+
+@pytest.mark.parametrize("command", [c for c in commands() if c.startswith("make preview")])
+def test_the_readmes_make_preview_runs_verbatim(command):
+    """The README's `make preview` line, typed as a user types it (make test leaves it here: it needs the CLI)."""
+    result = run_verbatim(command, timeout=900)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
