@@ -31,10 +31,16 @@ class KamalProxyArgs:
 
 
 def tls_files_script(service: str, certificate: str, private_key: str) -> str:
-    """The service's certificate and key, readable by root and the proxy's user only."""
+    """The service's certificate and key, readable by root and the proxy's user only.
+
+    The key belongs to the proxy's uid (1001 in its image), which on the host may be anybody's: a second
+    login made on the machine gets 1001 too. So no account on the host may even reach the directory: the
+    proxy's part of /var/lib/berth is root's alone (0700), and the container, which mounts the directory
+    below it, never sees that mode."""
     files = proxy.tls_files(service)
     owner = "$proxy_uid:$proxy_gid"
-    prelude = (f"proxy_uid=$(docker exec {proxy.CONTAINER} id -u)\n"
+    prelude = (f"install -d -m 0700 {proxy.HOST_DIR}\nchmod 0700 {proxy.HOST_DIR}\n"
+               f"proxy_uid=$(docker exec {proxy.CONTAINER} id -u)\n"
                f"proxy_gid=$(docker exec {proxy.CONTAINER} id -g)")
     return write_files([
         File(f"{files.host_dir}/cert.pem", certificate, mode="0644", owner=owner),

@@ -14,7 +14,8 @@ CONTAINER = "kamal-proxy"
 IMAGE = "basecamp/kamal-proxy"
 CONFIG_VOLUME = "kamal-proxy-config"  # holds the proxy's routes, so they survive a proxy restart
 CONFIG_DIR = "/home/kamal-proxy/.config/kamal-proxy"
-APPS_HOST_DIR = "/var/lib/berth/proxy/apps-config"  # per-service files the proxy reads (certificates)
+HOST_DIR = "/var/lib/berth/proxy"  # root's alone: a host account with the proxy's uid must not reach its keys
+APPS_HOST_DIR = f"{HOST_DIR}/apps-config"  # per-service files the proxy reads (certificates)
 APPS_CONTAINER_DIR = "/home/kamal-proxy/.apps-config"
 PORTS = (80, 443)
 
