@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 packages=(docker.io openssh-server openssh-client docker-registry busybox-static iproute2 iptables ufw
-          unattended-upgrades sudo sqlite3 apache2-utils curl openssl ca-certificates postgresql)
+          unattended-upgrades sudo sqlite3 apache2-utils curl openssl ca-certificates postgresql inotify-tools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

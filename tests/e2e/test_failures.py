@@ -137,3 +137,24 @@ def test_a_rotated_ssh_key_runs_nothing_again(world):
     assert shop.up().changed == []
     back = shop.set_secret("E2E_SSH_KEY", world.lab.private_key).up()  # and back, as the next scenarios expect
     assert back.ok and {s.op for s in back.changed} == {"update"}, back.error
+
+
+def test_a_step_that_fails_in_the_bootstrap_stops_it_there(world):
+    """An sshd drop-in the host already had that sshd refuses: the bootstrap's `sshd -t` fails, the `up` ends
+    with sshd's own words, and nothing after that step ran on the host (no `kamal` network, no firewall rules);
+    once the file is mended, the next `up` sets the host up."""
+    host = world.add_host()
+    broken = host.path("/etc/ssh/sshd_config.d/00-operator.conf")
+    broken.write_text("PasswordAuthenticaton no\n")  # a typo an operator made
+    stack = world.deployment("e2e-broken-bootstrap", servers={"web": {"hosts": [host.address]}, "jobs": None},
+                             **MINIMAL)
+    failed = stack.up()
+    assert not failed.ok
+    assert "Bad configuration option: PasswordAuthenticaton" in failed.error, failed.error
+    assert [s.name for s in failed.steps.taken if s.failed] == ["shop-web-1-bootstrap"]
+    assert host.docker("network", "inspect", "kamal", check=False).returncode != 0
+    assert "DOCKER-USER" not in host.path("/etc/ufw/after.rules").read_text()
+    broken.write_text("PasswordAuthentication no\n")
+    up = stack.up()
+    assert up.ok, up.error
+    assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
