@@ -76,7 +76,7 @@ proxies = {
         private_key_pem=origin.private_key_pem if origin else None,
         drain_seconds=int(duration_seconds(stack.proxy.drain_timeout)),
     ))
-    for host in servers.hosts if host.spec.role in stack.proxied_roles
+    for host in servers.running(stack.proxied_roles)
 }
 release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env,
                                                     before_app, before_release))

@@ -118,10 +118,12 @@ class Context:
         self.console.print(f"$ {' '.join(argv)}", style="dim", markup=False)
         return self.call(argv).returncode
 
-    def container(self, host: HostAccess) -> str:
-        name = self.outputs.containers.get(host.name)
+    def container(self, host: HostAccess, role: str | None = None) -> str:
+        """The running app container of `role` on `host` (default: the role that has the host)."""
+        name = self.outputs.container(host.name, role)
         if not name:
-            self.fail(f"{host.name} runs no app container yet; run `pulumi up --stack {self.stack}` first")
+            what = f"no {role} container" if role else "no app container"
+            self.fail(f"{host.name} runs {what} yet; run `pulumi up --stack {self.stack}` first")
         return name
 
     def confirm(self, question: str, yes: bool) -> None:
@@ -184,8 +186,9 @@ def logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow", "-f"
     if follow and len(hosts) > 1:
         c.console.print(f"following {hosts[0].name} only; pick another with --host", style="yellow", markup=False)
         hosts = hosts[:1]
+    chosen = role or (None if host else c.outputs.primary_role)
     for h in hosts:
-        _exit(c.on(h, commands.logs(c.container(h), lines, follow)))
+        _exit(c.on(h, commands.logs(c.container(h, chosen), lines, follow)))
 
 
 @app.command("exec", rich_help_panel="App")
@@ -197,8 +200,9 @@ def exec_(ctx: typer.Context, command: str, interactive: bool = typer.Option(Fal
     hosts = c.hosts(role, host)
     if interactive and all_hosts:
         c.fail("--interactive runs on one host; drop --all")
+    chosen = role or (None if host else c.outputs.primary_role)
     for h in hosts if all_hosts else hosts[:1]:
-        _exit(c.on(h, commands.exec_in(c.container(h), command, interactive), tty=interactive))
+        _exit(c.on(h, commands.exec_in(c.container(h, chosen), command, interactive), tty=interactive))
 
 
 @app.command(rich_help_panel="App")
@@ -300,7 +304,7 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     c: Context = ctx.obj
     if version is None:
         h = c.outputs.select()[0]
-        _exit(c.on(h, commands.retained_versions(c.outputs.service, h.role)))
+        _exit(c.on(h, commands.retained_versions(c.outputs.service, c.outputs.primary_role)))
         c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION",
                         markup=False)
         return

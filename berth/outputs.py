@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class HostAccess:
     name: str
-    role: str
+    role: str  # the role that has the host
     address: str
     user: str
     port: int
+    roles: tuple[str, ...] = ()  # every role it runs (a stack from before roles shared hosts: its one role)
+
+    def runs(self, role: str) -> bool:
+        return role in (self.roles or (self.role,))
 
 
 def _host_order(host: HostAccess) -> tuple[str, int]:
@@ -35,9 +39,16 @@ class StackOutputs:
     primary_role: str
     proxied_roles: tuple[str, ...]
     hosts: tuple[HostAccess, ...]  # in the stack's order
-    containers: dict[str, str]  # host name -> current app container
+    containers: dict[str, str]  # host name -> current app container of the role that has the host
     version: str
     litestream: tuple[Litestream, ...]
+    role_containers: dict[str, dict[str, str]] = field(default_factory=dict)  # host name -> role -> container
+
+    def container(self, host: str, role: str | None = None) -> str | None:
+        """The current app container of `role` (default: the role that has the host) on `host`."""
+        chosen = role or next((h.role for h in self.hosts if h.name == host), None)
+        return (self.role_containers.get(host) or {}).get(chosen) or (self.containers.get(host) if role is None
+                                                                     or self.host(host).role == role else None)
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> "StackOutputs":
@@ -47,9 +58,11 @@ class StackOutputs:
             service=raw["service"],
             primary_role=roles.get("primary", "web"),
             proxied_roles=tuple(roles.get("proxied", ["web"])),
-            hosts=tuple(sorted((HostAccess(name, h["role"], h["address"], h["user"], int(h["port"]))
+            hosts=tuple(sorted((HostAccess(name, h["role"], h["address"], h["user"], int(h["port"]),
+                                           tuple(h.get("roles") or (h["role"],)))
                                for name, h in (raw.get("hosts") or {}).items()), key=_host_order)),
             containers=dict(release.get("containers") or {}),
+            role_containers={host: dict(roles) for host, roles in (release.get("roleContainers") or {}).items()},
             version=str(release.get("version", "")),
             litestream=tuple(Litestream(e["host"], e["container"], tuple(e["databases"]), e.get("owner", "1000:1000"))
                              for e in raw.get("litestream") or []),
@@ -60,14 +73,14 @@ class StackOutputs:
         if host:
             chosen = [h for h in self.hosts if h.name == host or h.address == host]
         else:
-            chosen = [h for h in self.hosts if h.role == (role or self.primary_role)]
+            chosen = [h for h in self.hosts if h.runs(role or self.primary_role)]
         if not chosen:
             raise LookupError(f"no host matches {host or role or self.primary_role!r}; "
                               f"hosts: {', '.join(h.name for h in self.hosts)}")
         return chosen
 
     def proxied_hosts(self) -> list[HostAccess]:
-        return [h for h in self.hosts if h.role in self.proxied_roles]
+        return [h for h in self.hosts if any(h.runs(role) for role in self.proxied_roles)]
 
     def host(self, name: str) -> HostAccess:
         return next(h for h in self.hosts if h.name == name)

@@ -107,10 +107,11 @@ class Accessories:
 
 
 def placement(stack: Stack, accessory: AccessoryConfig, servers: Servers) -> list[Host]:
-    """Every host of the accessory's roles, or the primary role's first host."""
+    """Every host that runs one of the accessory's roles (once, however many of them it runs), or the first host
+    of the primary role."""
     if accessory.roles:
-        return [h for h in servers.hosts if h.spec.role in accessory.roles]
-    return [next(h for h in servers.hosts if h.spec.role == stack.primary_role)]
+        return servers.running(list(accessory.roles))
+    return servers.running([stack.primary_role])[:1]
 
 
 def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,

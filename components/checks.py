@@ -29,22 +29,27 @@ def _servers(stack: Stack) -> list[Problem]:
                                                              "on every new host (existing hosts keep theirs)"))
     for role, spec in stack.servers.items():
         at = f"berth:servers.{role}"
+        if spec.runs_on is not None:
+            problems += _runs_on(stack, role)
+            continue
         if provider == "existing":
             if not spec.hosts:
-                problems.append(Problem(f"{at}.hosts", "is required for cloud provider existing: the hosts' addresses"))
+                problems.append(Problem(f"{at}.hosts", "is required for cloud provider existing: the hosts' addresses "
+                                                       "(or runsOn: another role, to run on its hosts)"))
             for key, value in (("count", spec.count), ("size", spec.size), ("osImage", spec.os_image)):
                 if value is not None:
                     problems.append(Problem(f"{at}.{key}", "does not apply to existing hosts; list them under hosts"))
             continue
         if spec.hosts:
             problems.append(Problem(f"{at}.hosts", f"is for cloud provider existing; {provider} creates hosts from count"))
-    seen: dict[str, str] = {}
-    for role, spec in stack.servers.items():
-        for i, address in enumerate(spec.hosts or []):
-            if address in seen:
-                problems.append(Problem(f"berth:servers.{role}.hosts[{i}]", f"{address} is already a {seen[address]} "
-                                                                          "host; one host runs one role here"))
-            seen.setdefault(address, role)
+    for layout in stack.machines:
+        proxied = [role for role in layout.roles if stack.is_proxied(role)]
+        if len(proxied) > 1:
+            where = layout.address or layout.name(stack.service)
+            problems.append(Problem(f"berth:servers.{proxied[1]}.proxy",
+                                    f"{proxied[0]} and {proxied[1]} both sit behind the proxy on {where}, and one "
+                                    "berth:proxy serves the same hostnames for both: keep one of them behind it "
+                                    "(proxy: false), or give the other machines of its own"))
     if stack.primary_role not in stack.servers:
         problems.append(Problem("berth:primaryRole", f"{stack.primary_role!r} is not a role under berth:servers"))
     for role, spec in stack.servers.items():
@@ -56,6 +61,24 @@ def _servers(stack: Stack) -> list[Problem]:
     return problems
 
 
+def _runs_on(stack: Stack, role: str) -> list[Problem]:
+    """A role on another role's machines has none of its own to describe."""
+    spec, at = stack.servers[role], f"berth:servers.{role}"
+    target = stack.servers.get(spec.runs_on)
+    problems = []
+    if spec.runs_on == role or target is None:
+        problems.append(Problem(f"{at}.runsOn", f"{spec.runs_on!r} is not another role under berth:servers: name the "
+                                                "role whose machines this one runs on"))
+    elif target.runs_on is not None:
+        problems.append(Problem(f"{at}.runsOn", f"{spec.runs_on} runs on {target.runs_on}'s machines itself: name "
+                                                f"{target.runs_on}, which has machines of its own"))
+    for key, value in (("count", spec.count), ("hosts", spec.hosts), ("size", spec.size), ("osImage", spec.os_image)):
+        if value is not None:
+            problems.append(Problem(f"{at}.{key}", f"does not go with runsOn: {role} runs on {spec.runs_on}'s machines, "
+                                                   "which that role describes"))
+    return problems
+
+
 def _proxy(stack: Stack) -> list[Problem]:
     problems = []
     mode = stack.tls_mode
@@ -63,7 +86,7 @@ def _proxy(stack: Stack) -> list[Problem]:
         return problems
     if mode != "off" and not stack.proxy.hosts:
         problems.append(Problem("berth:proxy.hosts", f"is required for TLS ({mode}): the hostnames the app answers"))
-    web_hosts = sum(stack.role_count(role) for role in stack.proxied_roles)
+    web_hosts = len([m for m in stack.machines if any(stack.is_proxied(role) for role in m.roles)])
     if mode == "letsencrypt" and web_hosts > 1:
         problems.append(Problem("berth:proxy.ssl", f"letsencrypt works on one host only; {web_hosts} hosts sit behind "
                                                     "the proxy. Put them behind Cloudflare (berth:dns.proxied: true) "
@@ -182,7 +205,7 @@ def _accessories(stack: Stack) -> list[Problem]:
     problems = []
     replicated: dict[str, str] = {}
     app_targets = [mount.target for mount in stack.mounts]
-    hosts = sum(stack.role_count(role) for role in stack.servers)
+    hosts = len(stack.machines)
     for name, accessory in stack.accessories.items():
         at = f"berth:accessories.{name}"
         for role in accessory.roles or []:
@@ -245,8 +268,8 @@ def stack_name_problems(stack: Stack, stack_name: str) -> list[Problem]:
                                                  "firewall and VPC names (pulumi stack rename <new name> changes it)")]
     names = Names(stack.service, stack_name)
     candidates: list[tuple[Rule, str]] = []
-    for role in stack.servers:
-        number = stack.role_count(role)  # the longest name of the role
+    for layout in stack.machines:  # named after the role that has the machine
+        role, number = layout.owner, layout.index + 1
         if provider == "digitalocean" and stack.volume is not None:
             candidates.append((DIGITALOCEAN_VOLUME, names.kept(role, number, "data", "x" * 4)))
         if provider == "hetzner":

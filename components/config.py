@@ -50,6 +50,7 @@ from .fields import (
     looks_like_credential,
     looks_like_secret_name,
 )
+from .layout import MachineLayout, carrying, machines
 from .render.accessory import SECRET_REFERENCE
 
 PRIMARY_ROLE = "web"
@@ -150,6 +151,7 @@ class ContainerOptions(Section):
 class Role(Section):
     count: int | None = Field(None, ge=1, le=20)
     hosts: list[Address] | None = Field(None, min_length=1)
+    runs_on: Name | None = None  # another role whose machines this one runs on (web and jobs on one droplet)
     size: str | None = None
     os_image: str | None = None
     cmd: str | None = None
@@ -594,9 +596,14 @@ class Stack(Section):
     def provider(self) -> str:
         return self.cloud.provider
 
+    @property
+    def machines(self) -> list[MachineLayout]:
+        """Every machine and the roles it runs (layout.py)."""
+        return machines(self)
+
     def role_count(self, role: str) -> int:
-        spec = self.servers[role]
-        return len(spec.hosts) if spec.hosts else (spec.count or 1)
+        """The machines that run the role, its own or another role's."""
+        return len(carrying(self.machines, role))
 
     def role_env(self, role: str) -> Env:
         """The env a role's containers get: berth:env with the role's own env merged over it."""

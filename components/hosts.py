@@ -51,24 +51,26 @@ class SshAccess:
 
 
 def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
-    """Every host the stack file asks for, in a stable order (roles as written, then index)."""
+    """Every machine the stack file asks for, in a stable order (roles as written, then index), each with the
+    roles it runs (layout.py)."""
     specs = []
     provider = stack.provider
-    for role, spec in stack.servers.items():
-        for index in range(stack.role_count(role)):
-            specs.append(HostSpec(
-                name=f"{stack.service}-{role}-{index + 1}",
-                role=role,
-                index=index,
-                region=stack.cloud.region,
-                size=None if provider == "existing" else (spec.size or catalog.default_size(provider, stack.cloud.region)),
-                os_image=None if provider == "existing" else (spec.os_image or catalog.DEFAULT_OS_IMAGES[provider]),
-                tags=("berth", stack.service, role),
-                volume_gb=stack.volume.size_gb if stack.volume else None,
-                address=spec.hosts[index] if spec.hosts else None,
-                user_data=None if provider == "existing" else cloudinit.user_data(
-                    stack.ssh.user, stack.ssh.port, list(stack.ssh.authorized_keys)),
-            ))
+    for layout in stack.machines:
+        spec = stack.servers[layout.owner]
+        specs.append(HostSpec(
+            name=layout.name(stack.service),
+            role=layout.owner,
+            roles=layout.roles,
+            index=layout.index,
+            region=stack.cloud.region,
+            size=None if provider == "existing" else (spec.size or catalog.default_size(provider, stack.cloud.region)),
+            os_image=None if provider == "existing" else (spec.os_image or catalog.DEFAULT_OS_IMAGES[provider]),
+            tags=("berth", stack.service, *layout.roles),
+            volume_gb=stack.volume.size_gb if stack.volume else None,
+            address=layout.address,
+            user_data=None if provider == "existing" else cloudinit.user_data(
+                stack.ssh.user, stack.ssh.port, list(stack.ssh.authorized_keys)),
+        ))
     return specs
 
 
@@ -261,15 +263,20 @@ class Servers(pulumi.ComponentResource):
         self.register_outputs({})
 
     def by_role(self) -> dict[str, list[Host]]:
+        """role -> the hosts that run it (a host that runs several roles is under each)."""
         roles: dict[str, list[Host]] = {}
         for host in self.hosts:
-            roles.setdefault(host.spec.role, []).append(host)
+            for role in host.spec.roles:
+                roles.setdefault(role, []).append(host)
         return roles
+
+    def running(self, roles: list[str]) -> list[Host]:
+        """The hosts that run any of `roles`, each once."""
+        return [h for h in self.hosts if set(h.spec.roles) & set(roles)]
 
     def proxied_hosts(self, roles: list[str]) -> list[WebHost]:
         """The hosts behind kamal-proxy, as the edge points records at them."""
-        return [WebHost(h.spec.name, h.machine.public_ipv4, h.machine.public_ipv6)
-                for h in self.hosts if h.spec.role in roles]
+        return [WebHost(h.spec.name, h.machine.public_ipv4, h.machine.public_ipv6) for h in self.running(roles)]
 
     def summary(self) -> pulumi.Output[dict]:
         return pulumi.Output.all(**{role: pulumi.Output.all(*[h.summary() for h in hosts])
@@ -278,7 +285,8 @@ class Servers(pulumi.ComponentResource):
     def access(self) -> pulumi.Output[dict]:
         """How the ops command reaches each host: role, address, SSH user and port."""
         return pulumi.Output.all(**{h.spec.name: h.machine.public_ipv4.apply(
-            lambda ip, h=h: {"role": h.spec.role, "address": ip, "user": self.ssh.user, "port": self.ssh.port})
+            lambda ip, h=h: {"role": h.spec.role, "roles": list(h.spec.roles), "address": ip, "user": self.ssh.user,
+                             "port": self.ssh.port})
             for h in self.hosts})
 
     def ssh_commands(self) -> pulumi.Output[dict]:

@@ -32,6 +32,22 @@ from .sdk import docker, random, remote
 from .secrets import Secrets, resolved
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One role on one host: its container, revision, switch and prune. The role that has the host names them
+    as it always has (`<host>-app`); another role on the same machine adds its name (`<host>-jobs-app`)."""
+
+    host: Host
+    role: str
+
+    @property
+    def owns(self) -> bool:
+        return self.role == self.host.spec.role
+
+    def named(self, what: str) -> str:
+        return f"{self.host.spec.name}-{what}" if self.owns else f"{self.host.spec.name}-{self.role}-{what}"
+
+
 @dataclass
 class ReleaseArgs:
     service: str
@@ -99,36 +115,39 @@ class Release(pulumi.ComponentResource):
         super().__init__("berth:index:Release", name, {}, opts)
         self.args = args
         self._env_values = {role: resolved(secret) for role, secret in args.env_secret.items()}
-        self.images = {h.spec.name: self._image(h) for h in args.hosts}
-        primary = next(h for h in args.hosts if h.spec.role == args.primary_role)
+        self.images = {h.spec.name: self._image(h) for h in args.hosts}  # one pull per machine, for all its roles
+        primary = next(h for h in args.hosts if args.primary_role in h.spec.roles)
         self.release_command = self._release_command(primary) if args.release_command else None
 
-        self.containers: dict[str, docker.Container] = {}
-        switches: dict[str, remote.Command] = {}
+        units = [Unit(host, role) for host in args.hosts for role in host.spec.roles]
+        self.containers: dict[Unit, docker.Container] = {}
+        switches: dict[Unit, remote.Command] = {}
         previous_batch: list[pulumi.Resource] = []
-        proxied = [h for h in args.hosts if h.spec.role in args.proxied_roles]
+        proxied = [u for u in units if u.role in args.proxied_roles]
         size = args.batch_size or len(proxied) or 1
         for start in range(0, len(proxied), size):
             batch = proxied[start:start + size]
-            for host in batch:
-                container = self._container(host)
-                switches[host.spec.name] = self._switch(host, container, previous_batch)
-            previous_batch = [switches[h.spec.name] for h in batch]
-        for host in args.hosts:
-            if host.spec.role not in args.proxied_roles:
-                self._container(host)
-        for host in args.hosts:
-            gate = switches.get(host.spec.name) or self.containers[host.spec.name]
-            self._prune(host, gate)
-            if host.spec.name in switches and args.maintenance:
-                self._maintenance(host, switches[host.spec.name])
+            for unit in batch:
+                switches[unit] = self._switch(unit, self._container(unit), previous_batch)
+            previous_batch = [switches[u] for u in batch]
+        for unit in units:
+            if unit.role not in args.proxied_roles:
+                self._container(unit)
+        for unit in units:
+            self._prune(unit, switches.get(unit) or self.containers[unit])
+            if unit in switches and args.maintenance:
+                self._maintenance(unit, switches[unit])
 
         primary_image = self.images[primary.spec.name]
+        owned = {u.host.spec.name: c.name for u, c in self.containers.items() if u.owns}
+        by_role: dict[str, dict[str, pulumi.Output[str]]] = {}
+        for unit, container in self.containers.items():
+            by_role.setdefault(unit.host.spec.name, {})[unit.role] = container.name
         self.summary = pulumi.Output.all(
-            digest=primary_image.repo_digest,
-            containers=pulumi.Output.all(**{n: c.name for n, c in self.containers.items()}),
+            digest=primary_image.repo_digest, containers=pulumi.Output.all(**owned),
+            roles=pulumi.Output.all(**{host: pulumi.Output.all(**roles) for host, roles in by_role.items()}),
         ).apply(lambda v: {"version": args.version, "image": args.image, "digest": v["digest"],
-                           "containers": v["containers"]})
+                           "containers": v["containers"], "roleContainers": v["roles"]})
         self.register_outputs({"release": self.summary})
 
     # --- pieces ------------------------------------------------------------------------------------
@@ -166,9 +185,9 @@ class Release(pulumi.ComponentResource):
         return {"service": a.service, "role": role, "version": a.version,
                 containers.LOGGING_LABEL.label: containers.LOGGING_LABEL.value}
 
-    def _container(self, host: Host) -> docker.Container:
+    def _container(self, unit: Unit) -> docker.Container:
         a = self.args
-        role = host.spec.role
+        host, role = unit.host, unit.role
         image = self.images[host.spec.name]
         # A settings or secret change without a new version still needs a new name, or the
         # create-before-delete replacement would collide with the running container.
@@ -176,7 +195,7 @@ class Release(pulumi.ComponentResource):
         if a.env_secret[role]:
             keepers["secrets"] = pulumi.Output.secret(self._env_values[role].apply(
                 lambda env: text.secrets_hash([f"{k}={env[k]}" for k in sorted(env)])))
-        revision = random.RandomId(f"{host.spec.name}-revision", byte_length=3, keepers=keepers,
+        revision = random.RandomId(unit.named("revision"), byte_length=3, keepers=keepers,
                                    opts=pulumi.ResourceOptions(parent=self))
         name = revision.hex.apply(lambda suffix: f"{text.container_base(a.service, role, a.version)}-{suffix}")
         # Like Kamal's pre-deploy hook: the release command (migrations) runs before any new container boots.
@@ -186,14 +205,14 @@ class Release(pulumi.ComponentResource):
         volumes = [containers.volume(mount) for mount in a.mounts]
         if a.asset_path:
             script = text.asset_bridge_script(a.service, role, a.version, a.image, a.asset_path, a.retain)
-            depends_on.append(host.run_script(f"{host.spec.name}-assets", script, parent=self, triggers=[a.version],
+            depends_on.append(host.run_script(unit.named("assets"), script, parent=self, triggers=[a.version],
                                               depends_on=[image]))
             volumes.append(docker.ContainerVolumeArgs(host_path=text.assets_dir(a.service, role, a.version),
                                                       container_path=a.asset_path))
         clear = [f"{k}={v}" for k, v in sorted(a.env_clear[role].items())]
         envs = self._env_values[role].apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
         container = docker.Container(
-            f"{host.spec.name}-app", name=name, image=image.image_id,
+            unit.named("app"), name=name, image=image.image_id,
             command=shlex.split(a.roles[role].cmd) if a.roles[role].cmd else None,
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
@@ -205,14 +224,14 @@ class Release(pulumi.ComponentResource):
             opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True,
                             ignore_changes=containers.IGNORED),
         )
-        self.containers[host.spec.name] = container
+        self.containers[unit] = container
         return container
 
     def _release_command(self, host: Host) -> remote.Command:
         """Once per version on the primary host, with the primary role's env, before any switch; a failure
         stops the release there."""
         a = self.args
-        role = host.spec.role
+        role = a.primary_role
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
                            mounts=tuple(a.mounts), command=a.release_command or "")
         script = self._env_values[role].apply(
@@ -222,36 +241,37 @@ class Release(pulumi.ComponentResource):
                                triggers=[a.version, a.release_command],
                                depends_on=[self.images[host.spec.name], *a.release_after], again_when_changed=False)
 
-    def _switch(self, host: Host, container: docker.Container,
+    def _switch(self, unit: Unit, container: docker.Container,
                 previous_batch: list[pulumi.Resource]) -> remote.Command:
         """No `delete`: when a new version replaces this command, Pulumi deletes the old one after the new
         one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
         a = self.args
-        route = proxy_text.route_name(a.service, host.spec.role)
+        host = unit.host
+        route = proxy_text.route_name(a.service, unit.role)
         create = container.name.apply(lambda target: text.started_then(target, proxy_text.proxy_exec(
             proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy))))
         gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
         if self.release_command is not None:
             gates.append(self.release_command)
-        return host.run(f"{host.spec.name}-switch", create=create, parent=self, triggers=[container.id],
+        return host.run(unit.named("switch"), create=create, parent=self, triggers=[container.id],
                         depends_on=gates)
 
-    def _prune(self, host: Host, gate: pulumi.Resource) -> None:
+    def _prune(self, unit: Unit, gate: pulumi.Resource) -> None:
         a = self.args
-        container = self.containers[host.spec.name]
+        container = self.containers[unit]
         script = container.name.apply(lambda current: text.prune_script(
-            a.service, host.spec.role, current, a.repository, a.retain,
+            a.service, unit.role, current, a.repository, a.retain,
             int(duration_seconds(a.deploy.drain_timeout))))
-        host.run_script(f"{host.spec.name}-prune", script, parent=self, triggers=[container.id], depends_on=[gate])
+        unit.host.run_script(unit.named("prune"), script, parent=self, triggers=[container.id], depends_on=[gate])
 
-    def _maintenance(self, host: Host, switch: remote.Command) -> None:
+    def _maintenance(self, unit: Unit, switch: remote.Command) -> None:
         """Exists only while `berth:maintenance` is true: creating it stops the route (503 with the
         message), a new message updates it in place, and deleting it (maintenance back to false) resumes.
         kamal-proxy keeps a stopped route stopped across deploys, so a release does not touch it."""
         a = self.args
-        route = proxy_text.route_name(a.service, host.spec.role)
+        route = proxy_text.route_name(a.service, unit.role)
         stop = proxy_text.proxy_exec(proxy_text.stop_args(route, a.maintenance_message, a.deploy.drain_timeout))
         # Not per machine: a replacement would stop the route, then resume it as it deletes the old one.
-        host.run(f"{host.spec.name}-maintenance", create=stop, update=stop,
+        unit.host.run(unit.named("maintenance"), create=stop, update=stop,
                  delete=proxy_text.proxy_exec(proxy_text.resume_args(route)), parent=self, depends_on=[switch],
                  per_machine=False)

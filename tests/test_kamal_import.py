@@ -32,9 +32,11 @@ def run(options: importer.Options) -> tuple[int, str]:
 
 
 def options_for(directory: Path, case: dict, tmp: Path, **changes) -> importer.Options:
+    extra = dict(case.get("import") or {})
+    keys = tuple(CORPUS / case["dir"] / key for key in extra.pop("authorized_keys", []))  # relative to the app
     base = dict(config=CORPUS / case["dir"] / case.get("config", "config/deploy.yml"),
                 destination=case.get("destination"), stack="imported", allow_from=("203.0.113.7/32",),
-                version="v1", directory=tmp, **(case.get("import") or {}))
+                version="v1", directory=tmp, authorized_keys=keys, **extra)
     return importer.Options(**{**base, **changes})
 
 

@@ -193,15 +193,16 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
 
     hosts = plan["hosts"]
     by_role: dict[str, list[dict]] = {}
-    for host in hosts:
-        by_role.setdefault(host["role"], []).append(host)
+    for host in hosts:  # a host that runs several roles (Kamal: the same host under each) counts under each
+        for role in host.get("roles") or [host["role"]]:
+            by_role.setdefault(role, []).append(host)
     check("roles", "", sorted(printed["roles"]), sorted(by_role))
     for role, spec in facts["roles"].items():
         berth_hosts = by_role.get(role, [])
         check("hosts", role, spec["hosts"], [h["address"] for h in berth_hosts])
         for i, host in enumerate(berth_hosts):
             kamal_host = spec["hosts"][i] if i < len(spec["hosts"]) else None
-            app = host["app"] or {}
+            app = (host.get("apps") or {}).get(role) or {}
             check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
             check("cmd", host["name"], shlex.split(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
             env = spec["env"].get(kamal_host) if kamal_host else None
@@ -415,10 +416,10 @@ def test_the_comparison_fails_on_a_difference(scratch):
     printed, facts = kamal_resolution("roles", scratch)
     plan, _ = berth_resolution("roles", scratch)
     broken = json.loads(json.dumps(plan))
-    web = next(h for h in broken["hosts"] if h["role"] == "web")
-    web["app"]["proxy"] = ["--target=x:1" if a.startswith("--target=") else a.replace("/healthz", "/up")
-                           for a in web["app"]["proxy"]]
-    web["app"]["env"].remove("RAILS_ENV")
+    web = next(h for h in broken["hosts"] if h["role"] == "web")["apps"]["web"]
+    web["proxy"] = ["--target=x:1" if a.startswith("--target=") else a.replace("/healthz", "/up")
+                    for a in web["proxy"]]
+    web["env"].remove("RAILS_ENV")
     broken["hosts"] = [h for h in broken["hosts"] if h["role"] != "jobs"]
     found = {(d.aspect, d.key) for d in compare(printed, facts, broken) if explained(d, facts, broken) is None}
     assert {("roles", ""), ("hosts", "jobs"), ("env", "web 10.1.0.1"), ("proxy", "web health-check-path"),

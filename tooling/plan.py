@@ -256,9 +256,9 @@ _PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
 
 
 def hosts(plan: Plan) -> list[dict[str, Any]]:
-    """What each host runs, read from what the program declared: its role and SSH address, the app's image,
-    command, env names (never values) and `kamal-proxy deploy` arguments, and its accessories. Values only a
-    provider knows show as placeholders (`<ip of web-1>`)."""
+    """What each host runs, read from what the program declared: its roles and SSH address, per role the app's
+    image, command, env names (never values) and `kamal-proxy deploy` arguments (`app`: the role that has the
+    host), and its accessories. Values only a provider knows show as placeholders (`<ip of web-1>`)."""
     resources = plan.evaluation.resources
     names = {r.urn: r.name for r in resources}
 
@@ -279,23 +279,26 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                    and names.get(r.provider.rsplit("::", 1)[0]) == provider.name]
         logins = provider.plain_inputs.get("registryAuth") or [] if provider else []
         logins = json.loads(logins) if isinstance(logins, str) else logins  # a provider's config arrives as JSON text
-        entry: dict[str, Any] = {"name": name, "role": spec.role,
+        entry: dict[str, Any] = {"name": name, "role": spec.role, "roles": list(spec.roles),
                                  "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
                                  "port": int(ssh["port"]) if ssh else None,
                                  "registries": _registries(logins),
-                                 "app": None, "accessories": {}}
+                                 "app": None, "apps": {}, "accessories": {}}
+        apps = {f"{name}-app" if role == spec.role else f"{name}-{role}-app": role for role in spec.roles}
         for container in on_host:
             inputs = container.plain_inputs
-            if container.name == f"{name}-app":
-                switch = next((r for r in resources if r.name == f"{name}-switch"), None)
+            if container.name in apps:
+                role = apps[container.name]
+                unit = container.name.removesuffix("-app")
+                switch = next((r for r in resources if r.name == f"{unit}-switch"), None)
                 argv = shlex.split(str(switch.plain_inputs.get("create", ""))) if switch else []
                 if argv[:4] == ["sudo", "-n", "sh", "-c"]:  # a user other than root: the line runs in a root shell
                     argv = shlex.split(argv[4])
                 argv = [plan.shown(a) for a in argv]
                 start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
-                entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
-                                "command": inputs.get("command"), "env": env_names(container),
-                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
+                entry["apps"][role] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
+                                       "command": inputs.get("command"), "env": env_names(container),
+                                       "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
             elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
                 accessory = container.name.removeprefix(f"{name}-")
                 entry["accessories"][accessory] = {
@@ -303,6 +306,7 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                     "command": inputs.get("command"), "env": env_names(container),
                     "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
                                   for p in inputs.get("ports") or []]}
+        entry["app"] = entry["apps"].get(spec.role)  # the role that has the machine (`roles`: every one it runs)
         out.append(entry)
     return out
 

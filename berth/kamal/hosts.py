@@ -51,20 +51,17 @@ def translate(t: Translation) -> dict[str, list[str]]:
     primary = t.primary
     if roles and primary not in roles:
         t.problem(("primary_role",), f"the primary_role {primary} isn't defined (Kamal refuses it too)")
-    seen: dict[str, str] = {}
-    for role, hosts in roles.items():
-        for host in hosts:
-            if host in seen:
-                t.problem(("servers", role), f"{host} is also a {seen[host]} host: Berth runs one role per "
-                                                "host (each host is one server with one app container); give "
-                                                "each role its own hosts")
-            seen.setdefault(host, role)
+    runs_on = shared_machines(t, roles, primary)
     out: dict[str, Any] = {}
     for role, hosts in roles.items():
         spec = raw_roles[role] if isinstance(raw_roles[role], dict) else {}
         path = ("servers", role)
-        entry: dict[str, Any] = {"hosts": hosts} if t.s.provider == "existing" else {
-            "count": len(hosts), "size": catalog.default_size(t.s.provider, region(t))}
+        if role in runs_on:
+            entry: dict[str, Any] = {"runsOn": runs_on[role]}
+        elif t.s.provider == "existing":
+            entry = {"hosts": hosts}  # a host under two roles, as Kamal writes it, is one machine running both
+        else:
+            entry = {"count": len(hosts), "size": catalog.default_size(t.s.provider, region(t))}
         if spec.get("cmd"):
             entry["cmd"] = str(spec["cmd"])
             t.take(*path, "cmd")
@@ -76,10 +73,13 @@ def translate(t: Translation) -> dict[str, list[str]]:
                 t.note("not-taken", (*path, key), notes.SECTIONS[key])
         out[role] = entry
         t.d.origins[("servers", role)] = t.k.at(*path) or Origin(t.k.files[0], 1)
-        if t.s.provider != "existing":
+        if t.s.provider != "existing" and role not in runs_on:
             t.d.comments[("servers", role, "size")] = "the plan's default (components/catalog.py)"
+        if role in runs_on:
+            t.d.comments[("servers", role, "runsOn")] = (f"on {runs_on[role]}'s servers, as Kamal ran it on "
+                                                         f"{', '.join(hosts)}")
     if t.s.provider != "existing":
-        sizes = ", ".join(sorted({e["size"] for e in out.values()}))
+        sizes = ", ".join(sorted({e["size"] for e in out.values() if "size" in e}))
         t.d.notes.append(Note("changed", "servers", f"new {t.s.provider} servers replace the hosts listed, "
                                                        f"one per address with the same roles: size {sizes} (the "
                                                        f"plan's default) in {region(t)}"
@@ -97,6 +97,34 @@ def translate(t: Translation) -> dict[str, list[str]]:
     t.take("primary_role")
     t.take("allow_empty_roles")
     return roles
+
+
+def shared_machines(t: Translation, roles: dict[str, list[str]], primary: str) -> dict[str, str]:
+    """Roles that share hosts. Existing hosts keep Kamal's form (the same address under both roles: one machine
+    running both). New servers cannot take addresses: a role on exactly another role's hosts becomes
+    `runsOn: <that role>` (the primary role has the hosts it lists, then the others in Kamal's order); a role
+    that shares only some of them is refused, as Berth's runsOn covers every machine of a role."""
+    owner: dict[str, str] = {}
+    for role in sorted(roles, key=lambda r: r != primary):
+        for host in roles[role]:
+            owner.setdefault(host, role)
+    runs_on: dict[str, str] = {}
+    if t.s.provider == "existing":
+        return runs_on
+    for role, hosts in roles.items():
+        others = {owner[h] for h in hosts if owner[h] != role}
+        if not others:
+            continue
+        (other, *more) = sorted(others)
+        if not more and set(hosts) == set(roles[other]) and len(hosts) == len(roles[other]):
+            runs_on[role] = other
+            continue
+        shared = ", ".join(h for h in hosts if owner[h] != role)
+        t.problem(("servers", role), f"shares {shared} with {', '.join(sorted(others))} but not every host: new "
+                                     f"{t.s.provider} servers run a role either on machines of its own or on every "
+                                     "machine of another role (runsOn); list the same hosts under both roles, or "
+                                     "none of them")
+    return runs_on
 
 
 def options(t: Translation, options: Any, path: tuple) -> dict[str, Any]:

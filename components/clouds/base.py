@@ -19,7 +19,8 @@ class HostSpec:
     """One host as the stack file describes it; pure data, built by `components.hosts.host_specs`."""
 
     name: str  # <service>-<role>-<n>: the resources' names in the stack (clouds name them with the stack too)
-    role: str
+    role: str  # the role that has the machine (layout.py)
+    roles: tuple[str, ...]  # every role it runs, `role` first
     index: int
     region: str | None
     size: str | None
