@@ -1,7 +1,8 @@
 """Accessories: long-lived containers beside the app (`<service>-<name>` on the kamal network).
 
 They never depend on the app's version, so a release leaves them alone, and they publish no port
-unless the stack file asks (`publish: 127.0.0.1:PORT`). A fixed name means a changed accessory is
+unless the stack file asks (`publish: 127.0.0.1:PORT`; `private:PORT` for the stack's other hosts, on the
+private network, as Kamal users publish `10.0.0.5:5432:5432`). A fixed name means a changed accessory is
 replaced delete-first: a short restart, as `kamal accessory reboot` does. Presets fill in what
 Litestream, Meilisearch and Postgres need; everything else is the generic container.
 """
@@ -67,7 +68,8 @@ class Accessory(pulumi.ComponentResource):
             name, name=text.container_name(args.service, args.name), image=image.image_id,
             command=args.command, envs=envs, volumes=volumes or None, labels=labels,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
-            ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
+            ports=[docker.ContainerPortArgs(ip=host.private_address if args.publish[0] == "private" else args.publish[0],
+                                            external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
             **containers.limits(args.options, host.daemon),
             healthcheck=containers.healthcheck(args.healthcheck, interval="5s", timeout="5s", retries=12)
@@ -132,11 +134,15 @@ def declare(stack: Stack, stack_name: str, servers: Servers, secrets: Secrets,
                 out.before_release.append(accessory.before_start)
         if config.kind == "postgres" and config.database:
             db = config.database
-            address = text.container_name(stack.service, name)
-            # On the host's own Docker network: no TLS between the two containers.
-            out.app_secret_env[db.env_var] = secrets.output(db.password).apply(
-                lambda password, db=db, address=address: database_url(db.user, password, address, 5432, db.name,
-                                                                      sslmode=None))
+            # On the host's own Docker network, or published to the stack's other hosts on the private network:
+            # no TLS between the containers either way.
+            if config.published_privately:
+                (host,) = placement(stack, config, servers)[:1]
+                address, port = host.private_address, config.published_privately
+            else:
+                address, port = pulumi.Output.from_input(text.container_name(stack.service, name)), 5432
+            out.app_secret_env[db.env_var] = pulumi.Output.all(secrets.output(db.password), address).apply(
+                lambda v, db=db, port=port: database_url(db.user, v[0], v[1], port, db.name, sslmode=None))
     return out
 
 

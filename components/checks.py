@@ -201,6 +201,10 @@ def _mounts(stack: Stack) -> list[Problem]:
     return problems
 
 
+def servers_running(stack: Stack, roles: list[str]) -> list:
+    return [m for m in stack.machines if set(m.roles) & set(roles)]
+
+
 def _accessories(stack: Stack) -> list[Problem]:
     problems = []
     replicated: dict[str, str] = {}
@@ -211,13 +215,18 @@ def _accessories(stack: Stack) -> list[Problem]:
         for role in accessory.roles or []:
             if role not in stack.servers:
                 problems.append(Problem(f"{at}.roles", f"{role!r} is not a role under berth:servers"))
-        if accessory.kind in ("postgres", "meilisearch") and hosts > 1:
+        if accessory.kind in ("postgres", "meilisearch") and hosts > 1 and not accessory.published_privately:
             # The kamal network is per host: app containers on other hosts could not reach it by name.
-            advice = {"postgres": "use berth:database (DigitalOcean's managed PostgreSQL), which every host reaches",
-                      "meilisearch": "run search as a single-host stack of its own, or a hosted Meilisearch, and "
-                                     "give the app its URL in berth:env"}[accessory.kind]
+            port = 5432 if accessory.kind == "postgres" else 7700
+            advice = {"postgres": "or use berth:database (DigitalOcean's managed PostgreSQL)",
+                      "meilisearch": "or give the app the URL of a hosted Meilisearch in berth:env"}[accessory.kind]
             problems.append(Problem(at, f"the {accessory.kind} preset serves the app over one host's Docker network, "
-                                        f"and this stack has {hosts} hosts; {advice}"))
+                                        f"and this stack has {hosts} hosts: publish it to them with `publish: "
+                                        f"private:{port}` (on the private network, open to the stack's hosts only), "
+                                        f"{advice}"))
+        if accessory.published_privately and accessory.roles and len(servers_running(stack, accessory.roles)) > 1:
+            problems.append(Problem(f"{at}.publish", "private publishes one accessory to the other hosts: it runs on "
+                                                     "one host (its roles run it on several)"))
         if accessory.kind == "litestream":
             if stack.backups is None:
                 problems.append(Problem(f"{at}", "litestream replicates to berth:backups; configure it"))

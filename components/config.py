@@ -57,7 +57,7 @@ PRIMARY_ROLE = "web"
 _MEMORY = re.compile(r"^\d+[bkmg]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+):(?P<port>\d{1,5})$")
+_PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+|private):(?P<port>\d{1,5})$")
 
 
 class Section(BaseModel):
@@ -449,7 +449,9 @@ class Accessory(Section):
     preset: Preset | None = None  # inferred from the image when omitted
     roles: list[Name] | None = None  # run on every host of these roles; default: the primary host only
     port: Port | None = None  # reachable from the app over the kamal network, never published
-    publish: str | None = Field(None, pattern=_PUBLISH.pattern)  # "127.0.0.1:7700"
+    # "127.0.0.1:7700": the host's loopback; "private:5432": the host's private address, open to the stack's other
+    # hosts only (as Kamal users publish `10.0.0.5:5432:5432`); "0.0.0.0:PORT" with publishPublic
+    publish: str | None = Field(None, pattern=_PUBLISH.pattern)
     publish_public: bool = False
     env: Env = Env()
     files: dict[AbsolutePath, str] = {}  # container path -> content; `{{ secrets.NAME }}` inserts a secret
@@ -499,6 +501,12 @@ class Accessory(Section):
         if self.publish_public and not self.publish:
             raise ValueError("publishPublic needs publish")
         return self
+
+    @property
+    def published_privately(self) -> int | None:
+        """The host port of a `private:PORT` publish: other hosts of the stack reach the accessory there."""
+        found = _PUBLISH.match(self.publish or "")
+        return int(found["port"]) if found and found["ip"] == "private" else None
 
     @property
     def postgres_major(self) -> int | None:

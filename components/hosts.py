@@ -17,7 +17,7 @@ from .config import Stack
 from .render import cloudinit
 from .render.bootstrap import BootstrapSpec, bootstrap_script, command_digest, privileged, script_hash
 from .render.daemon import INFO_FORMAT, DaemonFacts, daemon_facts
-from .render.firewall import RuleSet, rule_set
+from .render.firewall import RuleSet, peer_rules, rule_set
 from .render.registry import auth_addresses
 from .sdk import docker, random, remote
 from .secrets import Secrets
@@ -145,6 +145,12 @@ class Host(pulumi.ComponentResource):
         )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})
 
+    @property
+    def private_address(self) -> pulumi.Output[str]:
+        """Where the stack's other hosts reach this one: its private network address (DigitalOcean's VPC), else
+        the address Berth reaches it at (a Hetzner server's primary IP, an existing server's address)."""
+        return self.machine.private_ipv4 if self.machine.private_ipv4 is not None else self.machine.public_ipv4
+
     def as_root(self, command_line: pulumi.Input[str]) -> pulumi.Input[str]:
         if isinstance(command_line, str):
             return privileged(command_line, self.ssh.user)
@@ -220,8 +226,13 @@ class ServersArgs:
         custom = None
         if stack.firewall.outbound is not None:
             custom = [(r.protocol, r.ports, list(r.to)) for r in stack.firewall.outbound]
+        # Accessories the stack's other hosts reach (`publish: private:PORT`): open to those hosts only, by their
+        # addresses for existing hosts (ufw and DOCKER-USER), by the cloud's own means otherwise.
+        ports = [a.published_privately for a in stack.accessories.values() if a.published_privately]
+        addresses = [m.address for m in stack.machines if m.address] if stack.provider == "existing" else None
+        peers = peer_rules(ports, addresses)
         rules = pulumi.Output.from_input(web_from).apply(
-            lambda sources: rule_set(stack.ssh.port, list(stack.ssh.allow_from), sources, custom))
+            lambda sources: rule_set(stack.ssh.port, list(stack.ssh.allow_from), sources, custom, peers))
         specs = host_specs(stack, stack_name)
         existing = stack.provider == "existing"
         registry = stack.registry

@@ -244,7 +244,8 @@ def test_the_postgres_data_directory_follows_the_major_version(image, mount, pro
     assert target == {expected}
 
 
-@pytest.mark.parametrize(("kind", "advice"), [("postgres", "berth:database"), ("meilisearch", "single-host stack")])
+@pytest.mark.parametrize(("kind", "advice"), [("postgres", "publish: private:5432"), ("postgres", "berth:database"),
+                                              ("meilisearch", "publish: private:7700"), ("meilisearch", "hosted")])
 def test_the_multi_host_refusal_advises_for_its_accessory(kind, advice):
     from components.errors import ConfigError
     from components.validation import load

@@ -91,3 +91,55 @@ def test_a_stack_whose_roles_share_no_machine_keeps_its_names(path):
     expected = [(f"{stack.service}-{role}-{i + 1}", (role,)) for role, spec in stack.servers.items()
                 for i in range(len(spec.hosts) if spec.hosts else (spec.count or 1))]
     assert [(m.name(stack.service), m.roles) for m in stack.machines] == expected
+
+
+# --- an accessory other hosts use ---------------------------------------------------------------------------
+
+PG = {"image": "postgres:18.1", "roles": ["db"], "publish": "private:5432",
+      "database": {"name": "app", "user": "app", "password": "PG_PASSWORD"}, "volumes": ["/mnt/pg:/var/lib/postgresql"]}
+THREE_EXISTING = {"servers": {"web": {"hosts": ["192.0.2.10", "192.0.2.11"]},
+                              "db": {"hosts": ["192.0.2.12"], "proxy": False, "cmd": "bin/jobs"}},
+                  "dns": {"zone": "example.com", "proxied": True}, "proxy": {"hosts": ["app.example.com"]}}
+
+
+def _inbound(ev, port: str) -> list:
+    (firewall,) = ev.of_type("digitalocean:index/firewall:Firewall")
+    return [r for r in firewall.plain_inputs["inboundRules"] if r.get("portRange") == port]
+
+
+def test_an_accessory_published_privately_binds_the_hosts_private_address_and_opens_to_the_stacks_hosts_only():
+    ev = evaluate(with_all_secrets(variant(ZEN, accessories={"pg": {**PG, "roles": None}})))
+    (pg,) = [c for c in ev.of_type(CONTAINER) if c.name.endswith("-pg")]
+    (binding,) = pg.plain_inputs["ports"]
+    # the droplet's VPC address, as the offline mocks invent it (tooling/evaluate.py `OfflineMocks`)
+    assert binding["ip"].startswith("10.10.0.") and binding["external"] == 5432
+    (rule,) = _inbound(ev, "5432")
+    assert rule["sourceTags"] == ["berth-zen-miner-zen-miner"] and not rule.get("sourceAddresses")  # the stack's tag
+
+
+def test_on_existing_hosts_the_port_is_open_to_the_other_hosts_by_address_in_ufw_and_docker_user():
+    ev = evaluate(with_all_secrets(variant(DBCOURS, **THREE_EXISTING, accessories={"pg": PG})))
+    bootstrap = ev.named("dbcours-db-1-bootstrap").plain_inputs["stdin"]
+    for address in ("192.0.2.10", "192.0.2.11", "192.0.2.12"):
+        assert f"ufw allow proto tcp from {address}/32 to any port 5432" in bootstrap
+        assert f"--ctorigdstport 5432 --ctdir ORIGINAL -s {address}/32 -j RETURN" in bootstrap
+    web = [c for c in ev.of_type(CONTAINER) if c.name == "dbcours-web-1-app"][0]
+    assert "DATABASE_URL" in {e.split("=", 1)[0] for e in web.plain_inputs["envs"]}
+
+
+def test_the_plan_says_how_each_role_reaches_each_accessory():
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from tooling.plan import as_json, build
+
+    stack_file = variant(DBCOURS, **THREE_EXISTING, accessories={"pg": PG})
+    with tempfile.TemporaryDirectory() as scratch:  # the plan sets what the file names but does not set
+        path = Path(scratch) / "Pulumi.dbcours.yaml"
+        path.write_text(yaml.safe_dump({"config": {f"berth:{k}": v for k, v in stack_file.berth.items()
+                                                   if k != "secrets"}}))
+        plan = as_json(build(path))
+    (db,) = [h for h in plan["hosts"] if h["name"] == "dbcours-db-1"]
+    assert db["accessories"]["pg"]["reach"] == {"web": "192.0.2.12:5432", "db": "dbcours-pg:5432"}

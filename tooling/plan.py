@@ -104,6 +104,8 @@ def _rules(rules: list[dict[str, Any]], direction: str) -> str:
         addresses = rule.get(key) or rule.get("sourceIps") or rule.get("destinationIps") or []
         who = "world" if set(addresses) >= {"0.0.0.0/0"} else ", ".join(addresses[:3]) + (
             f" (+{len(addresses) - 3})" if len(addresses) > 3 else "")
+        if rule.get("sourceTags"):  # the stack's own droplets
+            who = "droplets tagged " + ", ".join(rule["sourceTags"])
         port = rule.get("portRange") or rule.get("port") or "all"
         parts.append(f"{port}/{rule['protocol']} {'from' if direction == 'in' else 'to'} {who}")
     return "; ".join(parts)
@@ -151,7 +153,9 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "hcloud:index/primaryIp:PrimaryIp": lambda i: f"{i.get('type')} in {i.get('location')}, kept when the server goes",
     "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')}",
     "pulumi:providers:docker": lambda i: f"docker at {i.get('host')}",
-    "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')}",
+    "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')}" + "".join(
+        f", published {p.get('ip')}:{_num(p.get('external'))}" for p in i.get("ports") or [] if _num(p.get("external"))
+        not in (80, 443)),
     "docker:index/remoteImage:RemoteImage": lambda i: f"pull {i.get('name')}",
     "cloudflare:index/dnsRecord:DnsRecord":
         lambda i: f"{i.get('name')} {i.get('type')} {i.get('content')}{' proxied' if i.get('proxied') else ''}",
@@ -301,14 +305,30 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                                        "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
             elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
                 accessory = container.name.removeprefix(f"{name}-")
+                published = [f"{plan.shown(str(p.get('ip')))}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
+                             for p in inputs.get("ports") or []]
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
-                    "command": inputs.get("command"), "env": env_names(container),
-                    "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
-                                  for p in inputs.get("ports") or []]}
+                    "command": inputs.get("command"), "env": env_names(container), "published": published,
+                    "reach": reach(plan, spec.roles, accessory, inputs, published)}
         entry["app"] = entry["apps"].get(spec.role)  # the role that has the machine (`roles`: every one it runs)
         out.append(entry)
     return out
+
+
+def reach(plan: Plan, here: tuple[str, ...], accessory: str, inputs: dict[str, Any],
+          published: list[str]) -> dict[str, str]:
+    """How each role's app containers reach the accessory: by name on the host's Docker network where they run
+    beside it, at the host's private address where it is published to the other hosts (`private:PORT`)."""
+    config = plan.stack.accessories.get(accessory)
+    if config is None:
+        return {}
+    port = config.port or next((_num(p.get("internal")) for p in inputs.get("ports") or []), None) or \
+        {"postgres": 5432, "meilisearch": 7700}.get(config.kind)
+    by_name = f"{inputs.get('name')}:{port}" if port else str(inputs.get("name"))
+    private = published[0].rsplit("->", 1)[0] if config.published_privately and published else None
+    return {role: by_name if role in here else private for role in plan.stack.servers
+            if role in here or private is not None}
 
 
 def as_json(plan: Plan) -> dict[str, Any]:

@@ -62,7 +62,10 @@ class DigitalOcean(AccountCloud):
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(
             f"{self.service}-firewall", name=self.names.group, tags=[self.tag.name],
+            # The stack's own droplets, for an accessory the other hosts use: by the tag every one of them has.
             inbound_rules=rules.apply(lambda rs: [
+                do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports, source_tags=[self.group_tag])
+                if r.peers else
                 do.FirewallInboundRuleArgs(protocol=r.protocol, port_range=r.ports, source_addresses=list(r.addresses))
                 for r in rs.inbound]),
             outbound_rules=rules.apply(lambda rs: [

@@ -54,14 +54,20 @@ class Hetzner(AccountCloud):
                        server_id=server.id, volume_device=device, ready_after=ready_after)
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
-        def hcloud_rules(rs: RuleSet) -> list[hcloud.FirewallRuleArgs]:
+        # The stack's own servers, for an accessory the other hosts use: by their primary IPs, which exist before
+        # the servers do (Hetzner's firewalls name addresses, not labels, as sources).
+        peers = pulumi.Output.all(*[m.public_ipv4 for m in machines])
+
+        def hcloud_rules(rs: RuleSet, peer_ips: list[str]) -> list[hcloud.FirewallRuleArgs]:
             return [hcloud.FirewallRuleArgs(direction="in", protocol=r.protocol, port=r.ports,
-                                            source_ips=list(r.addresses)) for r in rs.inbound] + [
+                                            source_ips=[f"{ip}/32" for ip in peer_ips] if r.peers else list(r.addresses))
+                    for r in rs.inbound] + [
                 hcloud.FirewallRuleArgs(direction="out", protocol=r.protocol, port=r.ports,
                                         destination_ips=list(r.addresses)) for r in rs.outbound]
 
         firewall = hcloud.Firewall(f"{self.service}-firewall", name=self.names.group,
-                                   rules=rules.apply(hcloud_rules), opts=pulumi.ResourceOptions(parent=parent))
+                                   rules=pulumi.Output.all(rules, peers).apply(lambda v: hcloud_rules(*v)),
+                                   opts=pulumi.ResourceOptions(parent=parent))
         hcloud.FirewallAttachment(
             f"{self.service}-firewall", firewall_id=firewall.id.apply(int),
             server_ids=[m.server_id.apply(int) for m in machines if m.server_id is not None],

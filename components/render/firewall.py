@@ -12,7 +12,7 @@ class Rule:
     protocol: str  # tcp | udp | icmp
     ports: str | None  # "22", "1-65535"; None for icmp
     addresses: tuple[str, ...]
-
+    peers: bool = False  # from the stack's own hosts (an accessory other hosts use); each cloud says how
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -36,6 +36,14 @@ def outbound(custom: list[tuple[str, str | None, list[str]]] | None) -> tuple[Ru
     return tuple(Rule(protocol, ports, tuple(to)) for protocol, ports, to in custom)
 
 
+def peer_rules(ports: list[int], peers: list[str] | None) -> tuple[Rule, ...]:
+    """Accessory ports the stack's other hosts reach: from those hosts only. `peers`: their addresses where
+    they are known in advance (existing hosts); None where the cloud names them itself (a tag, its IPs)."""
+    return tuple(Rule("tcp", str(port), tuple(f"{p}/32" if ":" not in p else f"{p}/128" for p in peers or ()),
+                      peers=peers is None) for port in sorted(set(ports)))
+
+
 def rule_set(ssh_port: int, ssh_from: list[str], web_from: list[str],
-             custom_outbound: list[tuple[str, str | None, list[str]]] | None) -> RuleSet:
-    return RuleSet(inbound(ssh_port, ssh_from, web_from), outbound(custom_outbound))
+             custom_outbound: list[tuple[str, str | None, list[str]]] | None,
+             peers: tuple[Rule, ...] = ()) -> RuleSet:
+    return RuleSet(inbound(ssh_port, ssh_from, web_from) + peers, outbound(custom_outbound))

@@ -88,3 +88,12 @@ def proxy_deploy_argv(output: str) -> list[str]:
     if not commands:
         raise AssertionError("kamal ran no kamal-proxy deploy:\n" + output[-3000:])
     return shlex.split(commands[-1])[5:]
+
+
+def berth_deploy_argv(create: str) -> list[str]:
+    """The `kamal-proxy deploy` arguments (route, flags) in a Berth switch's command line, which starts the
+    container first (`docker start NAME >/dev/null && docker exec kamal-proxy kamal-proxy deploy ...`)."""
+    argv = shlex.split(create)
+    exec_ = ["docker", "exec", "kamal-proxy", "kamal-proxy", "deploy"]
+    start = next(i for i in range(len(argv)) if argv[i:i + len(exec_)] == exec_)
+    return argv[start + len(exec_):]
