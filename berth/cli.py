@@ -255,21 +255,26 @@ def proxy_logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow"
 
 # --- Deploy: changes go through `pulumi up`, after a preview and a question ------------------------------
 
-def _change(c: Context, settings: dict[str, str], what: str, yes: bool) -> None:
-    """Set config, preview exactly what `pulumi up` will do, ask, then up (or put the config back).
+def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question: str | None = None) -> None:
+    """Set config, ask, then `pulumi up` (or put the config back). The question is about the preview of exactly
+    what `pulumi up` will do, unless the caller knows that already (`question`: a rollback, which changes the
+    release alone), which spares the program's second run.
 
     The preview and the up run the program inline through the Automation API (berth/engine.py): the
     real CLI and engine, without the Python language host and its virtualenv."""
+    if question is not None:  # asked before anything is set: a "no" leaves the stack as it was
+        c.confirm(question, yes)
     previous = {key: c.call(commands.pulumi_get(c.stack, key), capture=True) for key in settings}
     for key, value in settings.items():
         _exit(c.local(commands.pulumi_set(c.stack, key, value)))
     stack = c.engine_stack()
     try:
-        try:
-            stack.preview(diff=True, on_output=c.echo)
-        except auto.CommandError:
-            c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
-        c.confirm(f"{what}: apply the preview above?", yes)
+        if question is None:
+            try:
+                stack.preview(diff=True, on_output=c.echo)
+            except auto.CommandError:
+                c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
+            c.confirm(f"{what}: apply the preview above?", yes)
     except typer.Exit:
         for key, result in previous.items():  # leave the stack's settings as they were
             argv = (commands.pulumi_set(c.stack, key, result.stdout.strip()) if result.returncode == 0
@@ -308,7 +313,20 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
         c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION",
                         markup=False)
         return
-    _change(c, {"version": version}, f"roll stack {c.stack} back to {version} (now {c.outputs.version})", yes)
+    if version == c.outputs.version:
+        c.fail(f"stack {c.stack} runs {version} already")
+    # A version is a release and nothing else (the stack's invariant, tests/test_stacks.py): what changes needs no
+    # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls.
+    h = c.outputs.select()[0]
+    kept = c.call(commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service, c.outputs.primary_role))),
+                  capture=True)
+    versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
+    pulled = "kept on the hosts, so nothing is pulled" if version in versions else \
+        f"not among the versions kept on {h.name}, so the hosts pull it from the registry"
+    what = f"roll stack {c.stack} back to {version} (now {c.outputs.version})"
+    question = (f"{what}: the app's containers of every role are replaced, kamal-proxy switches after their health "
+                f"checks, nothing else changes; {version} is {pulled}. Go ahead?")
+    _change(c, {"version": version}, what, yes, question)
 
 
 # --- Setup -----------------------------------------------------------------------------------------------

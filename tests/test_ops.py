@@ -229,3 +229,34 @@ def test_rebuilt_forgets_the_key_in_every_file_ssh_g_names_and_replaces_the_host
     deployment = {"resources": [{"urn": machine}, {"urn": machine.replace("web-1", "web-2")}]}
     assert machine_generation(deployment, "covertext-web-1") == machine
     assert machine_generation(deployment, "covertext-web-3") is None
+
+
+def test_a_rollback_asks_what_a_release_changes_before_it_sets_anything(evaluations):
+    """No preview (a second run of the program): a version changes the release alone. Said no, nothing was
+    set: the only call was the look at the versions the host kept."""
+    recorder = Recorder()
+    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0"],
+                                obj=context(evaluations, "production", recorder, interactive=True), input="n\n")
+    assert result.exit_code == 1 and "nothing changed" in result.output
+    question = " ".join(result.output.split())
+    assert "roll stack production back to 2b7e1d0 (now 3f9c2e1)" in question
+    assert "kamal-proxy switches after their health checks, nothing else changes" in question
+    assert "not among the versions kept on covertext-web-1, so the hosts pull it from the registry" in question
+    assert [call[-1].split()[:2] for call in recorder.calls] == [["docker", "ps"]]
+
+
+def test_logs_and_exec_of_a_role_that_shares_its_host(evaluations):
+    from conftest import variant
+    from tooling.evaluate import evaluate
+
+    shared = evaluate(variant(PROJECT_DIR / "examples" / "dbcours.yaml",
+                              servers={"web": {"hosts": ["192.0.2.10"]}, "jobs": {"hosts": ["192.0.2.10"],
+                                                                                  "cmd": "bin/jobs"}}))
+    outputs = StackOutputs.parse(unwrap(shared.outputs))
+    jobs = outputs.role_containers["dbcours-web-1"]["jobs"]
+    recorder = Recorder()
+    result = CliRunner().invoke(app, ["--stack", "dbcours", "logs", "--role", "jobs"],
+                                obj=Context("dbcours", runner=recorder, loaded_outputs=outputs))
+    assert result.exit_code == 0, result.output
+    assert recorder.calls == [[*SSH, "root@192.0.2.10", f"docker logs --timestamps --tail 100 {jobs}"]]
+    assert outputs.container("dbcours-web-1") == outputs.containers["dbcours-web-1"] != jobs
