@@ -9,6 +9,7 @@ first (`--yes` answers for you, and is required without a terminal).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ import typer
 from pulumi import automation as auto
 from rich.console import Console
 
-from . import commands, recovery
+from . import backend, commands, recovery
 from .outputs import HostAccess, StackOutputs
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -66,6 +67,9 @@ class Context:
             if result.returncode != 0:
                 detail = (result.stderr or result.stdout or "").strip().splitlines()
                 reason = detail[-1] if detail else f"exit status {result.returncode}"
+                store = backend.problem(result.stderr + result.stdout, os.environ.get("PULUMI_BACKEND_URL", ""))
+                if store:
+                    self.fail(f"cannot read stack {self.stack}: {store}")
                 if "no stack named" in reason or "not found" in reason:
                     self.fail(f"there is no stack {self.stack} here ({reason}); `pulumi stack ls` lists the stacks, "
                               f"`pulumi up --stack {self.stack}` creates it")
@@ -265,6 +269,13 @@ def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question
     if question is not None:  # asked before anything is set: a "no" leaves the stack as it was
         c.confirm(question, yes)
     previous = {key: c.call(commands.pulumi_get(c.stack, key), capture=True) for key in settings}
+
+    def put_back() -> None:  # the stack's settings as they were: nothing was applied
+        for key, result in previous.items():
+            argv = (commands.pulumi_set(c.stack, key, result.stdout.strip()) if result.returncode == 0
+                    else commands.pulumi_rm(c.stack, key))
+            c.call(argv, capture=True)
+
     for key, value in settings.items():
         _exit(c.local(commands.pulumi_set(c.stack, key, value)))
     stack = c.engine_stack()
@@ -276,15 +287,16 @@ def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question
                 c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
             c.confirm(f"{what}: apply the preview above?", yes)
     except typer.Exit:
-        for key, result in previous.items():  # leave the stack's settings as they were
-            argv = (commands.pulumi_set(c.stack, key, result.stdout.strip()) if result.returncode == 0
-                    else commands.pulumi_rm(c.stack, key))
-            c.call(argv, capture=True)
+        put_back()
         raise
     with c.timed(what):
         try:
             stack.up(on_output=c.echo)
-        except auto.CommandError:
+        except auto.CommandError as error:
+            holders = recovery.lock_holders(str(error))
+            if holders is not None:  # another operation runs: this one never started
+                put_back()
+                c.fail(recovery.locked_message(c.stack, holders, what))
             c.fail(f"pulumi up failed ({what}); the output above says where")
 
 
@@ -373,11 +385,18 @@ def recover(ctx: typer.Context, yes: bool = YesOption) -> None:
     if exported.returncode != 0:
         c.fail(f"`pulumi stack export --stack {c.stack}` failed: {(exported.stderr or exported.stdout).strip()}")
     pending = recovery.pending_creates(json.loads(exported.stdout).get("deployment") or {})
+    probe = c.call(commands.pulumi_lock_probe(c.stack), capture=True)
+    holders = recovery.lock_holders(probe.stdout + probe.stderr)
+    if holders:
+        for holder in holders:
+            c.console.print(f"lock held by {holder}: if that operation still runs, answer no", markup=False)
+    else:
+        c.console.print(f"stack {c.stack} holds no lock", markup=False)
     for create in pending:
         where = f" on {create.host.address}: removed, the next up creates it again" if create.container else ""
         c.console.print(f"pending create: {create.label}{where}", markup=False)
     if not pending:
-        c.console.print("no pending creates in the state; releasing the lock only", markup=False)
+        c.console.print("no pending creates in the state", markup=False)
     c.confirm(f"Release stack {c.stack}'s lock and put its state right as above?", yes)
     c.local(commands.pulumi_cancel(c.stack))  # fails harmlessly when no update holds the lock
     for create in pending:

@@ -83,6 +83,13 @@ def pulumi_cancel(stack: str) -> list[str]:
     return ["pulumi", "cancel", "--stack", stack, "--yes"]
 
 
+def pulumi_lock_probe(stack: str) -> list[str]:
+    """Reads who holds the stack's lock, changing nothing: a DIY backend's rename takes the lock first (it names
+    the holders when it cannot), then refuses a name that exists, its own (pkg/backend/diy/backend.go
+    `renameStack`, v3.274.1)."""
+    return ["pulumi", "stack", "rename", stack, "--stack", stack]
+
+
 def pulumi_clear_pending_creates(stack: str) -> list[str]:
     return ["pulumi", "refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"]
 

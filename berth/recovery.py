@@ -14,6 +14,7 @@ re-runs, an image is found on the host).
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -76,3 +77,37 @@ def known_hosts_files(ssh_config: str, home: str) -> list[str]:
         if key.lower() == "userknownhostsfile":
             return [home + path[1:] if path == "~" or path.startswith("~/") else path for path in value.split()]
     return []
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a stack's lock, as the DIY backends (`file://`, S3) record it: the operation's CLI process."""
+
+    user: str
+    host: str
+    pid: int
+    since: str  # RFC 3339, as the lock file has it
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host} (pid {self.pid}, since {self.since})"
+
+
+# pkg/backend/diy/lock.go `checkForLock` (v3.274.1): the error lists each lock file as
+# "\n  <url>: created by <user>@<host> (pid <pid>) at <RFC 3339 time>".
+_LOCKED = "the stack is currently locked by"
+_HOLDER = re.compile(r": created by (?P<user>[^@\s]+)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)")
+
+
+def lock_holders(cli_output: str) -> list[LockHolder] | None:
+    """The holders a refused operation names; None when the output says nothing of a lock."""
+    if _LOCKED not in cli_output:
+        return None
+    return [LockHolder(m["user"], m["host"], int(m["pid"]), m["since"]) for m in _HOLDER.finditer(cli_output)]
+
+
+def locked_message(stack: str, holders: list[LockHolder], doing: str) -> str:
+    """Berth's words for an operation the stack's lock refused: whose lock, and what to do."""
+    who = ", ".join(map(str, holders)) or "another operation"
+    return (f"stack {stack} is locked by {who}: another `pulumi up` (or berth) is changing it, so {doing} did not "
+            f"start and nothing changed. Wait for it to end, then run this again; if it died (a killed CI job, a "
+            f"closed laptop), `berth recover --stack {stack}` releases its lock and puts its state right")

@@ -260,3 +260,37 @@ def test_logs_and_exec_of_a_role_that_shares_its_host(evaluations):
     assert result.exit_code == 0, result.output
     assert recorder.calls == [[*SSH, "root@192.0.2.10", f"docker logs --timestamps --tail 100 {jobs}"]]
     assert outputs.container("dbcours-web-1") == outputs.containers["dbcours-web-1"] != jobs
+
+
+LOCKED = """error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.
+  file:///tmp/locktest/state/.pulumi/locks/organization/berth/dev/abc.json?no_tmp_dir=true: created by alice@laptop (pid 4242) at 2026-12-07T05:00:00Z
+"""  # the Pulumi CLI v3.274.1's own words (pkg/backend/diy/lock.go `checkForLock`), as it printed them
+
+
+def test_a_lock_is_read_from_the_clis_words_and_said_with_what_to_do():
+    from berth import recovery
+
+    (holder,) = recovery.lock_holders(LOCKED)
+    assert str(holder) == "alice@laptop (pid 4242, since 2026-12-07T05:00:00Z)"
+    assert recovery.lock_holders("error: a stack named dev already exists") is None  # the probe, unlocked
+    message = recovery.locked_message("production", [holder], "roll stack production back to v1")
+    assert "stack production is locked by alice@laptop (pid 4242" in message
+    assert "nothing changed" in message and "berth recover --stack production" in message
+
+
+@pytest.mark.parametrize(("output", "words"), [
+    ("error: error listing stacks: could not list bucket: blob (code=NotFound): operation error S3: ListObjectsV2, "
+     "https response error StatusCode: 404, RequestID: x, HostID: y, NoSuchBucket: The specified bucket does not exist",
+     "the state bucket berth-state at https://10.231.0.1:9001 does not exist (NoSuchBucket)"),
+    ("... api error SignatureDoesNotMatch: The request signature we calculated does not match",
+     "refused the credentials (SignatureDoesNotMatch): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+    ('Get "https://10.231.0.1:9001/x": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+     "give its CA to the Pulumi CLI's S3 client with AWS_CA_BUNDLE"),
+])
+def test_a_state_store_that_refuses_is_said_with_what_to_do(output, words):
+    """The CLI's own words (as it printed them on the lab, tests/e2e/test_teams.py), read for their S3 code."""
+    from berth import backend
+
+    url = "s3://berth-state?endpoint=https://10.231.0.1:9001&s3ForcePathStyle=true&region=us-east-1"
+    assert words in backend.problem(output, url)
+    assert backend.problem(output, "file://~") is None and backend.problem("no stack named x", url) is None

@@ -16,8 +16,8 @@ NEEDED = ("dockerd", "sshd", "docker", "docker-registry", "ufw", "nsenter", "uns
 # The scenarios share one lab and build on each other's deployments, in the order a team would meet them.
 # The stack file oracle needs no lab and goes first: hypothesis runs before the SDK leaves threads behind.
 ORDER = ("test_stack_file_oracle", "test_preview", "test_release", "test_ops", "test_stack", "test_restart",
-         "test_interrupt", "test_declarations", "test_failures", "test_database", "test_rebuilt", "test_litestream",
-         "test_origin", "test_shared_proxy", "test_shared_machines", "test_upgrade", "test_hosts",
+         "test_interrupt", "test_teams", "test_declarations", "test_failures", "test_database", "test_rebuilt",
+         "test_litestream", "test_origin", "test_shared_proxy", "test_shared_machines", "test_upgrade", "test_hosts",
          "test_host_security", "test_kamal", "test_bench")
 
 

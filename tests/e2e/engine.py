@@ -57,26 +57,31 @@ class Engine:
         plugins.install(self.root / "bin")
         return self
 
-    def env(self, backend: str = "state") -> dict[str, str]:
-        """The environment of the CLI and, through it, of the engine and the plugins."""
+    def env(self, backend: str = "state", extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of the CLI and, through it, of the engine and the plugins. `backend`: a folder of the
+        engine's own (a `file://` backend), or a backend URL (`s3://…`); `extra`: what that backend needs."""
         path = os.pathsep.join([str(self.root / "bin"), str(self.cli.parent), self.extra_env.get("PATH")
                                 or os.environ["PATH"]])
-        return {**os.environ, **self.extra_env, "PATH": path, "PULUMI_HOME": str(self.root / "home"),
-                "PULUMI_BACKEND_URL": f"file://{self.root / backend}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        url = backend if "://" in backend else f"file://{self.root / backend}"
+        return {**os.environ, **self.extra_env, **(extra or {}), "PATH": path, "PULUMI_HOME": str(self.root / "home"),
+                "PULUMI_BACKEND_URL": url, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
                 "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true"}
 
-    def stack(self, name: str, work_dir: Path, create: bool = False, backend: str = "state") -> auto.Stack:
+    def stack(self, name: str, work_dir: Path, create: bool = False, backend: str = "state",
+              extra: dict[str, str] | None = None) -> auto.Stack:
         """Stack `name` of the project in `work_dir`, the Berth program inline. `work_dir` holds the project's
         own Pulumi.yaml (linked) and the stack file."""
-        (self.root / backend).mkdir(parents=True, exist_ok=True)
+        if "://" not in backend:
+            (self.root / backend).mkdir(parents=True, exist_ok=True)
         project = Path(work_dir) / "Pulumi.yaml"
         if not project.exists():
             project.symlink_to(berth_engine.PROJECT_DIR / "Pulumi.yaml")
-        return berth_engine.select(name, Path(work_dir), env=self.env(backend), cli=self.cli, create=create)
+        return berth_engine.select(name, Path(work_dir), env=self.env(backend, extra), cli=self.cli, create=create)
 
-    def run(self, *args: str, cwd: Path, backend: str = "state", check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, cwd: Path, backend: str = "state", check: bool = True,
+            extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """The CLI itself, as an operator types it."""
-        result = subprocess.run([str(self.cli), *args], cwd=cwd, env=self.env(backend), capture_output=True,
+        result = subprocess.run([str(self.cli), *args], cwd=cwd, env=self.env(backend, extra), capture_output=True,
                                 text=True, check=False, timeout=600)
         if check and result.returncode != 0:
             raise RuntimeError(f"pulumi {' '.join(args)} failed ({result.returncode}): {result.stderr or result.stdout}")

@@ -187,13 +187,17 @@ class World:
     # --- deployments ----------------------------------------------------------------------------------
 
     def deployment(self, key: str = "e2e", stack_name: str | None = None, stack_file: Path = STACK,
-                   secrets: dict[str, str] | None = None, **settings: Any) -> Deployment:
+                   secrets: dict[str, str] | None = None, backend: tuple[str, dict[str, str]] | None = None,
+                   **settings: Any) -> Deployment:
         """A stack (its directory, settings and state), made on first use. `key` tells two states of one
         stack name apart: each deployment has its own backend, as a rebuilt host starts from no state.
-        `secrets`: the stack's berth:secrets (default: the run's own)."""
+        `secrets`: the stack's berth:secrets (default: the run's own). `backend`: a backend URL and the
+        environment it needs (default: a `file://` folder of its own)."""
         if key not in self.deployments:
             self.deployments[key] = Deployment(self, key, stack_name or key, stack_file, dict(settings),
-                                               dict(secrets if secrets is not None else self.secrets))
+                                               dict(secrets if secrets is not None else self.secrets),
+                                               backend_url=backend[0] if backend else None,
+                                               backend_env=dict(backend[1]) if backend else {})
         return self.deployments[key]
 
     @property
@@ -242,6 +246,8 @@ class Deployment:
     template: Path
     settings: dict[str, Any]
     secrets: dict[str, str]
+    backend_url: str | None = None  # s3://…; default: a file:// folder of the deployment's own
+    backend_env: dict[str, str] = field(default_factory=dict)  # what the backend needs (credentials, a CA)
     runs: list[Run] = field(default_factory=list)
     _stack: auto.Stack | None = None
     _converged_from: str | None = None  # the stack file of the last `up` without changes of its own
@@ -252,7 +258,7 @@ class Deployment:
 
     @property
     def backend(self) -> str:
-        return f"state-{self.key}"
+        return self.backend_url or f"state-{self.key}"
 
     @property
     def file(self) -> Path:
@@ -310,7 +316,8 @@ class Deployment:
         """The Pulumi stack, made on first use with the run's secrets set through the CLI."""
         if self._stack is None:
             self.write()
-            self._stack = self.world.engine.stack(self.stack_name, self.work, create=True, backend=self.backend)
+            self._stack = self.world.engine.stack(self.stack_name, self.work, create=True, backend=self.backend,
+                                                  extra=self.backend_env)
             self._stack.set_all_config({f"berth:secrets.{name}": auto.ConfigValue(value, secret=True)
                                         for name, value in self.secrets.items()}, path=True)
         return self._stack
@@ -405,7 +412,7 @@ class Deployment:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """The Pulumi CLI in the stack's directory, as its operator runs it."""
         return self.world.engine.run(*args, "--stack", self.stack_name, cwd=self.work, backend=self.backend,
-                                     check=check)
+                                     check=check, extra=self.backend_env)
 
     def state(self, show_secrets: bool = False) -> list[dict[str, Any]]:
         """The resources in the stack's state (`pulumi stack export`)."""
@@ -425,4 +432,4 @@ class Deployment:
 
     def env(self) -> dict[str, str]:
         """The operator's environment: the CLI and plugins on PATH, the backend, the passphrase."""
-        return self.world.engine.env(self.backend)
+        return self.world.engine.env(self.backend, self.backend_env)
