@@ -262,9 +262,10 @@ def test_logs_and_exec_of_a_role_that_shares_its_host(evaluations):
     assert outputs.container("dbcours-web-1") == outputs.containers["dbcours-web-1"] != jobs
 
 
-LOCKED = """error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.
-  file:///tmp/locktest/state/.pulumi/locks/organization/berth/dev/abc.json?no_tmp_dir=true: created by alice@laptop (pid 4242) at 2026-12-07T05:00:00Z
-"""  # the Pulumi CLI v3.274.1's own words (pkg/backend/diy/lock.go `checkForLock`), as it printed them
+# The Pulumi CLI v3.274.1's own words (pkg/backend/diy/lock.go `checkForLock`), as it printed them.
+LOCKED = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
+          "delete the lock file with `pulumi cancel`.\n  file:///tmp/locktest/state/.pulumi/locks/organization/berth/"
+          "dev/abc.json?no_tmp_dir=true: created by alice@laptop (pid 4242) at 2026-12-07T05:00:00Z\n")
 
 
 def test_a_lock_is_read_from_the_clis_words_and_said_with_what_to_do():
