@@ -72,10 +72,18 @@ def _home() -> Path:
 
 def kamal_config(directory: Path, config: str, destination: str | None, facts: Path
                  ) -> subprocess.CompletedProcess:
-    """`kamal config -c FILE [-d DEST]` run where Kamal runs (the app's root), offline."""
+    """`kamal config -c FILE [-d DEST]` run where Kamal runs (the app's root), offline, with the variables the
+    app's `kamal.env` sets (NAME=value lines: what its users export before running Kamal, which its ERB reads)."""
     args = [str(KAMAL), "config", "-c", config] + (["-d", destination] if destination else [])
     return subprocess.run(args, cwd=directory, capture_output=True, text=True, check=False, timeout=120,
-                          env=_kamal_env({"RUBYOPT": f"-r{ORACLE}", "BERTH_KAMAL_FACTS": str(facts)}))
+                          env=_kamal_env({**app_env(directory), "RUBYOPT": f"-r{ORACLE}",
+                                          "BERTH_KAMAL_FACTS": str(facts)}))
+
+
+def app_env(directory: Path) -> dict[str, str]:
+    path = directory / "kamal.env"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
 class RubyYaml(yaml.SafeLoader):
