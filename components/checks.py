@@ -64,6 +64,13 @@ def _proxy(stack: Stack) -> list[Problem]:
     if mode != "off" and not stack.proxy.hosts:
         problems.append(Problem("berth:proxy.hosts", f"is required for TLS ({mode}): the hostnames the app answers"))
     web_hosts = sum(stack.role_count(role) for role in stack.proxied_roles)
+    wildcards = [host for host in stack.proxy.hosts if host.startswith("*.")]
+    if mode == "letsencrypt" and wildcards:
+        problems.append(Problem("berth:proxy.hosts", f"{', '.join(wildcards)}: Let's Encrypt cannot issue a wildcard "
+                                                      "certificate over kamal-proxy's HTTP challenge (kamal-proxy: "
+                                                      "\"automatic TLS does not support wildcards\"); serve it behind "
+                                                      "Cloudflare (cloudflare-origin) or with TLS ending before the "
+                                                      "proxy"))
     if mode == "letsencrypt" and web_hosts > 1:
         problems.append(Problem("berth:proxy.ssl", f"letsencrypt works on one host only; {web_hosts} hosts sit behind "
                                                     "the proxy. Put them behind Cloudflare (berth:dns.proxied: true) "

@@ -37,10 +37,12 @@ from .fields import (
     EnvName,
     EnvValue,
     Hostname,
+    Memory,
     MountPoint,
     Name,
     PinnedImage,
     Port,
+    ProxyHost,
     RegistryHost,
     Repository,
     SecretName,
@@ -53,7 +55,6 @@ from .fields import (
 from .render.accessory import SECRET_REFERENCE
 
 PRIMARY_ROLE = "web"
-_MEMORY = re.compile(r"^\d+[bkmg]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+):(?P<port>\d{1,5})$")
@@ -113,8 +114,15 @@ MountSpec = typing.Annotated[str, AfterValidator(_mount)]
 
 class Registry(Section):
     server: RegistryHost = "docker.io"
-    username: str = Field(min_length=1)
+    username: str | None = Field(None, min_length=1)
+    username_secret: SecretName | None = None  # the user name kept in berth:secrets (Kamal's `username: [NAME]`)
     password: SecretName
+
+    @model_validator(mode="after")
+    def _one_username(self) -> "Registry":
+        if (self.username is None) == (self.username_secret is None):
+            raise ValueError("needs username (the name itself) or usernameSecret (a berth:secrets name), one of them")
+        return self
 
 
 class Cloud(Section):
@@ -143,7 +151,7 @@ class Ssh(Section):
 
 
 class ContainerOptions(Section):
-    memory: str | None = Field(None, pattern=_MEMORY.pattern)
+    memory: Memory | None = None  # as `docker run --memory` reads it (components/gounits.py)
     cpus: Cpus | None = None
 
 
@@ -242,7 +250,7 @@ class ProxyLogging(Section):
 
 
 class Proxy(Section):
-    hosts: list[Hostname] = []
+    hosts: list[ProxyHost] = []
     app_port: Port = 80
     ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off"] = "auto"
     acknowledge_plaintext_origin: bool = False  # required with ssl: off
@@ -310,10 +318,13 @@ class Env(Section):
 
     def merged(self, role: Env | None) -> Env:
         """A role's env over this one, as Kamal's `Env#merge` does: clear values merge (the role's win),
-        secrets are the union, and a role's entry for a name replaces the stack's."""
+        secrets are the union, and a role's entry for a name replaces the stack's. A role's clear value over a
+        stack secret of the same name wins too: Kamal passes both and Docker reads `--env` after `--env-file`
+        (docker/cli opts.ReadKVEnvStrings), so the container sees the clear one."""
         if role is None:
             return self
-        secret = {name: entry for entry in self.secret for name in [entry.partition(":")[0]]}
+        secret = {name: entry for entry in self.secret for name in [entry.partition(":")[0]]
+                  if name not in role.clear}
         secret.update({entry.partition(":")[0]: entry for entry in role.secret})
         return Env.model_construct(clear={**self.clear, **role.clear}, secret=list(secret.values()))
 
@@ -662,6 +673,8 @@ class Stack(Section):
             refs += [(f"servers.{role}.env.secret[{i}]", secret) for i, (_, secret) in enumerate(pairs)]
         if self.registry:
             refs.append(("registry.password", self.registry.password))
+            if self.registry.username_secret:
+                refs.append(("registry.usernameSecret", self.registry.username_secret))
         if self.ssh.private_key:
             refs.append(("ssh.privateKey", self.ssh.private_key))
         if self.backups and self.backups.provider == "s3":

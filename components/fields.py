@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .gounits import SizeError, ram_in_bytes
+
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
@@ -25,7 +27,10 @@ _REPOSITORY = re.compile(
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Docker takes any variable name but an empty one (docker/cli opts.ValidateEnv), and an env file, which Berth
+# writes for the release command, refuses whitespace in a name and reads `#` first as a comment and `=` as the
+# end of the name (opts/file.go parseKeyValueFile): OpenSearch's `discovery.type`, listmonk's `LISTMONK_db__user`.
+_ENV_NAME = re.compile(r"^[^=\s#][^=\s]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _DOCKER_VOLUME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _SSH_KEY = re.compile(
@@ -105,6 +110,23 @@ def _cpus(value: float) -> float:
     return value
 
 
+MIB = 1024 * 1024
+
+
+def _memory(value: object) -> str:
+    """A memory limit as `docker run --memory` reads it (go-units RAMInBytes: `512m`, `1.5g`, `500MiB`, `4GB` is
+    4 GiB), in whole MiB, the unit the Docker provider declares it in."""
+    text = str(value)
+    try:
+        size = ram_in_bytes(text)
+    except SizeError as error:
+        raise ValueError(f"{text!r} is not a size Docker reads ({error}); write it like 512m, 1.5g or 500MiB") from None
+    if size <= 0 or size % MIB:
+        raise ValueError(f"{text!r} is {size} bytes, not a whole number of MiB (the unit the Docker provider "
+                         "takes); write it like 512m or 1.5g")
+    return text
+
+
 def _duration(value: str) -> str:
     if not _DURATION.match(value):
         raise ValueError(f"{value!r} is not a duration like 10s, 500ms or 1m30s")
@@ -123,6 +145,12 @@ def _name(value: str) -> str:
     return value
 
 
+def _proxy_host(value: str) -> str:
+    """A name kamal-proxy routes: a DNS name, or a wildcard one (`*.example.org`, router.go matches the first
+    label), which only a certificate of its own covers (Let's Encrypt's HTTP challenge cannot issue one)."""
+    return "*." + _hostname(value[2:]) if value.startswith("*.") else _hostname(value)
+
+
 def _hostname(value: str) -> str:
     value = value.rstrip(".")
     labels = value.split(".")
@@ -133,16 +161,19 @@ def _hostname(value: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
+
+
 def _address(value: str) -> str:
-    """An existing host: an IP address or a DNS name."""
+    """An existing host: an IP address, or a name the machine running `pulumi up` resolves (a DNS name, or a
+    single label such as an /etc/hosts entry, as Kamal takes any name ssh reaches)."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
-    try:
-        return _hostname(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is neither an IP address nor a hostname") from None
+    if len(value) > 253 or not _HOST_NAME.match(value) or value.rstrip(".").split(".")[-1].isdigit():
+        raise ValueError(f"{value!r} is neither an IP address nor a host name")
+    return value.rstrip(".")
 
 
 def _registry_host(value: str) -> str:
@@ -235,7 +266,8 @@ def _version(value: str) -> str:
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name like RAILS_MASTER_KEY")
+        raise ValueError(f"{value!r} is not an environment variable name Docker takes (no '=', no whitespace, "
+                         "not starting with '#'), like RAILS_MASTER_KEY or discovery.type")
     return value
 
 
@@ -281,6 +313,7 @@ def _stringify_scalar(value: object) -> object:
 Duration = Annotated[str, AfterValidator(_duration), Field(examples=["10s"], pattern=_DURATION.pattern)]
 Name = Annotated[str, AfterValidator(_name), Field(pattern=_NAME.pattern, max_length=40)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
+ProxyHost = Annotated[str, AfterValidator(_proxy_host)]
 Address = Annotated[str, AfterValidator(_address)]
 RegistryHost = Annotated[str, AfterValidator(_registry_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -295,6 +328,8 @@ MountPoint = Annotated[str, AfterValidator(_mount_point)]
 SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]
 DockerVolumeName = Annotated[str, AfterValidator(_docker_volume_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Memory = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_memory),
+                   WithJsonSchema({"type": ["string", "number"], "examples": ["512m", "1.5g", "500MiB"]})]
 Cpus = Annotated[float, Field(gt=0, le=64), AfterValidator(_cpus)]
 Text = Annotated[str, BeforeValidator(_stringify_number), _TEXT_OR_NUMBER]
 EnvValue = Annotated[str, BeforeValidator(_stringify_scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})]

@@ -60,7 +60,7 @@ BAD_INPUTS = {
     "image with tag": (dict(image="ghcr.io/workhorse-solutions/covertext:latest"), "berth:image:"),
     "accessory image unpinned": (dict(accessories={"cache": {"image": "redis:latest"}}),
                                  "berth:accessories.cache.image:"),
-    "env var name": (dict(env__clear={"1BAD": "x"}), "berth:env.clear.1BAD:"),
+    "env var name": (dict(env__clear={"BAD NAME": "x"}), "berth:env.clear.BAD NAME:"),
     "unset secret": (dict(env__secret=["STRIPE_KEY"]), "berth:env.secret[0]:"),
     "plain registry password": (dict(registry__password="ghp_0123456789"), "berth:registry.password:"),
     "existing hosts with count": (dict(cloud={"provider": "existing"}, database=None,
@@ -118,12 +118,24 @@ BAD_INPUTS = {
                                          "as '0.0' (it rounds this value)"),
     "cpus too precise": (dict(servers={"web": {"options": {"cpus": 1e-10}}}),
                          "0.0000000001 has more than nine decimals; Docker counts CPUs in billionths"),
-    "role env clear where the stack's is secret": (
-        dict(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}),
-        "berth:servers.web.env: TWILIO_ACCOUNT_SID would be both clear and secret once merged with berth:env"),
+    "wildcard host with letsencrypt": (dict(proxy__hosts=["*.covertext.app"], proxy__ssl="letsencrypt", dns=None,
+                                            cloudflare=None),
+                                       "berth:proxy.hosts: *.covertext.app: Let's Encrypt cannot issue a wildcard"),
+    "role env secret where the stack's is clear": (
+        dict(env__clear={"RAILS_ENV": "production"}, servers__web__env={"secret": ["RAILS_ENV"]}),
+        "berth:servers.web.env: RAILS_ENV would be both clear and secret once merged with berth:env"),
     "credential in a role's plain env": (dict(servers__web__env={"clear": {"JOBS_API_KEY": "x"}}),
                                          "berth:servers.web.env.clear: JOBS_API_KEY looks like a credential"),
 }
+
+
+def test_a_roles_clear_value_wins_over_the_stacks_secret_of_that_name_as_in_kamal():
+    """Kamal passes the stack's secret in the env file and the role's clear value as --env, which Docker reads
+    last (docker/cli opts.ReadKVEnvStrings): the container sees the role's value."""
+    stack = load(mutated(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}))
+    env = stack.role_env("web")
+    assert env.clear["TWILIO_ACCOUNT_SID"] == "AC1"
+    assert "TWILIO_ACCOUNT_SID" not in dict(env.secret_pairs())
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))

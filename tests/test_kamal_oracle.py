@@ -31,6 +31,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from berth.kamal import importer
+from berth.kamal.names import berth_name
 from components.fields import duration_seconds
 from tooling import plan as planning
 from tooling.evaluate import PROJECT_DIR
@@ -203,9 +204,9 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
     by_role: dict[str, list[dict]] = {}
     for host in hosts:
         by_role.setdefault(host["role"], []).append(host)
-    check("roles", "", sorted(printed["roles"]), sorted(by_role))
+    check("roles", "", sorted(berth_name(r) for r in printed["roles"]), sorted(by_role))  # job_worker: job-worker
     for role, spec in facts["roles"].items():
-        berth_hosts = by_role.get(role, [])
+        berth_hosts = by_role.get(berth_name(role), [])
         check("hosts", role, spec["hosts"], [h["address"] for h in berth_hosts])
         for i, host in enumerate(berth_hosts):
             kamal_host = spec["hosts"][i] if i < len(spec["hosts"]) else None
@@ -229,11 +230,10 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
                                               "username": registry["username"]}], host["registries"])
     check("primary host", "", printed["primary_host"], by_role.get(plan["primaryRole"], [{}])[0].get("address"))
     for name, accessory in facts["accessories"].items():
-        berth_name = re.sub(r"-+", "-", name.lower().replace("_", "-"))
-        carried = [h for h in hosts if berth_name in h["accessories"]]
+        carried = [h for h in hosts if berth_name(name) in h["accessories"]]
         check("accessory hosts", name, accessory["hosts"], [h["address"] for h in carried])
         for host in carried:
-            mine = host["accessories"][berth_name]
+            mine = host["accessories"][berth_name(name)]
             at = f"{name} on {host['name']}"
             check("accessory image", at, accessory["image"], mine["image"])
             check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
@@ -322,6 +322,24 @@ def _empty_role(d: Difference, facts: dict, plan: dict) -> bool:
     return bool(missing) and set(d.berth) < set(d.kamal) and all(not facts["roles"][r]["hosts"] for r in missing)
 
 
+def _custom_certificate(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal served a certificate from the user's secrets (proxy.ssl.certificate_pem); Berth, without
+    --cloudflare-zone, serves Let's Encrypt's (the import notes the secrets it does not use)."""
+    flag = d.key.split(" ")[-1]
+    return (d.aspect == "proxy" and flag in ("tls-certificate-path", "tls-private-key-path")
+            and isinstance(d.kamal, str) and d.berth is None and plan["release"]["tls"] == "letsencrypt")
+
+
+def _registry_namespace(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal's `registry.server: host/namespace`: Docker keeps the login under the host, so Berth's server is the
+    host and the namespace stays in the image's name."""
+    if d.aspect != "registry":
+        return False
+    kamal, berth = (d.kamal or [{}])[0], (d.berth or [{}])[0]
+    return ( str(kamal.get("server")).partition("/")[0] == berth.get("server")
+            and "/" in str(kamal.get("server")) and kamal.get("username") == berth.get("username"))
+
+
 def _accessory_proxy(d: Difference, facts: dict, plan: dict) -> bool:
     return d.aspect == "accessory proxy" and d.kamal is True and d.berth is False
 
@@ -355,6 +373,8 @@ DIFFERENCES = {
     "new-servers": _new_servers,
     "empty-role": _empty_role,
     "accessory-proxy": _accessory_proxy,
+    "registry-namespace": _registry_namespace,
+    "custom-certificate": _custom_certificate,
 }
 
 

@@ -109,14 +109,15 @@ def _rules(rules: list[dict[str, Any]], direction: str) -> str:
     return "; ".join(parts)
 
 
-def _registries(logins: list) -> list[dict[str, Any]]:
+def _registries(logins: list, secret_username: bool) -> list[dict[str, Any]]:
     """The registries a host logs in to; Docker Hub once, under docker.io, though its provider holds the
-    credentials under each of Docker Hub's names (components/render/registry.py `auth_addresses`)."""
+    credentials under each of Docker Hub's names (components/render/registry.py `auth_addresses`). A user name
+    kept in berth:secrets is never shown (None)."""
     seen: list[dict[str, Any]] = []
     for login in logins:
         if isinstance(login, dict):
             entry = {"server": "docker.io" if login.get("address") in DOCKER_HUB else login.get("address"),
-                     "username": login.get("username")}
+                     "username": None if secret_username else login.get("username")}
             if entry not in seen:
                 seen.append(entry)
     return seen
@@ -282,7 +283,8 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name, "role": spec.role,
                                  "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
                                  "port": int(ssh["port"]) if ssh else None,
-                                 "registries": _registries(logins),
+                                 "registries": _registries(logins, bool(plan.stack.registry and
+                                                                             plan.stack.registry.username_secret)),
                                  "app": None, "accessories": {}}
         for container in on_host:
             inputs = container.plain_inputs

@@ -70,7 +70,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         path = ("accessories", name)
         if not isinstance(spec, dict):
             continue
-        berth_name = re.sub(r"-+", "-", str(name).lower().replace("_", "-")).strip("-")
+        berth_name = t.role(name)
         placement = _placement(t, spec, roles, path)
         if placement is None:
             continue
@@ -115,7 +115,7 @@ def _placement(t: Translation, spec: dict, roles: dict[str, list[str]], path: tu
         return {}
     covering = [role for role, role_hosts in roles.items() if set(role_hosts) <= set(hosts)]
     if hosts and sorted(h for role in covering for h in roles[role]) == sorted(hosts):
-        return {"roles": covering}
+        return {"roles": [t.role(role) for role in covering]}
     app_hosts = {h for role_hosts in roles.values() for h in role_hosts}
     where = ", ".join(hosts) or "no host"
     why = ("its hosts are not the app's" if not set(hosts) <= app_hosts

@@ -74,10 +74,16 @@ def translate(t: Translation) -> dict[str, list[str]]:
         for key in ("labels", "logging"):
             if key in spec:
                 t.note("not-taken", (*path, key), notes.SECTIONS[key])
-        out[role] = entry
-        t.d.origins[("servers", role)] = t.k.at(*path) or Origin(t.k.files[0], 1)
+        name = t.role(role)
+        if name in out:
+            t.problem(path, f"becomes the Berth role {name}, as another role does: rename one of them in deploy.yml")
+        elif name != role:
+            t.note("changed", path, f"Berth names take a-z, 0-9 and '-': the role is {name}, so its containers are "
+                                    f"{t.d.config.get('service')}-{name}-<version> (Kamal: ...-{role}-...)")
+        out[name] = entry
+        t.d.origins[("servers", name)] = t.k.at(*path) or Origin(t.k.files[0], 1)
         if t.s.provider != "existing":
-            t.d.comments[("servers", role, "size")] = "the plan's default (components/catalog.py)"
+            t.d.comments[("servers", name, "size")] = "the plan's default (components/catalog.py)"
     if t.s.provider != "existing":
         sizes = ", ".join(sorted({e["size"] for e in out.values()}))
         t.d.notes.append(Note("changed", "servers", f"new {t.s.provider} servers replace the hosts listed, "
@@ -92,8 +98,8 @@ def translate(t: Translation) -> dict[str, list[str]]:
                                  "env; Berth runs one env per role: give those hosts a role of their own with "
                                  "servers.<role>.env", t.k.at("servers")))
     t.put(("servers",), out)
-    if primary != "web" and primary in roles:
-        t.put(("primaryRole",), primary, ("primary_role",))
+    if t.role(primary) != "web" and primary in roles:
+        t.put(("primaryRole",), t.role(primary), ("primary_role",))
     t.take("primary_role")
     t.take("allow_empty_roles")
     return roles

@@ -25,9 +25,9 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         if running:
             proxied[role] = deep_merge(root if isinstance(root, dict) else {}, own if isinstance(own, dict) else {})
         if role == t.primary and not running:
-            t.put(("servers", role, "proxy"), False, ("servers", role, "proxy"))
+            t.put(("servers", t.role(role), "proxy"), False, ("servers", role, "proxy"))
         if role != t.primary and running:
-            t.put(("servers", role, "proxy"), True, ("servers", role, "proxy"))
+            t.put(("servers", t.role(role), "proxy"), True, ("servers", role, "proxy"))
     if not proxied:
         if root:
             t.note("not-taken", ("proxy",), "no role runs behind kamal-proxy, so Kamal uses none of it either")

@@ -40,7 +40,7 @@ def translate(t: Translation) -> None:
     asset_path = t.k.get("asset_path")
     if asset_path:
         path, _, options = str(asset_path).partition(":")
-        t.put(("assetPath",), path, ("asset_path",))
+        t.put(("assetPath",), path.rstrip("/") or "/", ("asset_path",))  # /app/dist/_astro/ is the same directory
         t.take("asset_path")
         if options:
             t.note("changed", ("asset_path",), f"mount options {options} dropped: Berth mounts the merged assets "
@@ -59,6 +59,14 @@ def mount(t: Translation, text: str, path: tuple) -> str | None:
     parts = text.split(":")
     if len(parts) < 2:
         t.problem(path, f"{text!r} is not source:target; Berth mounts only named volumes and host paths")
+        return None
+    if parts[0].startswith((".", "~")):
+        user = t.k.get("ssh", "user") or "root"
+        home = "/root" if user == "root" else f"/home/{user}"
+        where = "/".join(map(str, path))
+        t.problem(path, f"{where}: {parts[0]} is a host path relative to where `docker run` starts, the SSH "
+                        "user's home when Kamal runs it; Berth mounts absolute paths: write it as one (likely "
+                        f"{home}/{parts[0].lstrip('~').lstrip('./')})")
         return None
     options = parts[2].split(",") if len(parts) > 2 else []
     kept = ":ro" if "ro" in options else ""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import accessories, env, hosts, notes, proxy, storage
+from .names import berth_name
 from .notes import Note
 from .source import KamalConfig, Origin, Problem, erb_problems
 
@@ -91,6 +92,10 @@ class Translation:
     def secret(self, name: str, where: str) -> None:
         self.d.secrets.setdefault(name, []).append(where)
 
+    def role(self, name: Any) -> str:
+        """A Kamal role's Berth name: a-z, 0-9 and '-' (`job_worker` becomes `job-worker`), as the service is."""
+        return berth_name(str(name))
+
     # --- the sections -----------------------------------------------------------------------------------
 
     def run(self) -> Draft:
@@ -117,7 +122,7 @@ class Translation:
 
     def service(self) -> None:
         raw = str(self.k.get("service", default=""))
-        name = re.sub(r"-+", "-", raw.lower().replace("_", "-")).strip("-")
+        name = berth_name(raw)
         if not _NAME.match(name) or len(name) > 40:
             self.problem(("service",), f"{raw!r} cannot be a Berth service name (a-z, 0-9 and '-', starting with a "
                                        "letter, at most 40 characters): rename the service in deploy.yml")
@@ -150,12 +155,18 @@ class Translation:
             return
         out: dict[str, Any] = {}
         if server:
-            out["server"] = str(server)
+            host, slash, namespace = str(server).partition("/")
+            out["server"] = host
             self.take("registry", "server")
+            if slash:
+                self.note("changed", ("registry", "server"), f"Docker logs in to the registry host {host}; the "
+                                                            f"namespace {namespace} stays in the image's name "
+                                                            f"({self.d.config.get('image')})")
         username = registry.get("username")
-        if isinstance(username, list):
-            self.problem(("registry", "username"), "reads the user name from a secret; Berth's registry.username is "
-                                                   "plain text: write the name itself in deploy.yml")
+        if isinstance(username, list) and username:
+            out["usernameSecret"] = str(username[0])
+            self.secret(out["usernameSecret"], "registry.username")
+            self.take("registry", "username")
         elif username:
             out["username"] = str(username)
             self.take("registry", "username")
@@ -171,7 +182,7 @@ class Translation:
             self.note("changed", ("registry", "password"), "is written in the configuration itself (not shown): Berth "
                                                            "names it KAMAL_REGISTRY_PASSWORD, a secret; remove the "
                                                            "value from deploy.yml")
-        if "username" in out and "password" in out:
+        if ("username" in out or "usernameSecret" in out) and "password" in out:
             self.put(("registry",), out, ("registry",))
 
     def scalars(self, roles: dict[str, list[str]]) -> None:
