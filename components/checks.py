@@ -292,6 +292,13 @@ def warnings(stack: Stack) -> list[Problem]:
             retirement = catalog.hetzner_retirement(spec.size, stack.cloud.region) if spec.size else None
             if retirement:
                 notes.append(Problem(f"berth:servers.{role}.size", retirement))
+    for role, spec in stack.servers.items():
+        for i, host in enumerate(spec.hosts or []):
+            if "." not in host and ":" not in host:
+                notes.append(Problem(f"berth:servers.{role}.hosts[{i}]",
+                                     f"{host} must resolve on the machine that runs `pulumi up` (DNS or /etc/hosts): "
+                                     "Berth's remote commands dial it directly and do not read ~/.ssh/config, so an "
+                                     "ssh alias alone is not enough"))
     world = {"0.0.0.0/0", "::/0"}
     if world & set(stack.ssh.allow_from):
         notes.append(Problem("berth:ssh.allowFrom", "opens SSH to the whole internet (key-only login still applies)"))

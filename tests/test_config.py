@@ -129,6 +129,17 @@ BAD_INPUTS = {
 }
 
 
+def test_a_single_label_host_is_accepted_with_a_review_warning():
+    """Kamal reaches any name ssh resolves; Berth's remote commands (pulumi-command's Go SSH client) need it to
+    resolve without ~/.ssh/config, so the plan says so."""
+    from components import checks
+
+    raw = mutated(cloud={"provider": "existing"}, database=None, backups=None, volume=None,
+                  servers={"web": {"hosts": ["repository-production"]}})
+    stack = load(raw)
+    assert any("repository-production must resolve" in p.message for p in checks.warnings(stack))
+
+
 def test_a_roles_clear_value_wins_over_the_stacks_secret_of_that_name_as_in_kamal():
     """Kamal passes the stack's secret in the env file and the role's clear value as --env, which Docker reads
     last (docker/cli opts.ReadKVEnvStrings): the container sees the role's value."""
