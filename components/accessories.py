@@ -57,8 +57,9 @@ class Accessory(pulumi.ComponentResource):
         volumes += [docker.ContainerVolumeArgs(host_path=text.file_host_path(args.service, args.name, f.container_path),
                                                container_path=f.container_path, read_only=True) for f in args.files]
         envs = self._env(args).apply(lambda env: [f"{k}={env[k]}" for k in sorted(env)])
+        logs = containers.logging(args.logging)
         labels = [docker.ContainerLabelArgs(label="service", value=args.service),
-                  docker.ContainerLabelArgs(label="accessory", value=args.name), containers.LOGGING_LABEL]
+                  docker.ContainerLabelArgs(label="accessory", value=args.name), logs.label]
         if args.files:  # a changed file restarts the container onto it (secret files hash as a secret)
             digest = host_files.apply(text.content_hash)
             labels.append(docker.ContainerLabelArgs(
@@ -69,11 +70,11 @@ class Accessory(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             ports=[docker.ContainerPortArgs(ip=args.publish[0], external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
-            **containers.limits(args.options, host.daemon),
+            **containers.limits(args.options, host.daemon), **containers.identity_and_hosts(args.options),
             healthcheck=containers.healthcheck(args.healthcheck, interval="5s", timeout="5s", retries=12)
             if args.healthcheck else None,
             wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
-            restart="unless-stopped", must_run=True, **containers.LOGGING,
+            restart="unless-stopped", must_run=True, **logs.args,
             destroy_grace_seconds=containers.STOP_SECONDS,
             # The provider "updates" a changed health check in state only (resourceDockerContainerUpdate applies
             # restart and resources, nothing else): a new container is the only way to change it.
@@ -153,7 +154,7 @@ def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, hos
         file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
         directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)
                      for d in config.directories],
-        volumes=list(config.volumes), publish=publish, options=config.options,
+        volumes=list(config.volumes), publish=publish, options=config.options, logging=stack.logging,
     )
     preset = presets.PRESETS.get(config.kind)
     return preset(args, presets.PresetContext(stack, stack_name, config, secrets, backups)) if preset else args

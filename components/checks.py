@@ -15,7 +15,7 @@ from .clouds.names import (
     Rule,
     broken_rule,
 )
-from .config import Stack
+from .config import Stack, parse_mount
 from .errors import Problem
 from .render.edge import resolves_itself
 from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
@@ -175,13 +175,22 @@ def _mounts(stack: Stack) -> list[Problem]:
     targets = [mount.target for mount in stack.mounts]
     if len(set(targets)) != len(targets):
         problems.append(Problem("berth:volumes", "mounts two volumes at the same container path"))
-    for i, mount in enumerate(stack.mounts):
-        under_volume = stack.volume is not None and (
-            mount.source == stack.volume.mount_path or mount.source.startswith(stack.volume.mount_path + "/"))
-        if mount.is_host_path and stack.provider != "existing" and not under_volume:
-            problems.append(Problem(f"berth:volumes[{i}]", f"host path {mount.source} is on the server's boot disk, "
-                                                           "which a rebuilt server loses; mount it under "
-                                                           "berth:volume.mountPath or use a Docker volume name"))
+    lists = [("berth:volumes", stack.mounts)]
+    for role, spec in stack.servers.items():
+        own = [parse_mount(v) for v in spec.volumes]
+        lists.append((f"berth:servers.{role}.volumes", own))
+        taken = set(targets) & {m.target for m in own}
+        if taken or len({m.target for m in own}) != len(own):
+            problems.append(Problem(f"berth:servers.{role}.volumes", f"mounts two volumes at the same container path "
+                                                                     f"({', '.join(sorted(taken)) or 'twice here'})"))
+    for key, mounts in lists:
+        for i, mount in enumerate(mounts):
+            under_volume = stack.volume is not None and (
+                mount.source == stack.volume.mount_path or mount.source.startswith(stack.volume.mount_path + "/"))
+            if mount.is_host_path and stack.provider != "existing" and not under_volume:
+                problems.append(Problem(f"{key}[{i}]", f"host path {mount.source} is on the server's boot disk, which "
+                                                       "a rebuilt server loses; mount it under berth:volume.mountPath "
+                                                       "or use a Docker volume name"))
     return problems
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +36,7 @@ from .fields import (
     Duration,
     EnvName,
     EnvValue,
+    ExtraHost,
     Hostname,
     Memory,
     MountPoint,
@@ -58,6 +59,8 @@ PRIMARY_ROLE = "web"
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+):(?P<port>\d{1,5})$")
+_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$"
+_GROUP = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
 
 class Section(BaseModel):
@@ -153,6 +156,57 @@ class Ssh(Section):
 class ContainerOptions(Section):
     memory: Memory | None = None  # as `docker run --memory` reads it (components/gounits.py)
     cpus: Cpus | None = None
+    user: Text | None = Field(None, pattern=_USER)  # docker run --user: name, uid, name:group or uid:gid
+    group_add: list[Text] = Field([], json_schema_extra={"items": {"pattern": _GROUP}})  # docker run --group-add
+    add_host: list[ExtraHost] = []  # docker run --add-host name:ip (or name:host-gateway)
+
+    @field_validator("group_add")
+    @classmethod
+    def _groups(cls, groups: list[str]) -> list[str]:
+        bad = [g for g in groups if not re.match(_GROUP, g)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a group name or id")
+        if len(set(groups)) != len(groups):
+            raise ValueError("names a group twice")
+        return groups
+
+    def spec(self) -> dict[str, Any]:
+        """What a change of these options must change in an app container's name (release.py `_container_spec`):
+        memory and cpus as they always were, the others only when set, so a stack that sets none of them keeps
+        its containers' names (and containers) on upgrade."""
+        return {**self.model_dump(include={"memory", "cpus"}),
+                **self.model_dump(exclude={"memory", "cpus"}, exclude_defaults=True)}
+
+
+class Logging(Section):
+    """Docker's logging driver and its options for a container (`docker run --log-driver --log-opt`), as
+    Kamal's `logging` section says them. Unset: json-file with max-size 10m, Kamal's default."""
+
+    driver: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./:-]*$")  # json-file, journald, a plugin
+    options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")], Text] = {}
+
+    @field_validator("options")
+    @classmethod
+    def _no_credentials(cls, options: dict[str, str]) -> dict[str, str]:
+        suspects = [key for key, value in options.items()
+                    if looks_like_credential(re.sub(r"[-.]", "_", key), str(value))]
+        if suspects:
+            raise ValueError(f"{', '.join(suspects)} looks like a credential, and log options are written in plain "
+                             "text on the container: set it in the host's /etc/docker/daemon.json instead (the "
+                             "value is not shown)")
+        return options
+
+    @property
+    def declared(self) -> bool:
+        """Kamal passes its own default (max-size 10m) unless the section names a driver or an option."""
+        return bool(self.driver or self.options)
+
+    def merged(self, role: "Logging | None") -> "Logging":
+        """A role's logging over the stack's, as Kamal's `Logging#merge` (deep_merge): the role's driver wins,
+        options merge key by key."""
+        if role is None:
+            return self
+        return Logging.model_construct(driver=role.driver or self.driver, options={**self.options, **role.options})
 
 
 class Role(Section):
@@ -162,6 +216,8 @@ class Role(Section):
     os_image: str | None = None
     cmd: str | None = None
     options: ContainerOptions = ContainerOptions()
+    volumes: list[MountSpec] = []  # this role's own mounts, after berth:volumes (Kamal: the role's options)
+    logging: Logging | None = None  # merged over berth:logging, as Kamal merges a role's logging
     proxy: bool | None = None  # default: only the primary role is behind the proxy
     env: Env | None = None  # merged over berth:env for this role's containers, as Kamal merges a role's env
 
@@ -572,6 +628,7 @@ class Stack(Section):
     firewall: Firewall = Firewall()
     volume: Volume | None = None
     volumes: list[MountSpec] = []
+    logging: Logging | None = None  # every container's logging (roles merge their own over it); unset: json-file 10m
     asset_path: AbsolutePath | None = None
     proxy: Proxy = Proxy()
     env: Env = Env()
@@ -659,10 +716,22 @@ class Stack(Section):
     def mounts(self) -> list[Mount]:
         return [parse_mount(volume) for volume in self.volumes]
 
+    def role_volumes(self, role: str) -> list[str]:
+        """The mounts a role's containers get: berth:volumes, then the role's own."""
+        return [*self.volumes, *self.servers[role].volumes]
+
+    def role_logging(self, role: str) -> Logging | None:
+        """The role's logging merged over the stack's; None when neither declares any (Berth's default)."""
+        merged = (self.logging or Logging()).merged(self.servers[role].logging)
+        return merged if merged.declared else None
+
     @property
     def storage_directories(self) -> list[str]:
         """Host paths the app's containers mount: created on every host and owned by `app.user`."""
-        return [mount.source for mount in self.mounts if mount.is_host_path]
+        shared = [mount.source for mount in self.mounts if mount.is_host_path]
+        roles = self.servers.values() if isinstance(self.servers, dict) else []
+        own = [m.source for spec in roles for m in map(parse_mount, spec.volumes) if m.is_host_path]
+        return shared + [source for source in dict.fromkeys(own) if source not in shared]
 
     def secret_refs(self) -> list[tuple[str, str]]:
         """(key path, secret name) for every place that names a berth:secrets entry."""

@@ -310,6 +310,23 @@ def _stringify_scalar(value: object) -> object:
     return _stringify_number(value)
 
 
+def _extra_host(value: str) -> str:
+    """`docker run --add-host name:ip`. The Docker provider reads the hosts back by splitting each at ':'
+    (`flattenExtraHosts`), so an IPv6 address would come back cut and replace the container on every `up`."""
+    name, colon, ip = value.partition(":")
+    if not colon or not re.match(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$", name):
+        raise ValueError(f"{value!r} is not name:ip, like host.docker.internal:host-gateway or db:10.0.0.5")
+    if ip != "host-gateway":
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise ValueError(f"{value!r}: {ip!r} is not an IP address or host-gateway") from None
+        if address.version == 6:
+            raise ValueError(f"{value!r}: the Docker provider reads an IPv6 address back cut at its first ':', "
+                             "so the container would be replaced on every `up`; use an IPv4 address")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_duration), Field(examples=["10s"], pattern=_DURATION.pattern)]
 Name = Annotated[str, AfterValidator(_name), Field(pattern=_NAME.pattern, max_length=40)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
@@ -321,6 +338,7 @@ Repository = Annotated[str, AfterValidator(_repository)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 _TEXT_OR_NUMBER = WithJsonSchema({"type": ["string", "number"]})
 Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version), _TEXT_OR_NUMBER]
+ExtraHost = Annotated[str, AfterValidator(_extra_host)]
 EnvName = Annotated[str, AfterValidator(_env_name), Field(pattern=_ENV_NAME.pattern)]
 SecretName = Annotated[str, AfterValidator(_secret_name), Field(pattern=_SECRET_NAME.pattern)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]

@@ -71,6 +71,7 @@ class KamalProxy(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
                                    opts=pulumi.ResourceOptions(parent=self, provider=provider))
         bindings = [(port, ip) for port in proxy.PORTS for ip in ("0.0.0.0", "::")]
+        logs = containers.logging()  # Kamal's proxy: `--log-opt max-size=10m` whatever the app's logging
         return docker.Container(
             name, name=proxy.CONTAINER, image=image.image_id, command=["kamal-proxy", "run"],
             restart="unless-stopped", must_run=True,
@@ -81,10 +82,10 @@ class KamalProxy(pulumi.ComponentResource):
                 docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
                                            read_only=True),
             ],
-            **containers.LOGGING,
+            **logs.args,
             labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy"),
                     docker.ContainerLabelArgs(label="berth.ports", value=proxy.ports_label(bindings)),
-                    containers.LOGGING_LABEL],
+                    logs.label],
             # Stopped with time to drain what is in flight, at least as long as this stack's own drain.
             destroy_grace_seconds=max(containers.STOP_SECONDS, args.drain_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,

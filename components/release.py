@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from . import containers
-from .config import Role, Stack
+from .config import Logging, Role, Stack
 from .fields import duration_seconds
 from .hosts import Host, Servers
 from .proxy import KamalProxy
@@ -41,9 +41,10 @@ class ReleaseArgs:
     hosts: list[Host]
     proxied_roles: list[str]
     roles: dict[str, Role]  # cmd and container options per role
+    logging: dict[str, Logging | None]  # per role: berth:logging with the role's merged over it
     env_clear: dict[str, dict[str, str]]  # per role: berth:env with the role's env merged over it
     env_secret: dict[str, dict[str, pulumi.Output[str]]]  # per role: env name -> secret value
-    mounts: list[str]
+    mounts: dict[str, list[str]]  # per role: berth:volumes, then the role's own
     asset_path: str | None
     app_port: int
     deploy: proxy_text.DeployOptions
@@ -79,8 +80,9 @@ class ReleaseArgs:
         return cls(
             service=stack.service, repository=stack.image, version=stack.version, primary_role=stack.primary_role,
             hosts=servers.hosts, proxied_roles=stack.proxied_roles,
-            roles=dict(stack.servers),
-            env_clear=env_clear, env_secret=env_secret, mounts=list(stack.volumes),
+            roles=dict(stack.servers), logging={role: stack.role_logging(role) for role in stack.servers},
+            env_clear=env_clear, env_secret=env_secret,
+            mounts={role: stack.role_volumes(role) for role in stack.servers},
             asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
             retain=stack.retain_containers, maintenance=stack.maintenance,
             maintenance_message=stack.maintenance_message, batch_size=stack.rollout.batch_size,
@@ -147,10 +149,13 @@ class Release(pulumi.ComponentResource):
         also gives it a new name, or the replacement would meet the running container's name."""
         a = self.args
         return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear[role], "secrets": sorted(a.env_secret[role]),
-                "mounts": a.mounts, "options": a.roles[role].options.model_dump(),
+                "mounts": a.mounts[role], "options": a.roles[role].options.spec(),
                 "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path,
-                "container": {"healthcheck": self._health(role), "logging": containers.LOGGING, "restart": "unless-stopped",
-                              "network": DOCKER_NETWORK, "labels": self._labels(role)}}
+                "container": {"healthcheck": self._health(role), "logging": self._logs(role).args,
+                              "restart": "unless-stopped", "network": DOCKER_NETWORK, "labels": self._labels(role)}}
+
+    def _logs(self, role: str) -> containers.Logs:
+        return containers.logging(self.args.logging[role])
 
     def _health(self, role: str) -> dict | None:
         """Docker's own view for `docker ps` on proxied roles; kamal-proxy's check gates traffic, so no need
@@ -163,8 +168,8 @@ class Release(pulumi.ComponentResource):
 
     def _labels(self, role: str) -> dict[str, str]:
         a = self.args
-        return {"service": a.service, "role": role, "version": a.version,
-                containers.LOGGING_LABEL.label: containers.LOGGING_LABEL.value}
+        label = self._logs(role).label
+        return {"service": a.service, "role": role, "version": a.version, label.label: label.value}
 
     def _container(self, host: Host) -> docker.Container:
         a = self.args
@@ -183,7 +188,7 @@ class Release(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] = [*a.after.get(host.spec.name, [])]
         if self.release_command is not None:
             depends_on.append(self.release_command)
-        volumes = [containers.volume(mount) for mount in a.mounts]
+        volumes = [containers.volume(mount) for mount in a.mounts[role]]
         if a.asset_path:
             script = text.asset_bridge_script(a.service, role, a.version, a.image, a.asset_path, a.retain)
             depends_on.append(host.run_script(f"{host.spec.name}-assets", script, parent=self, triggers=[a.version],
@@ -198,9 +203,9 @@ class Release(pulumi.ComponentResource):
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in self._labels(role).items()],
-            **containers.limits(a.roles[role].options, host.daemon),
+            **containers.limits(a.roles[role].options, host.daemon), **containers.identity_and_hosts(a.roles[role].options),
             healthcheck=containers.healthcheck(**health) if (health := self._health(role)) else None,
-            restart="unless-stopped", must_run=True, **containers.LOGGING,
+            restart="unless-stopped", must_run=True, **self._logs(role).args,
             destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
             opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True,
                             ignore_changes=containers.IGNORED),
@@ -214,7 +219,7 @@ class Release(pulumi.ComponentResource):
         a = self.args
         role = host.spec.role
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
-                           mounts=tuple(a.mounts), command=a.release_command or "")
+                           mounts=tuple(a.mounts[role]), command=a.release_command or "")
         script = self._env_values[role].apply(
             lambda env: text.docker_run_script([run], {**a.env_clear[role], **env}, run.name))
         return host.run_script(f"{host.spec.name}-release-command", pulumi.Output.secret(script), parent=self,

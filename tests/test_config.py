@@ -126,6 +126,17 @@ BAD_INPUTS = {
         "berth:servers.web.env: RAILS_ENV would be both clear and secret once merged with berth:env"),
     "credential in a role's plain env": (dict(servers__web__env={"clear": {"JOBS_API_KEY": "x"}}),
                                          "berth:servers.web.env.clear: JOBS_API_KEY looks like a credential"),
+    "extra host with IPv6": (dict(servers={"web": {"options": {"addHost": ["db:fd00::5"]}}}),
+                             "berth:servers.web.options.addHost[0]"),
+    "extra host without an address": (dict(servers={"web": {"options": {"addHost": ["db"]}}}),
+                                      "'db' is not name:ip"),
+    "user with a space": (dict(servers={"web": {"options": {"user": "rails app"}}}), "berth:servers.web.options.user"),
+    "group named twice": (dict(servers={"web": {"options": {"groupAdd": ["docker", "docker"]}}}),
+                          "berth:servers.web.options.groupAdd: names a group twice"),
+    "credential in a log option": (dict(logging={"driver": "splunk", "options": {"splunk-token": "abc"}}),
+                                   "berth:logging.options: splunk-token looks like a credential"),
+    "role mount over a stack mount": (dict(servers={"web": {"volumes": ["other:/rails/storage"]}}),
+                                      "berth:servers.web.volumes: mounts two volumes at the same container path"),
 }
 
 

@@ -189,6 +189,51 @@ def _published(port: str | None) -> list[str]:
     return [f"{ip}:{parts[-2]}->{parts[-1]}"]
 
 
+def _flags(args: list[str]) -> dict[str, list[str]]:
+    """`docker run` arguments as Kamal renders them (`--user "1000"`, `--log-opt max-size="10m"`): flag -> values,
+    each value unquoted as the shell would."""
+    out: dict[str, list[str]] = {}
+    flag = None
+    for arg in args:
+        if arg.startswith("--"):
+            flag = arg[2:]
+            out.setdefault(flag, [])
+        elif flag is not None:
+            out[flag].append(" ".join(shlex.split(arg)))
+            flag = None
+    return out
+
+
+def _kamal_mount(text: str) -> str:
+    """`--mount type=bind,source=S,target=T[,readonly]` in Kamal's volume syntax, as the import carries it."""
+    fields = dict(part.partition("=")[::2] for part in text.split(","))
+    source = fields.get("source") or fields.get("src")
+    target = fields.get("target") or fields.get("destination") or fields.get("dst")
+    return f"{source}:{target}{':ro' if 'readonly' in fields or 'ro' in fields else ''}"
+
+
+def kamal_docker(docker: dict[str, list[str]]) -> dict[str, Any]:
+    """What Kamal hands `docker run` beyond image, env and command, in the plan's terms (tooling/plan.py `docker`)."""
+    options, logging = _flags(docker["options"]), _flags(docker["logging"])
+    volumes = [v for flag in ("volume",) for v in _flags(docker["volumes"]).get(flag, [])] + docker.get("raw", [])
+    volumes += options.get("volume", []) + [_kamal_mount(m) for m in options.get("mount", [])]
+    log_options = dict(o.partition("=")[::2] for o in logging.get("log-opt", []) + options.get("log-opt", []))
+    driver = (logging.get("log-driver", []) + options.get("log-driver", []) or [None])[-1]
+    # Mount order means nothing to Docker (each target once), and group_add is a set in the provider: sorted.
+    return {"volumes": sorted(volumes), "user": (options.get("user") or [None])[-1],
+            "groupAdd": sorted(options.get("group-add", [])),
+            "addHost": [h.replace("=", ":", 1) if ":" not in h.partition("=")[0] else h
+                        for h in options.get("add-host", [])],
+            "logging": {"driver": driver, "options": log_options}}
+
+
+def berth_docker(container: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The same from the plan, without the mounts Berth adds itself (asset bridging, an accessory's files)."""
+    return {"volumes": sorted(v for v in container["volumes"] if not v.split(":")[0].startswith(skip)),
+            "user": container["user"], "groupAdd": sorted(container["groupAdd"]), "addHost": container["addHost"],
+            "logging": container["logging"]}
+
+
 def _names(env: dict[str, Any]) -> set[str]:
     return set(env["clear"]) | {secret.partition(":")[0] for secret in env["secret"]}
 
@@ -213,6 +258,9 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             app = host["app"] or {}
             check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
             check("cmd", host["name"], shlex.split(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            kamal_run, berth_run = kamal_docker(spec["docker"]), berth_docker(app, ("/var/lib/berth/",))
+            for key in kamal_run:
+                check("docker", f"{role} {key}", kamal_run[key], berth_run[key])
             env = spec["env"].get(kamal_host) if kamal_host else None
             if env is not None:
                 check("env", f"{role} {kamal_host}", sorted(_names(env)), sorted(app.get("env") or []))
@@ -239,6 +287,10 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
             check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
             check("accessory port", at, _published(accessory["port"]), mine["published"])
+            kamal_run = kamal_docker({**accessory["docker"], "volumes": [], "raw": accessory["docker"]["volumes"]})
+            berth_run = berth_docker(mine, ("/var/lib/berth/",))
+            for key in kamal_run:
+                check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
             check("accessory proxy", at, bool(accessory["proxy"]), False)  # Berth routes only the app through it
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
@@ -357,6 +409,55 @@ def _meilisearch_preset(d: Difference, facts: dict, plan: dict) -> bool:
         set(d.berth) - set(d.kamal) <= {"MEILI_ENV", "MEILI_NO_ANALYTICS"}
 
 
+def _default_log_driver(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal's default logging names no driver (the daemon's, json-file unless daemon.json says otherwise);
+    Berth's names json-file, with the same max-size 10m."""
+    return (d.aspect in ("docker", "accessory docker") and d.key.endswith(" logging")
+            and d.kamal == {"driver": None, "options": {"max-size": "10m"}}
+            and d.berth == {**d.kamal, "driver": "json-file"})
+
+
+def _volumes(d: Difference, suffix: str) -> tuple[list[str], list[str]] | None:
+    if d.aspect in ("docker", "accessory docker") and d.key.endswith(suffix) and isinstance(d.kamal, list):
+        return d.kamal, d.berth
+    return None
+
+
+def _mount_options(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal passes a volume's options as written (`:z`); Berth mounts read-write or `:ro` (the import notes it)."""
+    pair = _volumes(d, " volumes")
+    trimmed = [":".join(v.split(":")[:2]) + (":ro" if "ro" in v.split(":", 2)[2:3][0].split(",") else "")
+               if v.count(":") >= 2 else v for v in pair[0]] if pair else None
+    return pair is not None and trimmed == pair[1] != pair[0]
+
+
+def _storage_volume(d: Difference, facts: dict, plan: dict) -> bool:
+    """With --provider, host paths move onto the block volume (/mnt/storage/<path with dashes>)."""
+    pair = _volumes(d, " volumes")
+    moved = [f"/mnt/storage/{v.split(':')[0].strip('/').replace('/', '-')}:{v.split(':', 1)[1]}"
+             if v.startswith("/") else v for v in pair[0]] if pair else None
+    return pair is not None and plan["provider"] != "existing" and moved == pair[1]
+
+
+def _preset_volumes(d: Difference, facts: dict, plan: dict) -> bool:
+    """Berth's presets mount what they need: a named data volume for postgres and meilisearch when none is given,
+    and for litestream the app's own storage at the app's paths (its databases' directories)."""
+    pair = _volumes(d, " volumes")
+    if pair is None or d.aspect != "accessory docker":
+        return False
+    name = d.key.split(" ")[0]
+    preset = next((p for repo, p in accessories_presets().items()
+                   if facts["accessories"][name]["image"].split(":")[0].endswith(repo)), None)
+    if preset in ("postgres", "meilisearch"):
+        return pair[0] == [] and len(pair[1]) == 1 and pair[1][0].split(":")[0].endswith("-data")
+    return preset == "litestream"
+
+
+def accessories_presets() -> dict[str, str]:
+    from berth.kamal.accessories import PRESETS
+    return PRESETS
+
+
 DIFFERENCES = {
     "origin-tls": _tls_origin,
     "behind-cloudflare": _behind_cloudflare,
@@ -375,6 +476,10 @@ DIFFERENCES = {
     "accessory-proxy": _accessory_proxy,
     "registry-namespace": _registry_namespace,
     "custom-certificate": _custom_certificate,
+    "default-log-driver": _default_log_driver,
+    "mount-options": _mount_options,
+    "storage-volume": _storage_volume,
+    "preset-volumes": _preset_volumes,
 }
 
 

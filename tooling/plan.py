@@ -270,6 +270,15 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
     def env_names(container: Registration) -> list[str]:
         return sorted(e.split("=", 1)[0] for e in container.plain_inputs.get("envs") or [])
 
+    def docker(container: Registration) -> dict[str, Any]:
+        """What else reaches `docker run`: mounts (Kamal's source:target[:ro]), user, groups, extra hosts, logging."""
+        i = container.plain_inputs
+        volumes = [f"{v.get('hostPath') or v.get('volumeName')}:{v.get('containerPath')}{':ro' if v.get('readOnly') else ''}"
+                   for v in i.get("volumes") or []]
+        return {"volumes": volumes, "user": i.get("user"), "groupAdd": list(i.get("groupAdds") or []),
+                "addHost": [f"{h.get('host')}:{h.get('ip')}" for h in i.get("hosts") or []],
+                "logging": {"driver": i.get("logDriver"), "options": dict(i.get("logOpts") or {})}}
+
     out = []
     specs = {spec.name: spec for spec in host_specs(plan.stack, plan.evaluation.stack)}
     providers = {r.name.removesuffix("-docker"): r for r in resources if r.type == "pulumi:providers:docker"}
@@ -295,12 +304,13 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                 entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
                                 "command": inputs.get("command"), "env": env_names(container),
                                 # after `sudo -n` for a user other than root
-                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
+                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None,
+                                **docker(container)}
             elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
                 accessory = container.name.removeprefix(f"{name}-")
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
-                    "command": inputs.get("command"), "env": env_names(container),
+                    "command": inputs.get("command"), "env": env_names(container), **docker(container),
                     "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
                                   for p in inputs.get("ports") or []]}
         out.append(entry)

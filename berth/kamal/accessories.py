@@ -20,7 +20,7 @@ import yaml
 
 from components.fields import looks_like_credential
 
-from . import env, hosts, storage
+from . import docker_options, env, storage
 from .notes import Note
 from .source import MAX_LOCAL_FILE
 
@@ -171,9 +171,14 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
         t.d.notes.append(Note("check", "/".join(map(str, path)), f"mounts {', '.join(host_paths)} from the host: a new "
                               f"{t.s.provider} server starts without them; put them there before `pulumi up`, or "
                               "carry small files in files:", t.k.at(*path, "volumes")))
-    options = hosts.options(t, spec.get("options"), (*path, "options"))
-    if options:
-        entry["options"] = options
+    carried = docker_options.translate(t, spec.get("options"), (*path, "options"))
+    if carried.options:
+        entry["options"] = carried.options
+    if carried.volumes:
+        entry["volumes"] = [*entry.get("volumes", []), *carried.volumes]
+    if carried.logging:
+        t.note("not-taken", (*path, "options"), "--log-driver/--log-opt on an accessory: Berth's accessories log as "
+                                                "berth:logging says, as Kamal's do without these options")
 
 
 def _port(t: Translation, port: Any, path: tuple, entry: dict[str, Any], name: str) -> None:

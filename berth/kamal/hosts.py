@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from components import catalog
 
-from . import notes
+from . import docker_options, notes
 from .notes import Note
 from .source import Origin
 
@@ -68,12 +68,16 @@ def translate(t: Translation) -> dict[str, list[str]]:
         if spec.get("cmd"):
             entry["cmd"] = str(spec["cmd"])
             t.take(*path, "cmd")
-        docker_options = options(t, spec.get("options"), (*path, "options"))
-        if docker_options:
-            entry["options"] = docker_options
-        for key in ("labels", "logging"):
-            if key in spec:
-                t.note("not-taken", (*path, key), notes.SECTIONS[key])
+        carried = docker_options.translate(t, spec.get("options"), (*path, "options"))
+        if carried.options:
+            entry["options"] = carried.options
+        if carried.volumes:
+            entry["volumes"] = carried.volumes
+        logging = docker_options.logging(t, spec.get("logging"), (*path, "logging"), carried.logging)
+        if logging:
+            entry["logging"] = logging
+        if "labels" in spec:
+            t.note("not-taken", (*path, "labels"), notes.SECTIONS["labels"])
         name = t.role(role)
         if name in out:
             t.problem(path, f"becomes the Berth role {name}, as another role does: rename one of them in deploy.yml")
@@ -103,21 +107,6 @@ def translate(t: Translation) -> dict[str, list[str]]:
     t.take("primary_role")
     t.take("allow_empty_roles")
     return roles
-
-
-def options(t: Translation, options: Any, path: tuple) -> dict[str, Any]:
-    """Docker options: memory and cpus carry over; Berth sets restart and logging itself."""
-    if not isinstance(options, dict):
-        return {}
-    out = {}
-    for key, value in options.items():
-        if key in ("memory", "cpus"):
-            out[key] = str(value) if key == "memory" else value
-            t.take(*path, key)
-        else:
-            t.note("not-taken", (*path, key), f"docker run --{key}: Berth sets only memory and cpus on a "
-                                                 "container")
-    return out
 
 
 def region(t: Translation) -> str | None:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accessories, env, hosts, notes, proxy, storage
+from . import accessories, docker_options, env, hosts, notes, proxy, storage
 from .names import berth_name
 from .notes import Note
 from .source import KamalConfig, Origin, Problem, erb_problems
@@ -196,7 +196,10 @@ class Translation:
                              ("parallel_roles", "Berth starts every role's containers when they are ready")):
             if key in boot:
                 self.note("not-taken", ("boot", key), message)
-        for key in ("readiness_delay", "labels", "logging", "minimum_version", "run_directory", "error_pages_path",
+        logging = docker_options.logging(self, self.k.get("logging"), ("logging",))
+        if logging:
+            self.put(("logging",), logging, ("logging",))
+        for key in ("readiness_delay", "labels", "minimum_version", "run_directory", "error_pages_path",
                     "hooks_output", "builder", "sshkit"):
             if key in self.k.raw:
                 self.note("not-taken", (key,), notes.SECTIONS[key])
@@ -252,7 +255,7 @@ class Translation:
         walk(self.k.raw, ())
 
 
-NOT_TAKEN_SECTIONS = ("builder", "aliases", "sshkit", "labels", "logging", "hooks_output", "minimum_version",
+NOT_TAKEN_SECTIONS = ("builder", "aliases", "sshkit", "labels", "hooks_output", "minimum_version",
                       "run_directory", "error_pages_path", "readiness_delay")
 
 

@@ -1,0 +1,71 @@
+"""What `berth import` now carries from a Kamal role's `options` and `logging` (issue 25 item 3), run on a lab
+host through the real engine: one deployment with a user, an extra group, extra hosts, a read-only bind mount and a
+named volume of the role's own, and logging declared at the stack and merged per role. It proves each reaches the
+container as Docker runs it, that the Docker provider reads each back as declared (an unchanged `up` and a
+refreshed one change nothing), and that a change of the log options replaces the container with the new ones
+although the provider's diff ignores `logOpts`."""
+
+from __future__ import annotations
+
+import json
+
+from .http import get
+from .test_release import HOSTNAMES
+from .world import MINIMAL
+
+UPLOADS = "/srv/shop/uploads"
+OPTIONS = {"user": "1000:1000", "groupAdd": ["60000"],
+           "addHost": ["host.docker.internal:host-gateway", "ledger-db:10.4.0.10"]}
+LOGGING = {"driver": "json-file", "options": {"max-size": "1m"}}
+
+
+def _inspect(host, container: str, field: str):
+    return json.loads(host.docker("inspect", "--format", f"{{{{json {field}}}}}", container).stdout)
+
+
+def _app(stack) -> str:
+    return stack.outputs["release"]["containers"]["shop-web-1"]
+
+
+def test_a_roles_user_groups_hosts_mounts_and_logging_run_as_declared_and_read_back_unchanged(world):
+    host = world.add_host()
+    host.ssh(f"mkdir -p {UPLOADS} && echo kept > {UPLOADS}/note.txt")
+    stack = world.deployment("e2e-options", logging=LOGGING, servers={"web": {
+        "hosts": [host.address], "options": OPTIONS, "logging": {"options": {"max-file": 2}},
+        "volumes": [f"{UPLOADS}:/rails/public/uploads:ro", "shop_cache:/rails/tmp/cache"]}}, **MINIMAL)
+    up = stack.up()
+    assert up.ok, up.error
+    app = _app(stack)
+    assert _inspect(host, app, ".Config.User") == "1000:1000"
+    assert _inspect(host, app, ".HostConfig.GroupAdd") == ["60000"]
+    assert sorted(_inspect(host, app, ".HostConfig.ExtraHosts")) == sorted(OPTIONS["addHost"])
+    assert _inspect(host, app, ".HostConfig.LogConfig") == {"Type": "json-file",
+                                                           "Config": {"max-file": "2", "max-size": "1m"}}
+    assert "60000" in host.docker("exec", app, "id", "-G").stdout.split()
+    hosts_file = host.docker("exec", app, "cat", "/etc/hosts").stdout
+    assert "10.4.0.10\tledger-db" in hosts_file and "host.docker.internal" in hosts_file
+    assert host.docker("exec", app, "cat", "/rails/public/uploads/note.txt").stdout.strip() == "kept"
+    assert host.docker("exec", app, "touch", "/rails/public/uploads/x", check=False).returncode != 0  # read-only
+    assert host.docker("volume", "inspect", "shop_cache", check=False).returncode == 0
+    proxy_logs = _inspect(host, "kamal-proxy", ".HostConfig.LogConfig")
+    assert proxy_logs == {"Type": "json-file", "Config": {"max-size": "10m"}}  # Kamal's proxy logs its own way
+    assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
+    for again in (stack.up(), stack.up(refresh=True)):
+        assert again.ok, again.error
+        assert again.changed == [], [(s.op, s.name) for s in again.changed]
+
+
+def test_new_log_options_replace_the_container_with_them(world):
+    """The diff ignores `logOpts` (the daemon merges its defaults into the read-back); the `berth.log-opts` label
+    forces the replacement, and the engine creates the new container from the program's new inputs."""
+    stack = world.deployment("e2e-options")
+    host = next(h for h in world.lab.hosts if h.address == stack.settings["servers"]["web"]["hosts"][0])
+    before = _app(stack)
+    up = stack.up(logging={"options": {"max-size": "2m"}})
+    assert up.ok, up.error
+    after = _app(stack)
+    assert after != before
+    assert _inspect(host, after, ".HostConfig.LogConfig")["Config"] == {"max-file": "2", "max-size": "2m"}
+    labels = _inspect(host, after, ".Config.Labels")
+    assert labels["berth.log-opts"] == "log-driver=json-file,max-file=2,max-size=2m"
+    assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
