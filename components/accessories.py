@@ -8,7 +8,6 @@ Litestream, Meilisearch and Postgres need; everything else is the generic contai
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 
 import pulumi
@@ -20,6 +19,7 @@ from .config import Accessory as AccessoryConfig
 from .config import Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
+from .render.argv import shell_words
 from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
@@ -149,7 +149,7 @@ def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, hos
         publish = (ip, int(port), config.port or int(port))
     args = AccessoryArgs(
         service=stack.service, name=name, host=host, image=config.image,
-        command=shlex.split(config.cmd) if config.cmd else None, env_clear=dict(config.env.clear),
+        command=shell_words(config.cmd) if config.cmd else None, env_clear=dict(config.env.clear),
         env_secret={env: secrets.output(secret) for env, secret in config.env.secret_pairs()}, files=files,
         file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
         directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)

@@ -27,6 +27,7 @@ from .hosts import Host, Servers
 from .proxy import KamalProxy
 from .render import proxy as proxy_text
 from .render import release as text
+from .render.argv import shell_words
 from .render.bootstrap import DOCKER_NETWORK
 from .sdk import docker, random, remote
 from .secrets import Secrets, resolved
@@ -152,7 +153,11 @@ class Release(pulumi.ComponentResource):
                 "mounts": a.mounts[role], "options": a.roles[role].options.spec(),
                 "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path,
                 "container": {"healthcheck": self._health(role), "logging": self._logs(role).args,
-                              "restart": "unless-stopped", "network": DOCKER_NETWORK, "labels": self._labels(role)}}
+                              "restart": "unless-stopped", "network": DOCKER_NETWORK, "labels": self._labels(role)},
+                # The command once split with continuations removed, where that changes it (render/argv.py): such a
+                # container gets a new command, so it needs a new name; every other keeps its digest.
+                **({"argv": shell_words(cmd)} if (cmd := a.roles[role].cmd) and shell_words(cmd) != shlex.split(cmd)
+                   else {})}
 
     def _logs(self, role: str) -> containers.Logs:
         return containers.logging(self.args.logging[role])
@@ -199,7 +204,7 @@ class Release(pulumi.ComponentResource):
         envs = self._env_values[role].apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
         container = docker.Container(
             f"{host.spec.name}-app", name=name, image=image.image_id,
-            command=shlex.split(a.roles[role].cmd) if a.roles[role].cmd else None,
+            command=shell_words(a.roles[role].cmd) if a.roles[role].cmd else None,
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in self._labels(role).items()],

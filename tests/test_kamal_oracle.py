@@ -189,6 +189,15 @@ def _published(port: str | None) -> list[str]:
     return [f"{ip}:{parts[-2]}->{parts[-1]}"]
 
 
+@functools.cache
+def sh_words(text: str) -> list[str]:
+    """The argv a POSIX shell makes of Kamal's `cmd`, which Kamal writes into the `docker run` line its SSH session's
+    shell reads: /bin/sh itself splits it (globbing off, as nothing in the corpus globs)."""
+    done = subprocess.run(["sh", "-c", f"set -f; set -- {text}\nprintf '%s\\0' \"$@\""], capture_output=True,
+                          check=True)
+    return done.stdout.decode().split("\0")[:-1]
+
+
 def _flags(args: list[str]) -> dict[str, list[str]]:
     """`docker run` arguments as Kamal renders them (`--user "1000"`, `--log-opt max-size="10m"`): flag -> values,
     each value unquoted as the shell would."""
@@ -257,7 +266,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             kamal_host = spec["hosts"][i] if i < len(spec["hosts"]) else None
             app = host["app"] or {}
             check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
-            check("cmd", host["name"], shlex.split(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            check("cmd", host["name"], sh_words(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
             kamal_run, berth_run = kamal_docker(spec["docker"]), berth_docker(app, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("docker", f"{role} {key}", kamal_run[key], berth_run[key])
@@ -284,7 +293,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             mine = host["accessories"][berth_name(name)]
             at = f"{name} on {host['name']}"
             check("accessory image", at, accessory["image"], mine["image"])
-            check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
+            check("accessory cmd", at, sh_words(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
             check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
             check("accessory port", at, _published(accessory["port"]), mine["published"])
             kamal_run = kamal_docker({**accessory["docker"], "volumes": [], "raw": accessory["docker"]["volumes"]})
