@@ -17,6 +17,7 @@ from .clouds.names import (
 )
 from .config import Stack, parse_mount
 from .errors import Problem
+from .fields import unpinned
 from .render.edge import resolves_itself
 from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
@@ -285,6 +286,15 @@ def _tag_version(image: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) and tag else None
 
 
+def unpinned_image(image: str) -> str:
+    """Why an unpinned accessory image deserves a pin, and how to pin the one running today."""
+    tagged = image if ":" in image.rsplit("/", 1)[-1] else f"{image}:latest"
+    return (f"{image} is not pinned: each host keeps the {tagged} it has (Berth pulls again only when the name "
+            "changes), so a host that has it runs what runs today and a new host gets whatever latest is then. "
+            f"Pin what runs today: on the host, docker image inspect {tagged} --format '{{{{index .RepoDigests 0}}}}' "
+            f"names its digest; write image: {tagged.rsplit(':', 1)[0]}@sha256:<digest>, or the version tag it is")
+
+
 def warnings(stack: Stack) -> list[Problem]:
     """Allowed but worth a reviewer's eye, each at the key it is about: the plan prints these with their
     lines, and `pulumi preview` / `up` log them."""
@@ -296,6 +306,8 @@ def warnings(stack: Stack) -> list[Problem]:
                                  f"pins Litestream {'.'.join(map(str, version))}: releases before 0.5.16 fail to "
                                  "upload to S3-compatible storage (Spaces, Hetzner, R2); pin "
                                  "litestream/litestream:0.5.16 or later"))
+        if unpinned(accessory.image):
+            notes.append(Problem(f"berth:accessories.{name}.image", unpinned_image(accessory.image)))
     if stack.provider == "hetzner":
         for role, spec in stack.servers.items():
             retirement = catalog.hetzner_retirement(spec.size, stack.cloud.region) if spec.size else None

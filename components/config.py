@@ -29,6 +29,7 @@ from pydantic.alias_generators import to_camel
 from . import catalog
 from .fields import (
     AbsolutePath,
+    AccessoryImage,
     Address,
     Cidr,
     Cpus,
@@ -41,7 +42,6 @@ from .fields import (
     Memory,
     MountPoint,
     Name,
-    PinnedImage,
     Port,
     ProxyHost,
     RegistryHost,
@@ -510,7 +510,7 @@ _PRESET_BY_REPOSITORY = {
 
 
 class Accessory(Section):
-    image: PinnedImage
+    image: AccessoryImage  # pin a tag or digest; an unpinned one gets a review warning
     preset: Preset | None = None  # inferred from the image when omitted
     roles: list[Name] | None = None  # run on every host of these roles; default: the primary host only
     port: Port | None = None  # reachable from the app over the kamal network, never published

@@ -243,19 +243,26 @@ def _secret_name(value: str) -> str:
     return value
 
 
-def _pinned_image(value: str) -> str:
-    """An accessory image: repository plus an exact tag or digest, so a restart never upgrades it."""
+def _accessory_image(value: str) -> str:
+    """An accessory image: a repository with a tag or a digest, or without either (Docker's `latest`). An unpinned
+    one is allowed, with a review warning (checks.py `unpinned_image`): Kamal runs such images, and Berth pulls
+    an image only when its name changes, so a host keeps the one it has."""
     if "@" in value:
         repository, digest = value.split("@", 1)
         if _DIGEST.match(digest) and _REPOSITORY.match(repository):
             return value
         raise ValueError(f"{value!r} is not an image reference like repo@sha256:<64 hex>")
-    repository, _, tag = value.rpartition(":")
-    if not repository or "/" in tag or not _REPOSITORY.match(repository) or not _TAG.match(tag):
-        raise ValueError(f"{value!r} is not a pinned image like getmeili/meilisearch:v1.5")
-    if tag == "latest":
-        raise ValueError(f"{value!r} uses :latest; pin an exact version so restarts never upgrade it")
+    last = value.rsplit("/", 1)[-1]
+    repository, tag = (value.rsplit(":", 1) if ":" in last else (value, "latest"))
+    if not repository or not _REPOSITORY.match(repository) or not _TAG.match(tag):
+        raise ValueError(f"{value!r} is not an image like getmeili/meilisearch:v1.5")
     return value
+
+
+def unpinned(image: str) -> bool:
+    """No digest and no tag, or the tag `latest`: what the image is depends on when it was pulled."""
+    last = image.rsplit("/", 1)[-1]
+    return "@" not in image and (":" not in last or last.rsplit(":", 1)[1] == "latest")
 
 
 def _version(value: str) -> str:
@@ -335,7 +342,7 @@ Address = Annotated[str, AfterValidator(_address)]
 RegistryHost = Annotated[str, AfterValidator(_registry_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Repository = Annotated[str, AfterValidator(_repository)]
-PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+AccessoryImage = Annotated[str, AfterValidator(_accessory_image)]
 _TEXT_OR_NUMBER = WithJsonSchema({"type": ["string", "number"]})
 Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version), _TEXT_OR_NUMBER]
 ExtraHost = Annotated[str, AfterValidator(_extra_host)]

@@ -58,8 +58,8 @@ BAD_INPUTS = {
                             "berth:firewall.outbound[0]:"),
     "duration": (dict(proxy__healthcheck__interval="10"), "berth:proxy.healthcheck.interval:"),
     "image with tag": (dict(image="ghcr.io/workhorse-solutions/covertext:latest"), "berth:image:"),
-    "accessory image unpinned": (dict(accessories={"cache": {"image": "redis:latest"}}),
-                                 "berth:accessories.cache.image:"),
+    "accessory image that is no image": (dict(accessories={"cache": {"image": "redis:7:latest"}}),
+                                         "berth:accessories.cache.image:"),
     "env var name": (dict(env__clear={"BAD NAME": "x"}), "berth:env.clear.BAD NAME:"),
     "unset secret": (dict(env__secret=["STRIPE_KEY"]), "berth:env.secret[0]:"),
     "plain registry password": (dict(registry__password="ghp_0123456789"), "berth:registry.password:"),
@@ -354,3 +354,16 @@ def test_pulumi_up_refuses_a_stack_name_the_cloud_would_refuse():
     with pytest.raises(RunError, match="stack 'prod_eu': must hold only lowercase letters"):
         evaluate(stackfile.StackFile("prod_eu", variant(PROJECT_DIR / "Pulumi.production.yaml").berth), record=record)
     assert record.resources == []
+
+
+@pytest.mark.parametrize("image", ["redis", "redis:latest", "ghcr.io/acme/cache:latest"])
+def test_an_unpinned_accessory_image_is_a_review_warning_naming_how_to_pin_it(image):
+    """Not a refusal: Kamal runs it, and the Docker provider uses the image a host already has (findImage)."""
+    from components.checks import warnings
+
+    stack = load(mutated(accessories={"cache": {"image": image}}))
+    (warning,) = [w for w in warnings(stack) if w.path == "berth:accessories.cache.image"]
+    assert "is not pinned" in warning.message and "docker image inspect" in warning.message
+    assert "@sha256:<digest>" in warning.message
+    assert not [w for w in warnings(load(mutated(accessories={"cache": {"image": "redis:7.4"}})))
+                if w.path.startswith("berth:accessories")]

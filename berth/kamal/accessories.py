@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from components.checks import unpinned_image
 from components.fields import looks_like_credential
 
 from . import docker_options, env, storage
@@ -139,9 +140,8 @@ def _image(t: Translation, spec: dict, path: tuple) -> str | None:
                                             "upgrades it; 0.5.16 is the oldest release that uploads to every "
                                             "S3-compatible store)")
         return LITESTREAM_PIN
-    t.problem((*path, "image"), f"{image} is not pinned to a version: Berth refuses :latest (a restart would upgrade "
-                                "it); write the exact tag you run today, like redis:7.4.1, in deploy.yml")
-    return None
+    t.note("check", (*path, "image"), unpinned_image(image))
+    return image
 
 
 def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], name: str) -> None:

@@ -35,7 +35,9 @@ def translate(t: Translation, options: Any, path: tuple) -> Carried:
     for key, value in options.items():
         at = (*path, key)
         values = value if isinstance(value, list) else [value]
-        if key in CARRIED:
+        if not values or any(isinstance(v, (dict, list)) for v in values):
+            t.problem(at, f"{'/'.join(map(str, at))}: {value!r} is not a value docker run --{key} takes")
+        elif key in CARRIED:
             name = CARRIED[key]
             texts = [_add_host(v) if key == "add-host" else str(v) for v in values]
             out.options[name] = texts if name in _LISTS else (texts[-1] if key != "cpus" else value)
