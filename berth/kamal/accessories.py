@@ -214,8 +214,7 @@ def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str
         else:
             local, remote = (str(item).split(":") + [""])[:2]
         if local.endswith(".erb"):
-            t.problem(at, f"{local} is an ERB template, which berth import does not evaluate: render it once into a "
-                          "plain file, list that file here, and import again")
+            t.problem(at, _erb_file_advice(local, (t.k.local_files.get(local) or {}).get(""), remote, name))
             continue
         found = t.k.local_files.get(local)
         if found is None:
@@ -237,6 +236,27 @@ def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str
             else:
                 out[target] = content
     return out
+
+
+_ERB_TAG = re.compile(r"<%=?(.*?)-?%>", re.DOTALL)
+_ENV_READ = re.compile(r"""ENV(?:\.fetch\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+
+
+def _erb_file_advice(local: str, data: bytes | None, remote: str, name: str) -> str:
+    """What to write instead of an ERB file Kamal renders: its text in `files`, each value it reads from the
+    environment as a `{{ secrets.NAME }}` reference (a berth:secrets entry, set with `pulumi config set --secret`).
+    Never a rendered copy: that would put the secrets it reads in plain text, in the stack file."""
+    reads = []
+    for match in _ERB_TAG.finditer((data or b"").decode(errors="replace")):
+        env = _ENV_READ.search(match.group(1))
+        line = (data or b"")[:match.start()].count(b"\n") + 1
+        reads.append(f"line {line} `{match.group(1).strip()}`: "
+                     + (f"{{{{ secrets.{env.group(1)} }}}}" if env else "its value, if it is not a secret"))
+    found = f"; its tags: {'; '.join(reads)}" if reads else ""
+    return (f"{local} is an ERB template, which berth import does not evaluate: write its text under "
+            f"berth:accessories.{name}.files.{remote or '<path>'} with each value it reads from your environment as "
+            "{{ secrets.NAME }} (a berth:secrets entry: pulumi config set --secret --path 'secrets.NAME' <value>), "
+            f"never a rendered copy, which would put those secrets in plain text{found}")
 
 
 def _file_text(t: Translation, data: bytes, at: tuple, local: str) -> str | None:
