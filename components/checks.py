@@ -62,7 +62,7 @@ def _proxy(stack: Stack) -> list[Problem]:
     mode = stack.tls_mode
     if not stack.proxied_roles:
         return problems
-    if mode != "off" and not stack.proxy.hosts:
+    if mode in ("letsencrypt", "cloudflare-origin") and not stack.proxy.hosts:
         problems.append(Problem("berth:proxy.hosts", f"is required for TLS ({mode}): the hostnames the app answers"))
     web_hosts = sum(stack.role_count(role) for role in stack.proxied_roles)
     wildcards = [host for host in stack.proxy.hosts if host.startswith("*.")]
@@ -85,6 +85,14 @@ def _proxy(stack: Stack) -> list[Problem]:
         if not stack.proxy.acknowledge_plaintext_origin:
             problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
                                     "must be true with ssl: off (traffic from Cloudflare to the host is unencrypted)"))
+    if mode == "external":
+        if stack.behind_cloudflare:
+            problems.append(Problem("berth:proxy.ssl", "external behind Cloudflare's proxy is ssl: off (with "
+                                                        "cloudflare.sslMode flexible), or better cloudflare-origin"))
+        if not stack.proxy.acknowledge_plaintext_origin:
+            problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
+                                    "must be true with ssl: external (kamal-proxy serves plain HTTP: TLS must end "
+                                    "before it, at your load balancer or web server)"))
     return problems
 
 
@@ -329,6 +337,11 @@ def warnings(stack: Stack) -> list[Problem]:
                                  f"exposes {accessory.publish} to the internet"))
     if stack.tls_mode == "off":
         notes.append(Problem("berth:proxy.ssl", "is off: Cloudflare reaches the hosts over plain HTTP"))
+    if stack.tls_mode == "external" and stack.proxied_roles:
+        names = ", ".join(stack.proxy.hosts) or "every name"
+        notes.append(Problem("berth:proxy.ssl", f"is external: kamal-proxy serves plain HTTP on port 80 for {names}, "
+                                                "with X-Forwarded-* passed on; TLS must end before it (a load "
+                                                "balancer, nginx, Cloudflare) or visitors get plain HTTP"))
     manual = [host for host in stack.proxy.hosts if not resolves_itself(host)]
     if stack.dns is None and manual:
         notes.append(Problem("berth:dns", "is not set: point these names at the web hosts by hand (the stack output "

@@ -286,7 +286,7 @@ class Buffering(Section):
     memory: int = Field(1_048_576, gt=0)  # kamal-proxy's own default (1 MiB), which Kamal leaves in place
 
 
-TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]
+TlsMode = Literal["letsencrypt", "cloudflare-origin", "off", "external"]
 _HEADER_NAME = r"^[A-Za-z0-9-]+$"
 
 
@@ -308,8 +308,10 @@ class ProxyLogging(Section):
 class Proxy(Section):
     hosts: list[ProxyHost] = []
     app_port: Port = 80
-    ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off"] = "auto"
-    acknowledge_plaintext_origin: bool = False  # required with ssl: off
+    # external: TLS ends before kamal-proxy (a load balancer, nginx, Cloudflare's Flexible mode set elsewhere), which
+    # then serves plain HTTP to every name or to `hosts` (Kamal's `ssl: false`, or a proxy without a host)
+    ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off", "external"] = "auto"
+    acknowledge_plaintext_origin: bool = False  # required with ssl: off and external
     healthcheck: Healthcheck = Healthcheck()
     response_timeout: Duration = "30s"
     deploy_timeout: Duration = "30s"
@@ -690,9 +692,11 @@ class Stack(Section):
 
     @property
     def forward_headers(self) -> bool:
+        """Behind Cloudflare, and with TLS ending before the proxy (kamal-proxy's own default without TLS, which
+        Kamal keeps), the client's address and scheme arrive in X-Forwarded-* and are passed on."""
         if self.proxy.forward_headers is not None:
             return self.proxy.forward_headers
-        return self.behind_cloudflare
+        return self.behind_cloudflare or self.tls_mode == "external"
 
     @property
     def cloudflare_settings(self) -> Cloudflare:

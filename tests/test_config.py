@@ -135,6 +135,11 @@ BAD_INPUTS = {
                           "berth:servers.web.options.groupAdd: names a group twice"),
     "credential in a log option": (dict(logging={"driver": "splunk", "options": {"splunk-token": "abc"}}),
                                    "berth:logging.options: splunk-token looks like a credential"),
+    "plain HTTP at the origin unacknowledged": (dict(proxy__ssl="external", dns=None, cloudflare=None),
+                                                "berth:proxy.acknowledgePlaintextOrigin: must be true with ssl: external"),
+    "external TLS behind Cloudflare's proxy": (dict(proxy__ssl="external", proxy__acknowledgePlaintextOrigin=True,
+                                                    dns__proxied=True),
+                                               "berth:proxy.ssl: external behind Cloudflare's proxy is ssl: off"),
     "role mount over a stack mount": (dict(servers={"web": {"volumes": ["other:/rails/storage"]}}),
                                       "berth:servers.web.volumes: mounts two volumes at the same container path"),
 }

@@ -442,3 +442,14 @@ def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repos
                                                                        ("shop-web-v5", "running")]
     assert sorted(r for image in after["images"].values() for r in image["tags"] + image["digests"]) == [
         "acme/app:v5", "acme/app@sha256:" + "4a" * 32, "acme/app@sha256:" + "5a" * 32, "litestream/litestream:0.5.16"]
+
+
+def test_tls_ending_before_the_proxy_deploys_plain_http_to_every_name_with_forwarded_headers():
+    """proxy.ssl: external (Kamal's ssl: false): no --tls, no --host when hosts is empty (kamal-proxy then routes
+    every name), and --forward-headers, kamal-proxy's own default without TLS (deploy.go), which Kamal keeps."""
+    stack_file = variant(PROJECT_DIR / "examples" / "dbcours.yaml",
+                         proxy={"ssl": "external", "acknowledgePlaintextOrigin": True, "hosts": []})
+    (switch,) = [c for c in evaluate(stack_file).of_type(COMMAND) if c.name.endswith("-switch")]
+    argv = switch.plain_inputs["create"].split()
+    assert "--tls" not in argv and not any(a.startswith(("--host=", "--tls-")) for a in argv)
+    assert "--forward-headers" in argv

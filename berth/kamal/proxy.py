@@ -1,7 +1,8 @@
 """kamal-proxy's settings: which roles run behind it (Role#running_proxy?), each role's proxy as the root's
 deep-merged with its own (Proxy#merge), then one berth:proxy for all of them. A proxied role whose host names
 or port differ would answer the wrong names in Berth, so it is refused; any other difference is reported.
-Kamal's seconds become durations; TLS follows Berth's rules (Let's Encrypt on one host, else Cloudflare)."""
+Kamal's seconds become durations; TLS follows Berth's rules (Let's Encrypt on one host, else Cloudflare), and
+Kamal's plain HTTP (`ssl: false`, or no host) stays plain HTTP: `proxy.ssl: external`, TLS ending before it."""
 
 from __future__ import annotations
 
@@ -63,22 +64,26 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             t.note("changed", (*where, "ssl"), "Kamal's proxy served plain HTTP; behind Cloudflare's proxy Berth "
                                                   "serves HTTPS with a Cloudflare Origin CA certificate (zone SSL "
                                                   "mode Full (strict))", key="proxy/ssl")
+    elif not ssl:  # Kamal's plain HTTP: TLS, if any, ends before kamal-proxy
+        out["ssl"] = "external"
+        out["acknowledgePlaintextOrigin"] = True
+        t.d.comments[("proxy", "ssl")] = "Kamal's ssl: false: kamal-proxy serves plain HTTP; TLS ends before it"
+        t.note("check", (*where, "ssl"), f"Kamal's proxy served plain HTTP to {', '.join(map(str, hosts)) or 'every name'}, "
+                                            "and so does Berth's (proxy.ssl: external, X-Forwarded-* passed on as "
+                                            "Kamal does): TLS must end before it, at your load balancer or web "
+                                            "server. To let kamal-proxy serve HTTPS instead: ssl: letsencrypt (one "
+                                            "host, named hosts), or --cloudflare-zone", key="proxy/ssl")
     elif behind == 1:
         out["ssl"] = "letsencrypt"
         if ssl is not True:
-            what = "a certificate from your secrets" if isinstance(ssl, dict) else "plain HTTP"
-            t.note("changed", (*where, "ssl"), f"Kamal's proxy served {what}; Berth serves HTTPS with Let's "
-                                                  "Encrypt (the host name must point at the server), or behind "
-                                                  "Cloudflare with its origin certificate (--cloudflare-zone)",
-                      key="proxy/ssl")
+            t.note("changed", (*where, "ssl"), "Kamal's proxy served a certificate from your secrets; Berth serves "
+                                                  "HTTPS with Let's Encrypt (the host name must point at the server), "
+                                                  "or behind Cloudflare with its origin certificate "
+                                                  "(--cloudflare-zone)", key="proxy/ssl")
     else:
-        t.problem(where + ("ssl",), f"{behind} hosts sit behind kamal-proxy: Berth serves TLS on several hosts "
-                                       "only behind Cloudflare's proxy (with its origin certificate); import again "
-                                       "with --cloudflare-zone ZONE")
-    if not hosts:
-        t.problem(where, "has no host: Kamal forwards every request to the app over plain HTTP; Berth serves "
-                            "HTTPS for named hosts: add host: app.example.com under proxy in deploy.yml (Kamal then "
-                            "routes that name only) and import again")
+        t.problem(where + ("ssl",), f"{behind} hosts sit behind kamal-proxy with a certificate from your secrets: "
+                                       "Berth serves TLS on several hosts only behind Cloudflare's proxy (with its "
+                                       "origin certificate); import again with --cloudflare-zone ZONE")
     if isinstance(ssl, dict):
         for secret in ssl.values():
             t.take(*where, "ssl")

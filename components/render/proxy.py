@@ -41,7 +41,7 @@ def tls_files(service: str) -> TlsFiles:
 @dataclass(frozen=True)
 class DeployOptions:
     hosts: tuple[str, ...]
-    tls: str  # letsencrypt | cloudflare-origin | off
+    tls: str  # letsencrypt | cloudflare-origin | off | external (the last two: plain HTTP at the proxy)
     tls_files: TlsFiles | None
     health_check_path: str
     health_check_interval: str
@@ -71,7 +71,7 @@ def deploy_args(route: str, target: str, options: DeployOptions) -> list[str]:
     """`kamal-proxy deploy`: health-checks the target, switches atomically, drains the old one, then returns."""
     args = ["deploy", route, _flag("target", target)]
     args += [_flag("host", host) for host in options.hosts]
-    if options.tls != "off":
+    if options.tls in ("letsencrypt", "cloudflare-origin"):
         args.append(_flag("tls", True))
     if options.tls == "cloudflare-origin":
         assert options.tls_files is not None

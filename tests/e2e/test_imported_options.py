@@ -69,3 +69,18 @@ def test_new_log_options_replace_the_container_with_them(world):
     labels = _inspect(host, after, ".Config.Labels")
     assert labels["berth.log-opts"] == "log-driver=json-file,max-file=2,max-size=2m"
     assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
+
+
+def test_tls_ending_before_the_proxy_serves_plain_http_to_every_name_with_forwarded_headers(world):
+    """proxy.ssl: external, as Kamal's `ssl: false` without a host imports: kamal-proxy answers plain HTTP on 80 for
+    any Host, and passes the X-Forwarded-For the TLS terminator in front of it sent (--forward-headers)."""
+    stack = world.deployment("e2e-options")
+    host = next(h for h in world.lab.hosts if h.address == stack.settings["servers"]["web"]["hosts"][0])
+    up = stack.up(proxy={"ssl": "external", "acknowledgePlaintextOrigin": True, "hosts": []}, dns=None)
+    assert up.ok, up.error
+    for name in ("anything.example", HOSTNAMES[0]):
+        answer = get(host.address, name, https=False)
+        assert (answer.status, answer.body.strip()) == (200, "app v1"), answer
+    forwarded = host.ssh("curl -s -H 'Host: any.example' -H 'X-Forwarded-For: 203.0.113.9' "
+                         "http://127.0.0.1/cgi-bin/whoami").stdout
+    assert "203.0.113.9" in forwarded, forwarded
