@@ -28,11 +28,12 @@ def _app(stack) -> str:
 
 
 def test_a_roles_user_groups_hosts_mounts_and_logging_run_as_declared_and_read_back_unchanged(world):
-    host = world.add_host()
+    host, jobs = world.add_host(), world.add_host()  # hosts of their own: the shop's are another stack's
     host.ssh(f"mkdir -p {UPLOADS} && echo kept > {UPLOADS}/note.txt")
     stack = world.deployment("e2e-options", logging=LOGGING, servers={"web": {
         "hosts": [host.address], "options": OPTIONS, "logging": {"options": {"max-file": 2}},
-        "volumes": [f"{UPLOADS}:/rails/public/uploads:ro", "shop_cache:/rails/tmp/cache"]}}, **MINIMAL)
+        "volumes": [f"{UPLOADS}:/rails/public/uploads:ro", "shop_cache:/rails/tmp/cache"]},
+        "jobs": {"hosts": [jobs.address]}}, **MINIMAL)
     up = stack.up()
     assert up.ok, up.error
     app = _app(stack)
@@ -50,6 +51,9 @@ def test_a_roles_user_groups_hosts_mounts_and_logging_run_as_declared_and_read_b
     proxy_logs = _inspect(host, "kamal-proxy", ".HostConfig.LogConfig")
     assert proxy_logs == {"Type": "json-file", "Config": {"max-size": "10m"}}  # Kamal's proxy logs its own way
     assert get(host.address, HOSTNAMES[0], ca=world.lab.ca_cert).body.strip() == "app v1"
+    jobs_app = stack.outputs["release"]["containers"]["shop-jobs-1"]
+    assert _inspect(jobs, jobs_app, ".HostConfig.LogConfig") == {"Type": "json-file", "Config": {"max-size": "1m"}}
+    assert _inspect(jobs, jobs_app, ".HostConfig.ExtraHosts") in (None, [])  # the web role's options stay its own
     for again in (stack.up(), stack.up(refresh=True)):
         assert again.ok, again.error
         assert again.changed == [], [(s.op, s.name) for s in again.changed]
@@ -61,7 +65,7 @@ def test_new_log_options_replace_the_container_with_them(world):
     stack = world.deployment("e2e-options")
     host = next(h for h in world.lab.hosts if h.address == stack.settings["servers"]["web"]["hosts"][0])
     before = _app(stack)
-    up = stack.up(logging={"options": {"max-size": "2m"}})
+    up = stack.up(logging={"driver": "json-file", "options": {"max-size": "2m"}})
     assert up.ok, up.error
     after = _app(stack)
     assert after != before
