@@ -75,6 +75,7 @@ proxies = {
         certificate_pem=origin.certificate_pem if origin else None,
         private_key_pem=origin.private_key_pem if origin else None,
         drain_seconds=int(duration_seconds(stack.proxy.drain_timeout)),
+        run=stack.proxy.run,
     ))
     for host in servers.hosts if host.spec.role in stack.proxied_roles
 }

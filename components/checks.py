@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from . import catalog
@@ -85,6 +86,14 @@ def _proxy(stack: Stack) -> list[Problem]:
         if not stack.proxy.acknowledge_plaintext_origin:
             problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
                                     "must be true with ssl: off (traffic from Cloudflare to the host is unencrypted)"))
+    if stack.proxy.path_prefixes and mode in ("letsencrypt", "cloudflare-origin") and not stack.proxy.shared:
+        problems.append(Problem("berth:proxy.pathPrefixes", f"kamal-proxy serves TLS ({mode}) only on a host's route at "
+                                                            "/, and a route below a path takes it from there: set "
+                                                            "proxy.shared: true (another stack's route at / serves "
+                                                            "TLS for these hosts), or ssl: external"))
+    if stack.proxy.shared and stack.proxy.run != type(stack.proxy.run)():
+        problems.append(Problem("berth:proxy.run", "belongs to the stack that owns kamal-proxy on these hosts; this "
+                                                   "one only routes into it (proxy.shared: true)"))
     if mode == "external":
         if stack.behind_cloudflare:
             problems.append(Problem("berth:proxy.ssl", "external behind Cloudflare's proxy is ssl: off (with "
@@ -337,11 +346,21 @@ def warnings(stack: Stack) -> list[Problem]:
                                  f"exposes {accessory.publish} to the internet"))
     if stack.tls_mode == "off":
         notes.append(Problem("berth:proxy.ssl", "is off: Cloudflare reaches the hosts over plain HTTP"))
+    run = stack.proxy.run
+    addresses = [ipaddress.ip_address(ip) for ip in (run.bind_ips or ["0.0.0.0", "::"])]
+    public = [str(a) for a in addresses if a.is_unspecified or not (a.is_private or a.is_loopback)]
+    moved = [str(port) for port, default in ((run.http_port, 80), (run.https_port, 443)) if port != default]
+    if run.publish and moved and public and not stack.proxy.shared and stack.proxied_roles:
+        notes.append(Problem("berth:proxy.run", f"publishes kamal-proxy on port {', '.join(moved)} of "
+                                                f"{', '.join(public)}: Berth's firewalls open 80 and 443 only, so a "
+                                                "cloud firewall closes it to the world, but on an existing host "
+                                                "Docker's published port passes ufw; bind it where your web server "
+                                                "reaches it (bindIps: [127.0.0.1] or a private address)"))
     if stack.tls_mode == "external" and stack.proxied_roles:
         names = ", ".join(stack.proxy.hosts) or "every name"
-        notes.append(Problem("berth:proxy.ssl", f"is external: kamal-proxy serves plain HTTP on port 80 for {names}, "
-                                                "with X-Forwarded-* passed on; TLS must end before it (a load "
-                                                "balancer, nginx, Cloudflare) or visitors get plain HTTP"))
+        notes.append(Problem("berth:proxy.ssl", f"is external: kamal-proxy serves plain HTTP on port {run.http_port} "
+                                                f"for {names}, with X-Forwarded-* passed on; TLS must end before it "
+                                                "(a load balancer, nginx, Cloudflare) or visitors get plain HTTP"))
     manual = [host for host in stack.proxy.hosts if not resolves_itself(host)]
     if stack.dns is None and manual:
         notes.append(Problem("berth:dns", "is not set: point these names at the web hosts by hand (the stack output "

@@ -8,6 +8,7 @@ live here so no component re-derives them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import typing
 from typing import Annotated, Any, Literal
@@ -305,6 +306,24 @@ class ProxyLogging(Section):
         return names
 
 
+class ProxyRun(Section):
+    """How kamal-proxy's container publishes its ports (Kamal's `proxy.run`): the host ports for its HTTP (80) and
+    HTTPS (443) listeners, the host addresses they bind (default every IPv4 and IPv6 address), or none at all."""
+
+    http_port: Port = 80
+    https_port: Port = 443
+    bind_ips: list[Annotated[str, AfterValidator(lambda ip: str(ipaddress.ip_address(ip)))]] = []
+    publish: bool = True
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ProxyRun":
+        if self.http_port == self.https_port:
+            raise ValueError(f"httpPort and httpsPort are both {self.http_port}")
+        if len(set(self.bind_ips)) != len(self.bind_ips):
+            raise ValueError("bindIps lists an address twice")
+        return self
+
+
 class Proxy(Section):
     hosts: list[ProxyHost] = []
     app_port: Port = 80
@@ -320,7 +339,12 @@ class Proxy(Section):
     buffering: Buffering = Buffering()
     logging: ProxyLogging = ProxyLogging()
     version: str = Field("v0.9.2", pattern=r"^v\d+\.\d+\.\d+$")
+    run: ProxyRun = ProxyRun()  # the published ports (a web server of yours on 80/443 in front: httpPort 8080)
     shared: bool = False  # deploy into a kamal-proxy another stack owns
+    # Route only these paths of the hosts to the app (kamal-proxy --path-prefix); such a route takes its TLS from
+    # the route at / of its first host, so it goes with `shared` (another stack's route at /) or plain HTTP.
+    path_prefixes: list[Annotated[str, Field(pattern=r"^/[^\s,]*$")]] = []
+    strip_path_prefix: bool = True  # forward /api/users as /users (kamal-proxy's default)
 
     @field_validator("hosts")
     @classmethod

@@ -74,6 +74,7 @@ class ReleaseArgs:
             buffer_memory=p.buffering.memory, max_request_body=p.buffering.max_request_body,
             max_response_body=p.buffering.max_response_body, forward_headers=stack.forward_headers,
             log_request_headers=tuple(p.logging.request_headers), log_response_headers=tuple(p.logging.response_headers),
+            path_prefixes=tuple(p.path_prefixes), strip_path_prefix=p.strip_path_prefix,
         )
         env_clear = {role: dict(stack.role_env(role).clear) for role in stack.servers}
         env_secret = {role: {**{name: secrets.output(secret) for name, secret in stack.role_env(role).secret_pairs()},

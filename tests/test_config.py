@@ -140,6 +140,12 @@ BAD_INPUTS = {
     "external TLS behind Cloudflare's proxy": (dict(proxy__ssl="external", proxy__acknowledgePlaintextOrigin=True,
                                                     dns__proxied=True),
                                                "berth:proxy.ssl: external behind Cloudflare's proxy is ssl: off"),
+    "a route below a path with TLS of its own": (dict(proxy__pathPrefixes=["/api"]),
+                                                 "berth:proxy.pathPrefixes: kamal-proxy serves TLS (letsencrypt) only"),
+    "proxy ports on a proxy another stack owns": (dict(proxy__shared=True, proxy__run={"httpPort": 8080}),
+                                                  "berth:proxy.run: belongs to the stack that owns kamal-proxy"),
+    "proxy ports that collide": (dict(proxy__run={"httpPort": 8080, "httpsPort": 8080}),
+                                 "berth:proxy.run: httpPort and httpsPort are both 8080"),
     "role mount over a stack mount": (dict(servers={"web": {"volumes": ["other:/rails/storage"]}}),
                                       "berth:servers.web.volumes: mounts two volumes at the same container path"),
 }
@@ -372,3 +378,13 @@ def test_an_unpinned_accessory_image_is_a_review_warning_naming_how_to_pin_it(im
     assert "@sha256:<digest>" in warning.message
     assert not [w for w in warnings(load(mutated(accessories={"cache": {"image": "redis:7.4"}})))
                 if w.path.startswith("berth:accessories")]
+
+
+def test_a_proxy_published_on_another_port_of_every_address_is_a_review_warning():
+    from components.checks import warnings
+
+    stack = load(mutated(proxy__run={"httpPort": 8080}))
+    (warning,) = [w for w in warnings(stack) if w.path == "berth:proxy.run"]
+    assert "port 8080 of 0.0.0.0, ::" in warning.message and "bindIps" in warning.message
+    assert not [w for w in warnings(load(mutated(proxy__run={"httpPort": 8080, "bindIps": ["127.0.0.1"]})))
+                if w.path == "berth:proxy.run"]

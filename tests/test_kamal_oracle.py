@@ -198,6 +198,17 @@ def sh_words(text: str) -> list[str]:
     return done.stdout.decode().split("\0")[:-1]
 
 
+def kamal_publish(args: str | None) -> list[str]:
+    """Proxy::Run#publish_args (`--publish [IP:]H:C ...`; none: the boot default, 80 and 443) as the plan's
+    `ip:host->container`; Docker publishes a port given no address on every IPv4 and IPv6 address."""
+    out = []
+    for spec in (_flags(shlex.split(args)).get("publish", []) if args is not None else ["80:80", "443:443"]):
+        *ip, host, container = spec.rsplit(":", 2) if spec.startswith("[") else spec.split(":")
+        ips = [ip[0].strip("[]")] if ip else ["0.0.0.0", "::"]
+        out += [f"{address}:{host}->{container}" for address in ips]
+    return sorted(out)
+
+
 def _flags(args: list[str]) -> dict[str, list[str]]:
     """`docker run` arguments as Kamal renders them (`--user "1000"`, `--log-opt max-size="10m"`): flag -> values,
     each value unquoted as the shell would."""
@@ -267,6 +278,8 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             app = host["app"] or {}
             check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
             check("cmd", host["name"], sh_words(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            if spec["proxy"] and host["proxyPorts"] is not None:
+                check("proxy ports", host["name"], kamal_publish(spec["proxy_publish"]), sorted(host["proxyPorts"]))
             kamal_run, berth_run = kamal_docker(spec["docker"]), berth_docker(app, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("docker", f"{role} {key}", kamal_run[key], berth_run[key])

@@ -294,7 +294,7 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                                  "port": int(ssh["port"]) if ssh else None,
                                  "registries": _registries(logins, bool(plan.stack.registry and
                                                                              plan.stack.registry.username_secret)),
-                                 "app": None, "accessories": {}}
+                                 "app": None, "accessories": {}, "proxyPorts": None}
         for container in on_host:
             inputs = container.plain_inputs
             if container.name == f"{name}-app":
@@ -306,15 +306,20 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                                 # after `sudo -n` for a user other than root
                                 "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None,
                                 **docker(container)}
-            elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
+            elif container.name == f"{name}-proxy":
+                entry["proxyPorts"] = _published(inputs)
+            elif container.name.startswith(f"{name}-"):
                 accessory = container.name.removeprefix(f"{name}-")
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
                     "command": inputs.get("command"), "env": env_names(container), **docker(container),
-                    "published": [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
-                                  for p in inputs.get("ports") or []]}
+                    "published": _published(inputs)}
         out.append(entry)
     return out
+
+
+def _published(inputs: dict[str, Any]) -> list[str]:
+    return [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}" for p in inputs.get("ports") or []]
 
 
 def as_json(plan: Plan) -> dict[str, Any]:

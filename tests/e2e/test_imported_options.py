@@ -88,3 +88,19 @@ def test_tls_ending_before_the_proxy_serves_plain_http_to_every_name_with_forwar
     forwarded = host.ssh("curl -s -H 'Host: any.example' -H 'X-Forwarded-For: 203.0.113.9' "
                          "http://127.0.0.1/cgi-bin/whoami").stdout
     assert "203.0.113.9" in forwarded, forwarded
+
+
+def test_the_proxy_published_on_loopback_behind_a_web_server_of_the_users_own(world):
+    """proxy.run, as Kamal's: kamal-proxy published on 127.0.0.1:8080 (a web server of the user's on 80/443 in front
+    of it, which the lab leaves out), so it answers there and no longer on the host's own port 80."""
+    stack = world.deployment("e2e-options")
+    host = next(h for h in world.lab.hosts if h.address == stack.settings["servers"]["web"]["hosts"][0])
+    up = stack.up(proxy={"ssl": "external", "acknowledgePlaintextOrigin": True, "hosts": [],
+                         "run": {"httpPort": 8080, "httpsPort": 8443, "bindIps": ["127.0.0.1"]}}, dns=None)
+    assert up.ok, up.error
+    local = host.ssh("curl -s -H 'Host: any.example' http://127.0.0.1:8080/").stdout
+    assert local.strip() == "app v1", local
+    assert get(host.address, "any.example", https=False, timeout=3).status == 0  # nothing listens on 80 any more
+    ports = _inspect(host, "kamal-proxy", ".HostConfig.PortBindings")
+    assert ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                     "443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8443"}]}

@@ -28,6 +28,7 @@ at_exit do
           "proxy" => (role.proxy.deploy_options.merge("app_port" => role.proxy.app_port) if role.running_proxy?),
           "env" => role.hosts.to_h { |host| [ host, env_of.(role.env(host)) ] },
           "tags" => role.hosts.to_h { |host| [ host, role.env_tags(host).map { |tag| tag.name.to_s } ] },
+          "proxy_publish" => (role.hosts.map { |host| config.proxy_run(host)&.publish_args }.first if role.running_proxy?),
           "docker" => { "options" => role.option_args.map(&:to_s), "logging" => role.logging_args.map(&:to_s),
                         "volumes" => config.volume_args.map(&:to_s) }
         } ]
