@@ -329,3 +329,22 @@ def test_a_credential_in_erb_code_is_not_shown(tmp_path):
                                      version="v1", directory=tmp_path / "out"))
     assert code == 1 and "config/deploy.yml line 7: ERB <%= %> `ENV.fetch('P', '(not shown)')`" in out
     assert "ghp_0123" not in out
+
+
+@pytest.mark.parametrize("password, command", [
+    ('"$(op read op://Deploy/ghcr/token)"', "op read op://Deploy/ghcr/token"),
+    ("<%= `op read op://Deploy/ghcr/token`.strip %>", "op read op://Deploy/ghcr/token"),
+    ("<%= %x{pass show ghcr} %>", "pass show ghcr"),
+])
+def test_a_registry_password_read_from_a_command_becomes_the_secrets_expression(tmp_path, password, command):
+    """Never run here, never shown as a value: the set command runs the user's own command (item 6)."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: app\nimage: acme/app\nservers: [10.0.0.1]\nproxy: {ssl: true, host: app.example.com}\n"
+        f"registry:\n  username: acme\n  password: {password}\nbuilder:\n  arch: amd64\n"
+        "env:\n  clear:\n    A: b\n<%\n  require 'json'\n%>\n")
+    code, out = run(importer.Options(config=tmp_path / "config" / "deploy.yml", allow_from=("10.0.0.0/8",),
+                                     version="v1", directory=tmp_path / "out"))
+    assert code == 0, out
+    assert f"--path 'secrets.KAMAL_REGISTRY_PASSWORD' \"$({command})\"" in out
+    assert "ERB (config/deploy.yml line 13): `require 'json'` renders nothing" in out

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accessories, docker_options, env, hosts, notes, proxy, storage
+from . import accessories, docker_options, env, hosts, notes, proxy, registry, storage
 from .names import berth_name
 from .notes import Note
-from .source import KamalConfig, Origin, Problem, erb_problems
+from .source import KamalConfig, Origin, Problem, erb_problems, renders_nothing
 
 PROVIDERS = ("existing", "digitalocean", "hetzner")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -99,8 +99,13 @@ class Translation:
     # --- the sections -----------------------------------------------------------------------------------
 
     def run(self) -> Draft:
-        self.d.problems += erb_problems([t for t in self.k.erb if not (t.output and t.in_comment)
-                                         and (not t.path or t.path[0] not in NOT_TAKEN_SECTIONS)])
+        for tag in [t for t in self.k.erb if renders_nothing(t)]:
+            self.d.notes.append(Note("check", "ERB", f"`{tag.code}` renders nothing and is not run by berth import: "
+                                                     "the values it would load reach the file only through other "
+                                                     "tags, each reported on its own", tag.origin))
+        self.d.problems += erb_problems([t for t in self.k.erb if not (t.output and t.in_comment) and not
+                                         renders_nothing(t) and (not t.path or t.path[0] not in NOT_TAKEN_SECTIONS)
+                                         and not registry.command_password(t)])
         for tag in self.k.erb:
             if tag.path and tag.path[0] in NOT_TAKEN_SECTIONS and not (tag.output and tag.in_comment):
                 self.d.notes.append(Note("check", "ERB", f"`{tag.code}` in {tag.path[0]} is not evaluated; Berth "
@@ -108,7 +113,7 @@ class Translation:
         self.service()
         self.image()
         self.put(("version",), self.s.version, comment="the image tag this `pulumi up` releases (CI sets it)")
-        self.registry()
+        registry.translate(self)
         roles = hosts.translate(self)
         hosts.cloud_and_ssh(self)
         if roles:
@@ -144,46 +149,6 @@ class Translation:
             self.note("check", ("image",), f"image already starts with the registry {server}, and Kamal puts the "
                                            f"registry in front of it: Kamal (and so this stack) pulls {repository}. "
                                            f"If you meant {image}, drop {server}/ from image in deploy.yml")
-
-    def registry(self) -> None:
-        registry = self.k.get("registry") or {}
-        server = registry.get("server")
-        if server and re.match(r"^localhost[:$]", str(server)):
-            self.problem(("registry", "server"), f"{server} is Kamal's local registry, which it pushes to from your "
-                                                 "machine over SSH; Berth hosts pull from a registry your CI pushes to: "
-                                                 "set registry.server (and image) to it")
-            return
-        out: dict[str, Any] = {}
-        if server:
-            host, slash, namespace = str(server).partition("/")
-            out["server"] = host
-            self.take("registry", "server")
-            if slash:
-                self.note("changed", ("registry", "server"), f"Docker logs in to the registry host {host}; the "
-                                                            f"namespace {namespace} stays in the image's name "
-                                                            f"({self.d.config.get('image')})")
-        username = registry.get("username")
-        if isinstance(username, list) and username:
-            out["usernameSecret"] = str(username[0])
-            self.secret(out["usernameSecret"], "registry.username")
-            self.take("registry", "username")
-        elif username:
-            out["username"] = str(username)
-            self.take("registry", "username")
-        password = registry.get("password")
-        if isinstance(password, list) and password:
-            out["password"] = str(password[0])
-            self.secret(out["password"], "registry.password")
-            self.take("registry", "password")
-        elif password:
-            out["password"] = "KAMAL_REGISTRY_PASSWORD"
-            self.secret("KAMAL_REGISTRY_PASSWORD", "registry.password")
-            self.d.hidden["KAMAL_REGISTRY_PASSWORD"] = str(self.k.at("registry", "password"))
-            self.note("changed", ("registry", "password"), "is written in the configuration itself (not shown): Berth "
-                                                           "names it KAMAL_REGISTRY_PASSWORD, a secret; remove the "
-                                                           "value from deploy.yml")
-        if ("username" in out or "usernameSecret" in out) and "password" in out:
-            self.put(("registry",), out, ("registry",))
 
     def scalars(self, roles: dict[str, list[str]]) -> None:
         if self.k.get("retain_containers") is not None:
