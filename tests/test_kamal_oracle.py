@@ -286,6 +286,8 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             env = spec["env"].get(kamal_host) if kamal_host else None
             if env is not None:
                 check("env", f"{role} {kamal_host}", sorted(_names(env)), sorted(app.get("env") or []))
+                check("env secret", f"{role} {kamal_host}", sorted(s.partition(":")[0] for s in env["secret"]),
+                      app.get("envSecret"))
             kamal_proxy = effective_proxy(spec["proxy"]) if spec["proxy"] else None
             berth_proxy = effective_proxy(berth_proxy_options(app["proxy"])) if app.get("proxy") else None
             if kamal_proxy is None or berth_proxy is None:
@@ -480,6 +482,18 @@ def accessories_presets() -> dict[str, str]:
     return PRESETS
 
 
+def _clear_credential(d: Difference, facts: dict, plan: dict) -> bool:
+    """A credential Kamal's env holds in clear (STRIPE_API_KEY: sk_live_...) is a berth:secrets entry in Berth:
+    the stack file never holds one in plain text. The container gets the same name and value."""
+    from components.fields import looks_like_credential
+
+    if d.aspect != "env secret" or not set(d.kamal) <= set(d.berth):
+        return False
+    role, host = d.key.split(" ")
+    clear = facts["roles"][role]["env"][host]["clear"]
+    return all(name in clear and looks_like_credential(name, str(clear[name])) for name in set(d.berth) - set(d.kamal))
+
+
 DIFFERENCES = {
     "origin-tls": _tls_origin,
     "behind-cloudflare": _behind_cloudflare,
@@ -502,6 +516,7 @@ DIFFERENCES = {
     "mount-options": _mount_options,
     "storage-volume": _storage_volume,
     "preset-volumes": _preset_volumes,
+    "clear-credential": _clear_credential,
 }
 
 
@@ -633,3 +648,20 @@ def test_what_kamal_refuses_the_import_refuses(name, tmp_path):
     if "kamal_says" in case:
         assert case["kamal_says"] in done.stdout + done.stderr
         assert any(case["kamal_says"] in line for line in case["says"])  # and the import says it in the same words
+
+
+def test_the_comparison_sees_what_else_reaches_docker_run(scratch):
+    """A lost user, extra host, mount, log option or proxy port, a secret passed in clear, another argv: each is a
+    difference the oracle reports (the plan carries them: tooling/plan.py `docker`, `envSecret`, `proxyPorts`)."""
+    printed, facts = kamal_resolution("docker-options", scratch)
+    plan, _ = berth_resolution("docker-options", scratch)
+    broken = json.loads(json.dumps(plan))
+    web = next(h for h in broken["hosts"] if h["role"] == "web")
+    jobs = next(h for h in broken["hosts"] if h["role"] == "jobs")
+    web["app"].update(user=None, addHost=[], volumes=web["app"]["volumes"][1:], envSecret=[])
+    web["app"]["logging"]["options"].pop("max-file")
+    web["proxyPorts"] = web["proxyPorts"][1:]
+    jobs["app"]["command"] = [*jobs["app"]["command"], "\n"]
+    found = {(d.aspect, d.key) for d in compare(printed, facts, broken) if explained(d, facts, broken) is None}
+    assert {("docker", "web user"), ("docker", "web addHost"), ("docker", "web volumes"), ("docker", "web logging"),
+            ("env secret", "web 10.4.0.1"), ("proxy ports", "ledger-web-1"), ("cmd", "ledger-jobs-1")} <= found

@@ -303,6 +303,8 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                 start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
                 entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
                                 "command": inputs.get("command"), "env": env_names(container),
+                                # the names whose values come from berth:secrets (never the values)
+                                "envSecret": sorted(set(env_names(container)) - set(plan.stack.role_env(spec.role).clear)),
                                 # after `sudo -n` for a user other than root
                                 "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None,
                                 **docker(container)}
