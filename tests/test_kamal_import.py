@@ -199,7 +199,8 @@ def test_a_stack_the_plan_refuses_is_not_written_and_the_problem_names_the_kamal
     code, out = run(importer.Options(config=app_dir / "config" / "deploy.yml", allow_from=("10.0.0.0/8",),
                                      version="v1", directory=tmp_path / "out"))
     assert code == 1 and not (tmp_path / "out" / "Pulumi.production.yaml").exists()
-    assert "config/deploy.yml line 4: berth:proxy.hosts[0]: 'App_Example' is not a lowercase DNS name" in out
+    assert ("config/deploy.yml line 4: proxy/hosts/0: 'App_Example' is not a lowercase DNS name like app.example.com "
+            "(berth:proxy.hosts[0] in the stack file)") in out
 
 
 # --- the written file ---------------------------------------------------------------------------------------

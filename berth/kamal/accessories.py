@@ -95,6 +95,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
                 _side_key(t, spec, path, key, berth_name)
         out[berth_name] = entry
         t.d.origins[("accessories", berth_name)] = t.k.at(*path)
+        t.d.kamal_keys[("accessories", berth_name)] = tuple(path)
         if berth_name != name:
             t.note("changed", path, f"Berth names take a-z, 0-9 and '-': the accessory is {berth_name}, its container "
                                     f"{t.d.config.get('service')}-{berth_name}")

@@ -73,6 +73,7 @@ def translate(t: Translation) -> dict[str, list[str]]:
             entry["options"] = carried.options
         if carried.volumes:
             entry["volumes"] = carried.volumes
+            t.d.kamal_keys[("servers", t.role(role), "volumes")] = (*path, "options")
         logging = docker_options.logging(t, spec.get("logging"), (*path, "logging"), carried.logging)
         if logging:
             entry["logging"] = logging
@@ -86,6 +87,7 @@ def translate(t: Translation) -> dict[str, list[str]]:
                                     f"{t.d.config.get('service')}-{name}-<version> (Kamal: ...-{role}-...)")
         out[name] = entry
         t.d.origins[("servers", name)] = t.k.at(*path) or Origin(t.k.files[0], 1)
+        t.d.kamal_keys[("servers", name)] = tuple(path)
         if t.s.provider != "existing":
             t.d.comments[("servers", name, "size")] = "the plan's default (components/catalog.py)"
     if t.s.provider != "existing":

@@ -17,19 +17,16 @@ STORAGE_GB = 10  # the smallest volume both clouds sell (Hetzner's minimum)
 def translate(t: Translation) -> None:
     volumes = t.k.get("volumes") or []
     out = []
-    moved = []
+    moved: list[str] = []
     for i, volume in enumerate(volumes):
         text = mount(t, str(volume), ("volumes", i))
-        if text is None:
-            continue
-        source, _, rest = text.partition(":")
-        if source.startswith("/") and t.s.provider != "existing":
-            new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
-            moved.append(f"{source} -> {new}")
-            text = f"{new}:{rest}"
-        out.append(text)
+        if text is not None:
+            out.append(_placed(t, text, moved))
     if out:
         t.put(("volumes",), out, ("volumes",))
+    for role in (t.d.config.get("servers") or {}).values():  # a role's own mounts (its docker options)
+        if role.get("volumes"):
+            role["volumes"] = [_placed(t, text, moved) for text in role["volumes"]]
     if moved:
         t.put(("volume",), {"sizeGb": STORAGE_GB, "mountPath": STORAGE},
                  comment="host paths live on a block volume that outlives the server; size it for your data")
@@ -52,6 +49,16 @@ def translate(t: Translation) -> None:
                                                                      "(berth:assetPath)")
         elif isinstance(spec, dict) and "asset_path" in spec:
             t.take("servers", role, "asset_path")
+
+
+def _placed(t: Translation, text: str, moved: list[str]) -> str:
+    """On new servers a host path moves onto the block volume, which outlives the server."""
+    source, _, rest = text.partition(":")
+    if not source.startswith("/") or t.s.provider == "existing":
+        return text
+    new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
+    moved.append(f"{source} -> {new}")
+    return f"{new}:{rest}"
 
 
 def mount(t: Translation, text: str, path: tuple) -> str | None:

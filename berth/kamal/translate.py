@@ -50,6 +50,7 @@ class Draft:
     hidden: dict[str, str] = field(default_factory=dict)  # secret name -> where its value is written in deploy.yml
     expressions: dict[str, str] = field(default_factory=dict)  # secret name -> shell text the import made up for it
     origins: dict[tuple, Origin] = field(default_factory=dict)  # berth key path -> the Kamal line it came from
+    kamal_keys: dict[tuple, tuple] = field(default_factory=dict)  # berth key path -> the Kamal key it came from
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -86,6 +87,8 @@ class Translation:
         origin = self.k.at(*at) if at is not None else None
         if origin:
             self.d.origins[berth_path] = origin
+        if at is not None:
+            self.d.kamal_keys[berth_path] = tuple(at)
         if comment:
             self.d.comments[berth_path] = comment
 
