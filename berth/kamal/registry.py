@@ -42,19 +42,14 @@ def translate(t: Translation) -> None:
             t.note("changed", ("registry", "server"), f"Docker logs in to the registry host {host}; the namespace "
                                                       f"{namespace} stays in the image's name "
                                                       f"({t.d.config.get('image')})")
-    username = registry.get("username")
-    if isinstance(username, list) and username:
-        out["usernameSecret"] = str(username[0])
-        t.secret(out["usernameSecret"], "registry.username")
-        t.take("registry", "username")
+    username, password = registry.get("username"), registry.get("password")
+    if named := _named(t, username, "username"):
+        out["usernameSecret"] = named
     elif username:
         out["username"] = str(username)
         t.take("registry", "username")
-    password = registry.get("password")
-    if isinstance(password, list) and password:
-        out["password"] = str(password[0])
-        t.secret(out["password"], "registry.password")
-        t.take("registry", "password")
+    if named := _named(t, password, "password"):
+        out["password"] = named
     elif password:
         out["password"] = SECRET
         t.secret(SECRET, "registry.password")
@@ -71,6 +66,15 @@ def translate(t: Translation) -> None:
                                                         "deploy.yml")
     if ("username" in out or "usernameSecret" in out) and "password" in out:
         t.put(("registry",), out, ("registry",))
+
+
+def _named(t: Translation, value: Any, key: str) -> str | None:
+    """Kamal's `[NAME]` form: the value is a secret's name."""
+    if not (isinstance(value, list) and value):
+        return None
+    t.secret(str(value[0]), f"registry.{key}")
+    t.take("registry", key)
+    return str(value[0])
 
 
 def _command(t: Translation, password: str) -> str | None:
