@@ -368,9 +368,12 @@ def _accessory_placement(d: Difference, facts: dict, plan: dict) -> bool:
 
 
 def _accessory_port(d: Difference, facts: dict, plan: dict) -> bool:
-    """Kamal published the port on every interface; Berth keeps it on the Docker network."""
-    return (d.aspect == "accessory port" and d.berth == [] and len(d.kamal) == 1
-            and d.kamal[0].startswith("0.0.0.0:"))
+    """Kamal published the port on every interface; Berth keeps it on the Docker network, or, where the app on
+    other hosts names the host's private address with the port, publishes it on that address only."""
+    if d.aspect != "accessory port" or len(d.kamal) != 1 or not d.kamal[0].startswith("0.0.0.0:"):
+        return False
+    host = next(h for h in plan["hosts"] if d.key.endswith(f" on {h['name']}"))
+    return d.berth == [] or d.berth == [d.kamal[0].replace("0.0.0.0", host["address"], 1)]
 
 
 def _accessory_registry(d: Difference, facts: dict, plan: dict) -> bool:

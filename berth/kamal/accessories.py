@@ -21,7 +21,7 @@ import yaml
 from components.checks import unpinned_image
 from components.fields import looks_like_credential
 
-from . import docker_options, env, storage
+from . import docker_options, env, reach, storage
 from .notes import Note
 from .source import MAX_LOCAL_FILE
 
@@ -86,6 +86,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             if kind == "litestream":
                 entry["preset"] = "generic"
             _generic(t, spec, path, entry, berth_name)
+            reach.translate(t, berth_name, spec, entry, kamal_hosts(spec, roles, t.k.get("servers")) or [], roles)
             if kind == "meilisearch" and not _has_secret(entry, "MEILI_MASTER_KEY"):
                 entry["preset"] = "generic"
                 t.note("changed", path, "runs without a master key: Berth's meilisearch preset runs in production "
