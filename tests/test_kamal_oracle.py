@@ -315,7 +315,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             berth_run = berth_docker(mine, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
-            check("accessory proxy", at, bool(accessory["proxy"]), False)  # Berth routes only the app through it
+            check("accessory proxy", at, bool(accessory["proxy"]), False)  # the import refuses an accessory's route
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
                       next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
@@ -419,10 +419,6 @@ def _registry_namespace(d: Difference, facts: dict, plan: dict) -> bool:
             and "/" in str(kamal.get("server")) and kamal.get("username") == berth.get("username"))
 
 
-def _accessory_proxy(d: Difference, facts: dict, plan: dict) -> bool:
-    return d.aspect == "accessory proxy" and d.kamal is True and d.berth is False
-
-
 def _new_servers(d: Difference, facts: dict, plan: dict) -> bool:
     """With --provider, new servers stand where Kamal's hosts were: as many, in the same roles."""
     addresses = d.berth if isinstance(d.berth, list) else [d.berth]
@@ -512,7 +508,6 @@ DIFFERENCES = {
     "meilisearch-preset-env": _meilisearch_preset,
     "new-servers": _new_servers,
     "empty-role": _empty_role,
-    "accessory-proxy": _accessory_proxy,
     "registry-namespace": _registry_namespace,
     "custom-certificate": _custom_certificate,
     "default-log-driver": _default_log_driver,

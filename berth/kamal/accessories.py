@@ -295,8 +295,14 @@ def _side_key(t: Translation, spec: dict, path: tuple, key: str, name: str) -> N
                    "name the old one change",
         "labels": "Berth labels accessories with service and accessory; custom labels are not carried",
         "network": "Berth runs accessories on the kamal network, beside the app",
-        "proxy": "Berth puts only the app behind kamal-proxy",
     }
+    if key == "proxy":
+        hosts = (spec.get("proxy") or {}).get("hosts") or [(spec.get("proxy") or {}).get("host") or "every name"]
+        t.problem((*path, "proxy"), f"{'/'.join(map(str, (*path, 'proxy')))}: Kamal routes {', '.join(map(str, hosts))} "
+                                    f"to this accessory through kamal-proxy, and Berth routes only the app: importing it "
+                                    "would silently stop serving them. Serve it from its own stack (a deploy file "
+                                    "with it as the app), or remove proxy here if nothing reaches it that way")
+        return
     if key == "registry":
         registry = spec.get("registry") or {}
         app_server = t.k.get("registry", "server") or "docker.io"
