@@ -34,6 +34,7 @@ class Accessory(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccessoryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Accessory", name, {}, opts)
         host = args.host
+        self.accessory, self.host = args.name, host  # for its route (accessory_routes.py)
         on_host = pulumi.ResourceOptions(parent=self, provider=host.docker_provider)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
 

@@ -119,6 +119,11 @@ def _edge(stack: Stack) -> list[Problem]:
         for i, host in enumerate(stack.proxy.hosts):
             if host != zone and not host.endswith("." + zone):
                 problems.append(Problem(f"berth:proxy.hosts[{i}]", f"{host!r} is not in the zone {zone!r}"))
+        for name, accessory in stack.accessories.items():
+            for i, host in enumerate(accessory.proxy.hosts if accessory.proxy else []):
+                if host != zone and not host.endswith("." + zone):
+                    problems.append(Problem(f"berth:accessories.{name}.proxy.hosts[{i}]",
+                                            f"{host!r} is not in the zone {zone!r}"))
         if stack.behind_cloudflare:
             ssl_mode = stack.cloudflare_settings.ssl_mode
             weak = ssl_mode in _WEAK_SSL_MODES
@@ -247,8 +252,36 @@ def _accessories(stack: Stack) -> list[Problem]:
     return problems
 
 
+def _accessory_routes(stack: Stack) -> list[Problem]:
+    """An accessory's own route runs on the hosts the accessory runs on, which must run kamal-proxy; its name
+    `<service>-<accessory>` must not be a role's route, and each host name is routed once."""
+    problems = []
+    seen = {host: "berth:proxy.hosts" for host in stack.proxy.hosts}
+    for name, accessory in stack.accessories.items():
+        if accessory.proxy is None:
+            continue
+        at = f"berth:accessories.{name}.proxy"
+        roles = accessory.roles or [stack.primary_role]
+        unproxied = [role for role in roles if role in stack.servers and not stack.is_proxied(role)]
+        if unproxied:
+            problems.append(Problem(at, f"the accessory runs on the {', '.join(unproxied)} hosts, which run no "
+                                        "kamal-proxy: give it roles behind the proxy"))
+        if name in stack.servers:
+            problems.append(Problem(at, f"its route {stack.service}-{name} would be the {name} role's; rename the "
+                                        "accessory"))
+        for i, host in enumerate(accessory.proxy.hosts):
+            if host in seen:
+                problems.append(Problem(f"{at}.hosts[{i}]", f"{host} is already routed by {seen[host]}"))
+            seen.setdefault(host, at)
+        placed = sum(stack.role_count(role) for role in roles if role in stack.servers) if accessory.roles else 1
+        if stack.tls_mode == "letsencrypt" and (placed > 1 or any(h.startswith("*.") for h in accessory.proxy.hosts)):
+            problems.append(Problem(at, "letsencrypt serves one host and no wildcard; run the accessory on one host, "
+                                        "or behind Cloudflare (cloudflare-origin)"))
+    return problems
+
+
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
-    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories,
+    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories, _accessory_routes,
 )
 
 

@@ -535,6 +535,15 @@ _PRESET_BY_REPOSITORY = {
 }
 
 
+class AccessoryProxy(Section):
+    """A kamal-proxy route of the accessory's own (Kamal's accessory `proxy`): its host names, on the hosts it runs
+    on, with the stack's TLS mode; route `<service>-<name>`."""
+
+    hosts: list[ProxyHost] = Field(min_length=1)
+    app_port: Port = 80  # the port the accessory listens on (Kamal's default too)
+    healthcheck: Healthcheck = Healthcheck()
+
+
 class Accessory(Section):
     image: AccessoryImage  # pin a tag or digest; an unpinned one gets a review warning
     preset: Preset | None = None  # inferred from the image when omitted
@@ -548,6 +557,7 @@ class Accessory(Section):
     volumes: list[MountSpec] = []
     cmd: str | None = None
     options: ContainerOptions = ContainerOptions()
+    proxy: AccessoryProxy | None = None  # a route of its own through kamal-proxy (host names of its own)
     databases: list[AbsolutePath] = []  # litestream: paths as the app container sees them
     sync_interval: Duration = "1s"  # litestream
     master_key: SecretName | None = None  # meilisearch
@@ -752,6 +762,11 @@ class Stack(Section):
         """The role's logging merged over the stack's; None when neither declares any (Berth's default)."""
         merged = (self.logging or Logging()).merged(self.servers[role].logging)
         return merged if merged.declared else None
+
+    @property
+    def routed_hosts(self) -> list[str]:
+        """Every host name kamal-proxy answers for this stack: the app's, then each accessory route's."""
+        return [*self.proxy.hosts, *[h for a in self.accessories.values() if a.proxy for h in a.proxy.hosts]]
 
     @property
     def storage_directories(self) -> list[str]:

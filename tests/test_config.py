@@ -146,6 +146,17 @@ BAD_INPUTS = {
                                                   "berth:proxy.run: belongs to the stack that owns kamal-proxy"),
     "proxy ports that collide": (dict(proxy__run={"httpPort": 8080, "httpsPort": 8080}),
                                  "berth:proxy.run: httpPort and httpsPort are both 8080"),
+    "an accessory's route on the app's host name": (
+        dict(accessories={"admin": {"image": "acme/admin:1", "proxy": {"hosts": ["covertext.app"]}}}),
+        "berth:accessories.admin.proxy.hosts[0]: covertext.app is already routed by berth:proxy.hosts"),
+    "an accessory's route named as a role's": (
+        dict(accessories={"web": {"image": "acme/admin:1", "proxy": {"hosts": ["admin.covertext.app"]}}}),
+        "berth:accessories.web.proxy: its route covertext-web would be the web role's"),
+    "an accessory's route on hosts without the proxy": (
+        dict(servers__jobs={"count": 1, "cmd": "bin/jobs"},
+             accessories={"admin": {"image": "acme/admin:1", "roles": ["jobs"],
+                                    "proxy": {"hosts": ["admin.covertext.app"]}}}),
+        "berth:accessories.admin.proxy: the accessory runs on the jobs hosts, which run no kamal-proxy"),
     "role mount over a stack mount": (dict(servers={"web": {"volumes": ["other:/rails/storage"]}}),
                                       "berth:servers.web.volumes: mounts two volumes at the same container path"),
 }

@@ -315,7 +315,13 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             berth_run = berth_docker(mine, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
-            check("accessory proxy", at, bool(accessory["proxy"]), False)  # the import refuses an accessory's route
+            kamal_route = effective_proxy(accessory["proxy"]) if accessory["proxy"] else None
+            berth_route = effective_proxy(berth_proxy_options(mine["proxy"])) if mine.get("proxy") else None
+            if kamal_route is None or berth_route is None:
+                check("accessory proxy", at, kamal_route is not None, berth_route is not None)
+            else:
+                for key in sorted(set(kamal_route) | set(berth_route)):
+                    check("accessory proxy", f"{at} {key}", kamal_route.get(key), berth_route.get(key))
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
                       next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
@@ -493,6 +499,13 @@ def _clear_credential(d: Difference, facts: dict, plan: dict) -> bool:
     return all(name in clear and looks_like_credential(name, str(clear[name])) for name in set(d.berth) - set(d.kamal))
 
 
+def _accessory_route_tls(d: Difference, facts: dict, plan: dict) -> bool:
+    """An accessory's route takes the app's TLS mode: Kamal served it without TLS (forwarding X-Forwarded-* then),
+    Berth with the app's Let's Encrypt or Cloudflare certificate."""
+    return (d.aspect == "accessory proxy" and d.key.split(" ")[-1] in ("tls", "forward-headers")
+            and plan["release"]["tls"] in ("letsencrypt", "cloudflare-origin") and d.kamal is not d.berth)
+
+
 DIFFERENCES = {
     "origin-tls": _tls_origin,
     "behind-cloudflare": _behind_cloudflare,
@@ -515,6 +528,7 @@ DIFFERENCES = {
     "storage-volume": _storage_volume,
     "preset-volumes": _preset_volumes,
     "clear-credential": _clear_credential,
+    "accessory-route-tls": _accessory_route_tls,
 }
 
 

@@ -270,6 +270,13 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
     def env_names(container: Registration) -> list[str]:
         return sorted(e.split("=", 1)[0] for e in container.plain_inputs.get("envs") or [])
 
+    def proxy_args(command: str) -> list[str] | None:
+        """The `kamal-proxy deploy` arguments a command runs on the host (after `sudo -n` for a user other than root)."""
+        found = next((r for r in resources if r.name == command), None)
+        argv = [plan.shown(a) for a in shlex.split(str(found.plain_inputs.get("create", "")))] if found else []
+        start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
+        return argv[start + len(_PROXY_EXEC):] if start is not None else None
+
     def docker(container: Registration) -> dict[str, Any]:
         """What else reaches `docker run`: mounts (Kamal's source:target[:ro]), user, groups, extra hosts, logging."""
         i = container.plain_inputs
@@ -298,16 +305,12 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         for container in on_host:
             inputs = container.plain_inputs
             if container.name == f"{name}-app":
-                switch = next((r for r in resources if r.name == f"{name}-switch"), None)
-                argv = [plan.shown(a) for a in shlex.split(str(switch.plain_inputs.get("create", "")))] if switch else []
-                start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
                 entry["app"] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
                                 "command": inputs.get("command"), "env": env_names(container),
                                 # the names whose values come from berth:secrets (never the values)
                                 "envSecret": sorted(set(env_names(container)) - set(plan.stack.role_env(spec.role).clear)),
                                 # after `sudo -n` for a user other than root
-                                "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None,
-                                **docker(container)}
+                                "proxy": proxy_args(f"{name}-switch"), **docker(container)}
             elif container.name == f"{name}-proxy":
                 entry["proxyPorts"] = _published(inputs)
             elif container.name.startswith(f"{name}-"):
@@ -315,7 +318,7 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
                     "command": inputs.get("command"), "env": env_names(container), **docker(container),
-                    "published": _published(inputs)}
+                    "published": _published(inputs), "proxy": proxy_args(f"{container.name}-route")}
         out.append(entry)
     return out
 

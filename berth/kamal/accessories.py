@@ -91,7 +91,11 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
                 entry["preset"] = "generic"
                 t.note("changed", path, "runs without a master key: Berth's meilisearch preset runs in production "
                                         "mode, which needs one, so it stays the plain container Kamal ran")
-        for key in ("service", "labels", "network", "proxy", "registry"):
+        if "proxy" in spec:
+            route = _route(t, spec["proxy"] if isinstance(spec["proxy"], dict) else {}, (*path, "proxy"))
+            if route:
+                entry["proxy"] = route
+        for key in ("service", "labels", "network", "registry"):
             if key in spec:
                 _side_key(t, spec, path, key, berth_name)
         out[berth_name] = entry
@@ -296,13 +300,6 @@ def _side_key(t: Translation, spec: dict, path: tuple, key: str, name: str) -> N
         "labels": "Berth labels accessories with service and accessory; custom labels are not carried",
         "network": "Berth runs accessories on the kamal network, beside the app",
     }
-    if key == "proxy":
-        hosts = (spec.get("proxy") or {}).get("hosts") or [(spec.get("proxy") or {}).get("host") or "every name"]
-        t.problem((*path, "proxy"), f"{'/'.join(map(str, (*path, 'proxy')))}: Kamal routes {', '.join(map(str, hosts))} "
-                                    f"to this accessory through kamal-proxy, and Berth routes only the app: importing it "
-                                    "would silently stop serving them. Serve it from its own stack (a deploy file "
-                                    "with it as the app), or remove proxy here if nothing reaches it that way")
-        return
     if key == "registry":
         registry = spec.get("registry") or {}
         app_server = t.k.get("registry", "server") or "docker.io"
@@ -312,6 +309,33 @@ def _side_key(t: Translation, spec: dict, path: tuple, key: str, name: str) -> N
         messages["registry"] = (f"credentials for {registry.get('server')}: Berth's hosts log in to berth:registry only, "
                                 "so this image must be public there (its name keeps the registry)")
     t.note("not-taken", (*path, key), messages[key])
+
+
+def _route(t: Translation, proxy: dict, path: tuple) -> dict[str, Any] | None:
+    """Kamal's accessory `proxy` (its own kamal-proxy route): host names, app_port and health check carry over;
+    TLS and the other settings are the stack's (berth:proxy), so a difference is said."""
+    hosts = proxy.get("hosts") or [h.strip() for h in str(proxy.get("host") or "").split(",") if h.strip()]
+    if not hosts:
+        t.problem(path, f"{'/'.join(map(str, path))}: no host: Kamal would route every name not claimed by another "
+                        "route to this accessory, and Berth routes an accessory only for named hosts: add host")
+        return None
+    route: dict[str, Any] = {"hosts": [str(h) for h in hosts]}
+    if "app_port" in proxy:
+        route["appPort"] = int(proxy["app_port"])
+    check = proxy.get("healthcheck") or {}
+    if check:
+        route["healthcheck"] = {**({"path": str(check["path"])} if "path" in check else {}),
+                                **{k: f"{check[k]}s" for k in ("interval", "timeout") if k in check}}
+    for key in ("host", "hosts", "app_port", "healthcheck"):
+        t.take(*path, key)
+    mode = (t.d.config.get("proxy") or {}).get("ssl")
+    if mode and bool(proxy.get("ssl")) != (mode != "external"):
+        t.note("changed", (*path, "ssl"), f"Kamal served this route {'with' if proxy.get('ssl') else 'without'} TLS; "
+                                          f"Berth serves it as it serves the app (proxy.ssl: {mode})")
+    for key in sorted(set(proxy) - {"host", "hosts", "app_port", "healthcheck", "ssl"}):
+        t.note("changed", (*path, key), "an accessory's route takes the stack's TLS mode and proxy settings "
+                                        "(berth:proxy), not its own")
+    return route
 
 
 # --- Litestream -------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ at_exit do
           "port" => accessory.port,
           "cmd" => accessory.cmd,
           "registry" => accessory.registry && config.raw_config.accessories[accessory.name]["registry"]["server"],
-          "proxy" => (accessory.proxy.deploy_options if accessory.running_proxy?),
+          "proxy" => (accessory.proxy.deploy_options.merge("app_port" => accessory.proxy.app_port) if accessory.running_proxy?),
           "env" => env_of.(accessory.env),
           "docker" => { "options" => accessory.option_args.map(&:to_s), "logging" => config.logging_args.map(&:to_s),
                         "volumes" => accessory.send(:specific_volumes).map(&:to_s) }
