@@ -265,6 +265,16 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
         if kamal != berth:
             diffs.append(Difference(aspect, key, kamal, berth))
 
+    def check_route(aspect: str, at: str, kamal_options: dict | None, berth_argv: list[str] | None) -> None:
+        """A kamal-proxy route flag by flag, with kamal-proxy's defaults filled in on both sides."""
+        kamal = effective_proxy(kamal_options) if kamal_options else None
+        berth = effective_proxy(berth_proxy_options(berth_argv)) if berth_argv else None
+        if kamal is None or berth is None:
+            check(aspect, at, kamal is not None, berth is not None)
+            return
+        for key in sorted(set(kamal) | set(berth)):
+            check(aspect, f"{at} {key}", kamal.get(key), berth.get(key))
+
     hosts = plan["hosts"]
     by_role: dict[str, list[dict]] = {}
     for host in hosts:
@@ -288,13 +298,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
                 check("env", f"{role} {kamal_host}", sorted(_names(env)), sorted(app.get("env") or []))
                 check("env secret", f"{role} {kamal_host}", sorted(s.partition(":")[0] for s in env["secret"]),
                       app.get("envSecret"))
-            kamal_proxy = effective_proxy(spec["proxy"]) if spec["proxy"] else None
-            berth_proxy = effective_proxy(berth_proxy_options(app["proxy"])) if app.get("proxy") else None
-            if kamal_proxy is None or berth_proxy is None:
-                check("proxy", role, kamal_proxy is not None, berth_proxy is not None)
-            else:
-                for key in sorted(set(kamal_proxy) | set(berth_proxy)):
-                    check("proxy", f"{role} {key}", kamal_proxy.get(key), berth_proxy.get(key))
+            check_route("proxy", role, spec["proxy"], app.get("proxy"))
             ssh = printed["ssh_options"]
             check("ssh", host["name"], (str(ssh[":user"]), int(ssh[":port"])), (host["user"], host["port"]))
             registry = facts["registry"]
@@ -315,13 +319,7 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             berth_run = berth_docker(mine, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
-            kamal_route = effective_proxy(accessory["proxy"]) if accessory["proxy"] else None
-            berth_route = effective_proxy(berth_proxy_options(mine["proxy"])) if mine.get("proxy") else None
-            if kamal_route is None or berth_route is None:
-                check("accessory proxy", at, kamal_route is not None, berth_route is not None)
-            else:
-                for key in sorted(set(kamal_route) | set(berth_route)):
-                    check("accessory proxy", f"{at} {key}", kamal_route.get(key), berth_route.get(key))
+            check_route("accessory proxy", at, accessory["proxy"], mine.get("proxy"))
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
                       next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
