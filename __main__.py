@@ -3,6 +3,8 @@
 import pulumi
 
 from components.accessories import declare as declare_accessories
+from components.accessory_routes import declare as declare_routes
+from components.accessory_routes import route_hosts
 from components.backups import BackupsArgs, BackupsStorage
 from components.checks import warnings
 from components.database import ManagedPostgres, ManagedPostgresArgs
@@ -40,12 +42,14 @@ origin = None
 if stack.dns:
     from components.edge import Edge, EdgeArgs  # the Cloudflare SDK loads only for stacks that use it
 
-    edge = Edge("edge", EdgeArgs.from_stack(stack, stack_name, web_hosts))
+    edge = Edge("edge", EdgeArgs.from_stack(stack, stack_name, web_hosts, route_hosts(stack, servers)))
     origin = edge.origin
 else:
-    pulumi.export("dnsRecordsToCreate", pulumi.Output.all(*[
-        pulumi.Output.all(h.name, h.ipv4, h.ipv6) for h in web_hosts
-    ]).apply(lambda hosts: manual_records(stack.proxy.hosts, {name: (v4, v6) for name, v4, v6 in hosts})))
+    groups = [(list(stack.proxy.hosts), web_hosts), *[([name], hosts) for name, hosts in route_hosts(stack, servers)]]
+    pulumi.export("dnsRecordsToCreate", pulumi.Output.all(*[pulumi.Output.all(*[
+        pulumi.Output.all(h.name, h.ipv4, h.ipv6) for h in hosts
+    ]).apply(lambda found, names=names: manual_records(names, {n: (v4, v6) for n, v4, v6 in found}))
+        for names, hosts in groups]).apply(lambda lists: [line for lines in lists for line in lines]))
 
 if stack.database:
     database = ManagedPostgres("database", ManagedPostgresArgs.from_stack(stack, stack_name, servers))
@@ -75,9 +79,11 @@ proxies = {
         certificate_pem=origin.certificate_pem if origin else None,
         private_key_pem=origin.private_key_pem if origin else None,
         drain_seconds=int(duration_seconds(stack.proxy.drain_timeout)),
+        run=stack.proxy.run,
     ))
     for host in servers.running(stack.proxied_roles)
 }
+declare_routes(stack, accessories, proxies)  # accessories' own kamal-proxy routes
 release = Release("release", ReleaseArgs.from_stack(stack, servers, secrets, proxies, secret_env,
                                                     before_app, before_release))
 pulumi.export("release", release.summary)

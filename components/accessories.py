@@ -9,7 +9,6 @@ Litestream, Meilisearch and Postgres need; everything else is the generic contai
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 
 import pulumi
@@ -21,6 +20,7 @@ from .config import Accessory as AccessoryConfig
 from .config import Stack, parse_mount
 from .hosts import Host, Servers
 from .render import accessory as text
+from .render.argv import shell_words
 from .render.bootstrap import DOCKER_NETWORK
 from .render.database import database_url
 from .render.files import File
@@ -35,6 +35,7 @@ class Accessory(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccessoryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Accessory", name, {}, opts)
         host = args.host
+        self.accessory, self.host = args.name, host  # for its route (accessory_routes.py)
         on_host = pulumi.ResourceOptions(parent=self, provider=host.docker_provider)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
 
@@ -58,8 +59,9 @@ class Accessory(pulumi.ComponentResource):
         volumes += [docker.ContainerVolumeArgs(host_path=text.file_host_path(args.service, args.name, f.container_path),
                                                container_path=f.container_path, read_only=True) for f in args.files]
         envs = self._env(args).apply(lambda env: [f"{k}={env[k]}" for k in sorted(env)])
+        logs = containers.logging(args.logging)
         labels = [docker.ContainerLabelArgs(label="service", value=args.service),
-                  docker.ContainerLabelArgs(label="accessory", value=args.name), containers.LOGGING_LABEL]
+                  docker.ContainerLabelArgs(label="accessory", value=args.name), logs.label]
         if args.files:  # a changed file restarts the container onto it (secret files hash as a secret)
             digest = host_files.apply(text.content_hash)
             labels.append(docker.ContainerLabelArgs(
@@ -71,11 +73,11 @@ class Accessory(pulumi.ComponentResource):
             ports=[docker.ContainerPortArgs(ip=host.private_address if args.publish[0] == "private" else args.publish[0],
                                             external=args.publish[1], internal=args.publish[2])]
             if args.publish else None,
-            **containers.limits(args.options, host.daemon),
+            **containers.limits(args.options, host.daemon), **containers.identity_and_hosts(args.options),
             healthcheck=containers.healthcheck(args.healthcheck, interval="5s", timeout="5s", retries=12)
             if args.healthcheck else None,
             wait=bool(args.healthcheck), wait_timeout=120 if args.healthcheck else None,
-            restart="unless-stopped", must_run=True, **containers.LOGGING,
+            restart="unless-stopped", must_run=True, **logs.args,
             destroy_grace_seconds=containers.STOP_SECONDS,
             # The provider "updates" a changed health check in state only (resourceDockerContainerUpdate applies
             # restart and resources, nothing else), and cannot lift a memory limit: a new container is the only
@@ -156,12 +158,12 @@ def _args(stack: Stack, stack_name: str, name: str, config: AccessoryConfig, hos
         publish = (ip, int(port), config.port or int(port))
     args = AccessoryArgs(
         service=stack.service, name=name, host=host, image=config.image,
-        command=shlex.split(config.cmd) if config.cmd else None, env_clear=dict(config.env.clear),
+        command=shell_words(config.cmd) if config.cmd else None, env_clear=dict(config.env.clear),
         env_secret={env: secrets.output(secret) for env, secret in config.env.secret_pairs()}, files=files,
         file_secrets={s: secrets.output(s) for f in files for s in f.secrets},
         directories=[(text.directory_host_path(stack.service, name, parse_mount(d).source), parse_mount(d).target)
                      for d in config.directories],
-        volumes=list(config.volumes), publish=publish, options=config.options,
+        volumes=list(config.volumes), publish=publish, options=config.options, logging=stack.logging,
     )
     preset = presets.PRESETS.get(config.kind)
     return preset(args, presets.PresetContext(stack, stack_name, config, secrets, backups)) if preset else args

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from .config import ContainerOptions
+from .config import ContainerOptions, Logging
 from .hosts import Host
 from .render import accessory as text
 from .render.release import RunSpec
@@ -31,6 +31,7 @@ class AccessoryArgs:
     volumes: list[str]  # Kamal syntax
     publish: tuple[str, int, int] | None = None  # (ip, host port, container port)
     options: ContainerOptions = field(default_factory=ContainerOptions)
+    logging: Logging | None = None  # berth:logging (Kamal's accessories log as the root section says)
     healthcheck: list[str] | None = None  # wait for healthy before dependants start
     runs_before_start: list[RunSpec] = field(default_factory=list)  # one-off runs of the image (a restore)
     depends_on: list[pulumi.Resource] = field(default_factory=list)

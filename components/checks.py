@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from . import catalog
@@ -15,8 +16,9 @@ from .clouds.names import (
     Rule,
     broken_rule,
 )
-from .config import Stack
+from .config import Stack, parse_mount
 from .errors import Problem
+from .fields import unpinned
 from .render.edge import resolves_itself
 from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
@@ -84,9 +86,16 @@ def _proxy(stack: Stack) -> list[Problem]:
     mode = stack.tls_mode
     if not stack.proxied_roles:
         return problems
-    if mode != "off" and not stack.proxy.hosts:
+    if mode in ("letsencrypt", "cloudflare-origin") and not stack.proxy.hosts:
         problems.append(Problem("berth:proxy.hosts", f"is required for TLS ({mode}): the hostnames the app answers"))
     web_hosts = len([m for m in stack.machines if any(stack.is_proxied(role) for role in m.roles)])
+    wildcards = [host for host in stack.proxy.hosts if host.startswith("*.")]
+    if mode == "letsencrypt" and wildcards:
+        problems.append(Problem("berth:proxy.hosts", f"{', '.join(wildcards)}: Let's Encrypt cannot issue a wildcard "
+                                                      "certificate over kamal-proxy's HTTP challenge (kamal-proxy: "
+                                                      "\"automatic TLS does not support wildcards\"); serve it behind "
+                                                      "Cloudflare (cloudflare-origin) or with TLS ending before the "
+                                                      "proxy"))
     if mode == "letsencrypt" and web_hosts > 1:
         problems.append(Problem("berth:proxy.ssl", f"letsencrypt works on one host only; {web_hosts} hosts sit behind "
                                                     "the proxy. Put them behind Cloudflare (berth:dns.proxied: true) "
@@ -100,6 +109,22 @@ def _proxy(stack: Stack) -> list[Problem]:
         if not stack.proxy.acknowledge_plaintext_origin:
             problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
                                     "must be true with ssl: off (traffic from Cloudflare to the host is unencrypted)"))
+    if stack.proxy.path_prefixes and mode in ("letsencrypt", "cloudflare-origin") and not stack.proxy.shared:
+        problems.append(Problem("berth:proxy.pathPrefixes", f"kamal-proxy serves TLS ({mode}) only on a host's route at "
+                                                            "/, and a route below a path takes it from there: set "
+                                                            "proxy.shared: true (another stack's route at / serves "
+                                                            "TLS for these hosts), or ssl: external"))
+    if stack.proxy.shared and stack.proxy.run != type(stack.proxy.run)():
+        problems.append(Problem("berth:proxy.run", "belongs to the stack that owns kamal-proxy on these hosts; this "
+                                                   "one only routes into it (proxy.shared: true)"))
+    if mode == "external":
+        if stack.behind_cloudflare:
+            problems.append(Problem("berth:proxy.ssl", "external behind Cloudflare's proxy is ssl: off (with "
+                                                        "cloudflare.sslMode flexible), or better cloudflare-origin"))
+        if not stack.proxy.acknowledge_plaintext_origin:
+            problems.append(Problem("berth:proxy.acknowledgePlaintextOrigin",
+                                    "must be true with ssl: external (kamal-proxy serves plain HTTP: TLS must end "
+                                    "before it, at your load balancer or web server)"))
     return problems
 
 
@@ -117,6 +142,11 @@ def _edge(stack: Stack) -> list[Problem]:
         for i, host in enumerate(stack.proxy.hosts):
             if host != zone and not host.endswith("." + zone):
                 problems.append(Problem(f"berth:proxy.hosts[{i}]", f"{host!r} is not in the zone {zone!r}"))
+        for name, accessory in stack.accessories.items():
+            for i, host in enumerate(accessory.proxy.hosts if accessory.proxy else []):
+                if host != zone and not host.endswith("." + zone):
+                    problems.append(Problem(f"berth:accessories.{name}.proxy.hosts[{i}]",
+                                            f"{host!r} is not in the zone {zone!r}"))
         if stack.behind_cloudflare:
             ssl_mode = stack.cloudflare_settings.ssl_mode
             weak = ssl_mode in _WEAK_SSL_MODES
@@ -191,13 +221,22 @@ def _mounts(stack: Stack) -> list[Problem]:
     targets = [mount.target for mount in stack.mounts]
     if len(set(targets)) != len(targets):
         problems.append(Problem("berth:volumes", "mounts two volumes at the same container path"))
-    for i, mount in enumerate(stack.mounts):
-        under_volume = stack.volume is not None and (
-            mount.source == stack.volume.mount_path or mount.source.startswith(stack.volume.mount_path + "/"))
-        if mount.is_host_path and stack.provider != "existing" and not under_volume:
-            problems.append(Problem(f"berth:volumes[{i}]", f"host path {mount.source} is on the server's boot disk, "
-                                                           "which a rebuilt server loses; mount it under "
-                                                           "berth:volume.mountPath or use a Docker volume name"))
+    lists = [("berth:volumes", stack.mounts)]
+    for role, spec in stack.servers.items():
+        own = [parse_mount(v) for v in spec.volumes]
+        lists.append((f"berth:servers.{role}.volumes", own))
+        taken = set(targets) & {m.target for m in own}
+        if taken or len({m.target for m in own}) != len(own):
+            problems.append(Problem(f"berth:servers.{role}.volumes", f"mounts two volumes at the same container path "
+                                                                     f"({', '.join(sorted(taken)) or 'twice here'})"))
+    for key, mounts in lists:
+        for i, mount in enumerate(mounts):
+            under_volume = stack.volume is not None and (
+                mount.source == stack.volume.mount_path or mount.source.startswith(stack.volume.mount_path + "/"))
+            if mount.is_host_path and stack.provider != "existing" and not under_volume:
+                problems.append(Problem(f"{key}[{i}]", f"host path {mount.source} is on the server's boot disk, which "
+                                                       "a rebuilt server loses; mount it under berth:volume.mountPath "
+                                                       "or use a Docker volume name"))
     return problems
 
 
@@ -245,8 +284,36 @@ def _accessories(stack: Stack) -> list[Problem]:
     return problems
 
 
+def _accessory_routes(stack: Stack) -> list[Problem]:
+    """An accessory's own route runs on the hosts the accessory runs on, which must run kamal-proxy; its name
+    `<service>-<accessory>` must not be a role's route, and each host name is routed once."""
+    problems = []
+    seen = {host: "berth:proxy.hosts" for host in stack.proxy.hosts}
+    for name, accessory in stack.accessories.items():
+        if accessory.proxy is None:
+            continue
+        at = f"berth:accessories.{name}.proxy"
+        roles = accessory.roles or [stack.primary_role]
+        unproxied = [role for role in roles if role in stack.servers and not stack.is_proxied(role)]
+        if unproxied:
+            problems.append(Problem(at, f"the accessory runs on the {', '.join(unproxied)} hosts, which run no "
+                                        "kamal-proxy: give it roles behind the proxy"))
+        if name in stack.servers:
+            problems.append(Problem(at, f"its route {stack.service}-{name} would be the {name} role's; rename the "
+                                        "accessory"))
+        for i, host in enumerate(accessory.proxy.hosts):
+            if host in seen:
+                problems.append(Problem(f"{at}.hosts[{i}]", f"{host} is already routed by {seen[host]}"))
+            seen.setdefault(host, at)
+        placed = sum(stack.role_count(role) for role in roles if role in stack.servers) if accessory.roles else 1
+        if stack.tls_mode == "letsencrypt" and (placed > 1 or any(h.startswith("*.") for h in accessory.proxy.hosts)):
+            problems.append(Problem(at, "letsencrypt serves one host and no wildcard; run the accessory on one host, "
+                                        "or behind Cloudflare (cloudflare-origin)"))
+    return problems
+
+
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
-    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories,
+    _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories, _accessory_routes,
 )
 
 
@@ -301,6 +368,15 @@ def _tag_version(image: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) and tag else None
 
 
+def unpinned_image(image: str) -> str:
+    """Why an unpinned accessory image deserves a pin, and how to pin the one running today."""
+    tagged = image if ":" in image.rsplit("/", 1)[-1] else f"{image}:latest"
+    return (f"{image} is not pinned: each host keeps the {tagged} it has (Berth pulls again only when the name "
+            "changes), so a host that has it runs what runs today and a new host gets whatever latest is then. "
+            f"Pin what runs today: on the host, docker image inspect {tagged} --format '{{{{index .RepoDigests 0}}}}' "
+            f"names its digest; write image: {tagged.rsplit(':', 1)[0]}@sha256:<digest>, or the version tag it is")
+
+
 def warnings(stack: Stack) -> list[Problem]:
     """Allowed but worth a reviewer's eye, each at the key it is about: the plan prints these with their
     lines, and `pulumi preview` / `up` log them."""
@@ -312,11 +388,20 @@ def warnings(stack: Stack) -> list[Problem]:
                                  f"pins Litestream {'.'.join(map(str, version))}: releases before 0.5.16 fail to "
                                  "upload to S3-compatible storage (Spaces, Hetzner, R2); pin "
                                  "litestream/litestream:0.5.16 or later"))
+        if unpinned(accessory.image):
+            notes.append(Problem(f"berth:accessories.{name}.image", unpinned_image(accessory.image)))
     if stack.provider == "hetzner":
         for role, spec in stack.servers.items():
             retirement = catalog.hetzner_retirement(spec.size, stack.cloud.region) if spec.size else None
             if retirement:
                 notes.append(Problem(f"berth:servers.{role}.size", retirement))
+    for role, spec in stack.servers.items():
+        for i, host in enumerate(spec.hosts or []):
+            if "." not in host and ":" not in host:
+                notes.append(Problem(f"berth:servers.{role}.hosts[{i}]",
+                                     f"{host} must resolve on the machine that runs `pulumi up` (DNS or /etc/hosts): "
+                                     "Berth's remote commands dial it directly and do not read ~/.ssh/config, so an "
+                                     "ssh alias alone is not enough"))
     world = {"0.0.0.0/0", "::/0"}
     if world & set(stack.ssh.allow_from):
         notes.append(Problem("berth:ssh.allowFrom", "opens SSH to the whole internet (key-only login still applies)"))
@@ -326,6 +411,21 @@ def warnings(stack: Stack) -> list[Problem]:
                                  f"exposes {accessory.publish} to the internet"))
     if stack.tls_mode == "off":
         notes.append(Problem("berth:proxy.ssl", "is off: Cloudflare reaches the hosts over plain HTTP"))
+    run = stack.proxy.run
+    addresses = [ipaddress.ip_address(ip) for ip in (run.bind_ips or ["0.0.0.0", "::"])]
+    public = [str(a) for a in addresses if a.is_unspecified or not (a.is_private or a.is_loopback)]
+    moved = [str(port) for port, default in ((run.http_port, 80), (run.https_port, 443)) if port != default]
+    if run.publish and moved and public and not stack.proxy.shared and stack.proxied_roles:
+        notes.append(Problem("berth:proxy.run", f"publishes kamal-proxy on port {', '.join(moved)} of "
+                                                f"{', '.join(public)}: Berth's firewalls open 80 and 443 only, so a "
+                                                "cloud firewall closes it to the world, but on an existing host "
+                                                "Docker's published port passes ufw; bind it where your web server "
+                                                "reaches it (bindIps: [127.0.0.1] or a private address)"))
+    if stack.tls_mode == "external" and stack.proxied_roles:
+        names = ", ".join(stack.proxy.hosts) or "every name"
+        notes.append(Problem("berth:proxy.ssl", f"is external: kamal-proxy serves plain HTTP on port {run.http_port} "
+                                                f"for {names}, with X-Forwarded-* passed on; TLS must end before it "
+                                                "(a load balancer, nginx, Cloudflare) or visitors get plain HTTP"))
     manual = [host for host in stack.proxy.hosts if not resolves_itself(host)]
     if stack.dns is None and manual:
         notes.append(Problem("berth:dns", "is not set: point these names at the web hosts by hand (the stack output "

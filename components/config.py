@@ -8,9 +8,10 @@ live here so no component re-derives them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +30,7 @@ from pydantic.alias_generators import to_camel
 from . import catalog
 from .fields import (
     AbsolutePath,
+    AccessoryImage,
     Address,
     Cidr,
     Cpus,
@@ -36,11 +38,13 @@ from .fields import (
     Duration,
     EnvName,
     EnvValue,
+    ExtraHost,
     Hostname,
+    Memory,
     MountPoint,
     Name,
-    PinnedImage,
     Port,
+    ProxyHost,
     RegistryHost,
     Repository,
     SecretName,
@@ -54,10 +58,11 @@ from .layout import MachineLayout, carrying, machines
 from .render.accessory import SECRET_REFERENCE
 
 PRIMARY_ROLE = "web"
-_MEMORY = re.compile(r"^\d+[bkmg]$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PUBLISH = re.compile(r"^(?P<ip>[0-9a-fA-F:.]+|private):(?P<port>\d{1,5})$")
+_USER = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$"
+_GROUP = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
 
 class Section(BaseModel):
@@ -114,8 +119,15 @@ MountSpec = typing.Annotated[str, AfterValidator(_mount)]
 
 class Registry(Section):
     server: RegistryHost = "docker.io"
-    username: str = Field(min_length=1)
+    username: str | None = Field(None, min_length=1)
+    username_secret: SecretName | None = None  # the user name kept in berth:secrets (Kamal's `username: [NAME]`)
     password: SecretName
+
+    @model_validator(mode="after")
+    def _one_username(self) -> "Registry":
+        if (self.username is None) == (self.username_secret is None):
+            raise ValueError("needs username (the name itself) or usernameSecret (a berth:secrets name), one of them")
+        return self
 
 
 class Cloud(Section):
@@ -144,8 +156,59 @@ class Ssh(Section):
 
 
 class ContainerOptions(Section):
-    memory: str | None = Field(None, pattern=_MEMORY.pattern)
+    memory: Memory | None = None  # as `docker run --memory` reads it (components/gounits.py)
     cpus: Cpus | None = None
+    user: Text | None = Field(None, pattern=_USER)  # docker run --user: name, uid, name:group or uid:gid
+    group_add: list[Text] = Field([], json_schema_extra={"items": {"pattern": _GROUP}})  # docker run --group-add
+    add_host: list[ExtraHost] = []  # docker run --add-host name:ip (or name:host-gateway)
+
+    @field_validator("group_add")
+    @classmethod
+    def _groups(cls, groups: list[str]) -> list[str]:
+        bad = [g for g in groups if not re.match(_GROUP, g)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a group name or id")
+        if len(set(groups)) != len(groups):
+            raise ValueError("names a group twice")
+        return groups
+
+    def spec(self) -> dict[str, Any]:
+        """What a change of these options must change in an app container's name (release.py `_container_spec`):
+        memory and cpus as they always were, the others only when set, so a stack that sets none of them keeps
+        its containers' names (and containers) on upgrade."""
+        return {**self.model_dump(include={"memory", "cpus"}),
+                **self.model_dump(exclude={"memory", "cpus"}, exclude_defaults=True)}
+
+
+class Logging(Section):
+    """Docker's logging driver and its options for a container (`docker run --log-driver --log-opt`), as
+    Kamal's `logging` section says them. Unset: json-file with max-size 10m, Kamal's default."""
+
+    driver: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./:-]*$")  # json-file, journald, a plugin
+    options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")], Text] = {}
+
+    @field_validator("options")
+    @classmethod
+    def _no_credentials(cls, options: dict[str, str]) -> dict[str, str]:
+        suspects = [key for key, value in options.items()
+                    if looks_like_credential(re.sub(r"[-.]", "_", key), str(value))]
+        if suspects:
+            raise ValueError(f"{', '.join(suspects)} looks like a credential, and log options are written in plain "
+                             "text on the container: set it in the host's /etc/docker/daemon.json instead (the "
+                             "value is not shown)")
+        return options
+
+    @property
+    def declared(self) -> bool:
+        """Kamal passes its own default (max-size 10m) unless the section names a driver or an option."""
+        return bool(self.driver or self.options)
+
+    def merged(self, role: "Logging | None") -> "Logging":
+        """A role's logging over the stack's, as Kamal's `Logging#merge` (deep_merge): the role's driver wins,
+        options merge key by key."""
+        if role is None:
+            return self
+        return Logging.model_construct(driver=role.driver or self.driver, options={**self.options, **role.options})
 
 
 class Role(Section):
@@ -156,6 +219,8 @@ class Role(Section):
     os_image: str | None = None
     cmd: str | None = None
     options: ContainerOptions = ContainerOptions()
+    volumes: list[MountSpec] = []  # this role's own mounts, after berth:volumes (Kamal: the role's options)
+    logging: Logging | None = None  # merged over berth:logging, as Kamal merges a role's logging
     proxy: bool | None = None  # default: only the primary role is behind the proxy
     env: Env | None = None  # merged over berth:env for this role's containers, as Kamal merges a role's env
 
@@ -224,7 +289,7 @@ class Buffering(Section):
     memory: int = Field(1_048_576, gt=0)  # kamal-proxy's own default (1 MiB), which Kamal leaves in place
 
 
-TlsMode = Literal["letsencrypt", "cloudflare-origin", "off"]
+TlsMode = Literal["letsencrypt", "cloudflare-origin", "off", "external"]
 _HEADER_NAME = r"^[A-Za-z0-9-]+$"
 
 
@@ -243,11 +308,31 @@ class ProxyLogging(Section):
         return names
 
 
+class ProxyRun(Section):
+    """How kamal-proxy's container publishes its ports (Kamal's `proxy.run`): the host ports for its HTTP (80) and
+    HTTPS (443) listeners, the host addresses they bind (default every IPv4 and IPv6 address), or none at all."""
+
+    http_port: Port = 80
+    https_port: Port = 443
+    bind_ips: list[Annotated[str, AfterValidator(lambda ip: str(ipaddress.ip_address(ip)))]] = []
+    publish: bool = True
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ProxyRun":
+        if self.http_port == self.https_port:
+            raise ValueError(f"httpPort and httpsPort are both {self.http_port}")
+        if len(set(self.bind_ips)) != len(self.bind_ips):
+            raise ValueError("bindIps lists an address twice")
+        return self
+
+
 class Proxy(Section):
-    hosts: list[Hostname] = []
+    hosts: list[ProxyHost] = []
     app_port: Port = 80
-    ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off"] = "auto"
-    acknowledge_plaintext_origin: bool = False  # required with ssl: off
+    # external: TLS ends before kamal-proxy (a load balancer, nginx, Cloudflare's Flexible mode set elsewhere), which
+    # then serves plain HTTP to every name or to `hosts` (Kamal's `ssl: false`, or a proxy without a host)
+    ssl: Literal["auto", "letsencrypt", "cloudflare-origin", "off", "external"] = "auto"
+    acknowledge_plaintext_origin: bool = False  # required with ssl: off and external
     healthcheck: Healthcheck = Healthcheck()
     response_timeout: Duration = "30s"
     deploy_timeout: Duration = "30s"
@@ -256,7 +341,12 @@ class Proxy(Section):
     buffering: Buffering = Buffering()
     logging: ProxyLogging = ProxyLogging()
     version: str = Field("v0.9.2", pattern=r"^v\d+\.\d+\.\d+$")
+    run: ProxyRun = ProxyRun()  # the published ports (a web server of yours on 80/443 in front: httpPort 8080)
     shared: bool = False  # deploy into a kamal-proxy another stack owns
+    # Route only these paths of the hosts to the app (kamal-proxy --path-prefix); such a route takes its TLS from
+    # the route at / of its first host, so it goes with `shared` (another stack's route at /) or plain HTTP.
+    path_prefixes: list[Annotated[str, Field(pattern=r"^/[^\s,]*$")]] = []
+    strip_path_prefix: bool = True  # forward /api/users as /users (kamal-proxy's default)
 
     @field_validator("hosts")
     @classmethod
@@ -312,10 +402,13 @@ class Env(Section):
 
     def merged(self, role: Env | None) -> Env:
         """A role's env over this one, as Kamal's `Env#merge` does: clear values merge (the role's win),
-        secrets are the union, and a role's entry for a name replaces the stack's."""
+        secrets are the union, and a role's entry for a name replaces the stack's. A role's clear value over a
+        stack secret of the same name wins too: Kamal passes both and Docker reads `--env` after `--env-file`
+        (docker/cli opts.ReadKVEnvStrings), so the container sees the clear one."""
         if role is None:
             return self
-        secret = {name: entry for entry in self.secret for name in [entry.partition(":")[0]]}
+        secret = {name: entry for entry in self.secret for name in [entry.partition(":")[0]]
+                  if name not in role.clear}
         secret.update({entry.partition(":")[0]: entry for entry in role.secret})
         return Env.model_construct(clear={**self.clear, **role.clear}, secret=list(secret.values()))
 
@@ -444,8 +537,17 @@ _PRESET_BY_REPOSITORY = {
 }
 
 
+class AccessoryProxy(Section):
+    """A kamal-proxy route of the accessory's own (Kamal's accessory `proxy`): its host names, on the hosts it runs
+    on, with the stack's TLS mode; route `<service>-<name>`."""
+
+    hosts: list[ProxyHost] = Field(min_length=1)
+    app_port: Port = 80  # the port the accessory listens on (Kamal's default too)
+    healthcheck: Healthcheck = Healthcheck()
+
+
 class Accessory(Section):
-    image: PinnedImage
+    image: AccessoryImage  # pin a tag or digest; an unpinned one gets a review warning
     preset: Preset | None = None  # inferred from the image when omitted
     roles: list[Name] | None = None  # run on every host of these roles; default: the primary host only
     port: Port | None = None  # reachable from the app over the kamal network, never published
@@ -459,6 +561,7 @@ class Accessory(Section):
     volumes: list[MountSpec] = []
     cmd: str | None = None
     options: ContainerOptions = ContainerOptions()
+    proxy: AccessoryProxy | None = None  # a route of its own through kamal-proxy (host names of its own)
     databases: list[AbsolutePath] = []  # litestream: paths as the app container sees them
     sync_interval: Duration = "1s"  # litestream
     master_key: SecretName | None = None  # meilisearch
@@ -571,6 +674,7 @@ class Stack(Section):
     firewall: Firewall = Firewall()
     volume: Volume | None = None
     volumes: list[MountSpec] = []
+    logging: Logging | None = None  # every container's logging (roles merge their own over it); unset: json-file 10m
     asset_path: AbsolutePath | None = None
     proxy: Proxy = Proxy()
     env: Env = Env()
@@ -637,9 +741,11 @@ class Stack(Section):
 
     @property
     def forward_headers(self) -> bool:
+        """Behind Cloudflare, and with TLS ending before the proxy (kamal-proxy's own default without TLS, which
+        Kamal keeps), the client's address and scheme arrive in X-Forwarded-* and are passed on."""
         if self.proxy.forward_headers is not None:
             return self.proxy.forward_headers
-        return self.behind_cloudflare
+        return self.behind_cloudflare or self.tls_mode == "external"
 
     @property
     def cloudflare_settings(self) -> Cloudflare:
@@ -663,10 +769,27 @@ class Stack(Section):
     def mounts(self) -> list[Mount]:
         return [parse_mount(volume) for volume in self.volumes]
 
+    def role_volumes(self, role: str) -> list[str]:
+        """The mounts a role's containers get: berth:volumes, then the role's own."""
+        return [*self.volumes, *self.servers[role].volumes]
+
+    def role_logging(self, role: str) -> Logging | None:
+        """The role's logging merged over the stack's; None when neither declares any (Berth's default)."""
+        merged = (self.logging or Logging()).merged(self.servers[role].logging)
+        return merged if merged.declared else None
+
+    @property
+    def routed_hosts(self) -> list[str]:
+        """Every host name kamal-proxy answers for this stack: the app's, then each accessory route's."""
+        return [*self.proxy.hosts, *[h for a in self.accessories.values() if a.proxy for h in a.proxy.hosts]]
+
     @property
     def storage_directories(self) -> list[str]:
         """Host paths the app's containers mount: created on every host and owned by `app.user`."""
-        return [mount.source for mount in self.mounts if mount.is_host_path]
+        shared = [mount.source for mount in self.mounts if mount.is_host_path]
+        roles = self.servers.values() if isinstance(self.servers, dict) else []
+        own = [m.source for spec in roles for m in map(parse_mount, spec.volumes) if m.is_host_path]
+        return shared + [source for source in dict.fromkeys(own) if source not in shared]
 
     def secret_refs(self) -> list[tuple[str, str]]:
         """(key path, secret name) for every place that names a berth:secrets entry."""
@@ -677,6 +800,8 @@ class Stack(Section):
             refs += [(f"servers.{role}.env.secret[{i}]", secret) for i, (_, secret) in enumerate(pairs)]
         if self.registry:
             refs.append(("registry.password", self.registry.password))
+            if self.registry.username_secret:
+                refs.append(("registry.usernameSecret", self.registry.username_secret))
         if self.ssh.private_key:
             refs.append(("ssh.privateKey", self.ssh.private_key))
         if self.backups and self.backups.provider == "s3":

@@ -4,9 +4,11 @@ nothing (docs/compatibility.md, "Docker provider")."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
-from .config import ContainerOptions, parse_mount
+from .config import ContainerOptions, Logging, parse_mount
 from .fields import docker_cpus, duration_seconds, go_duration
 from .render.daemon import DaemonFacts, memory_swap_mb
 from .render.release import memory_mb
@@ -32,6 +34,30 @@ LOGGING_LABEL = docker.ContainerLabelArgs(
 # `applyReplaceOnChanges`: init errors count as a change to "*"). Any change also includes removing a memory
 # limit, which the provider's update sends as 0 and Docker reads as "unchanged".
 REPLACE_ON_ANY_CHANGE = ["*"]
+
+
+@dataclass(frozen=True)
+class Logs:
+    args: dict  # log_driver and log_opts, as the Container's arguments
+    label: docker.ContainerLabelArgs
+
+
+def logging(declared: Logging | None = None) -> Logs:
+    """A container's log driver and options, and the `berth.log-opts` label that carries exactly what was
+    declared: the provider's diff ignores `logOpts` (IGNORED, above), so the label, which forces a new
+    container, is what makes a change of them take effect (on a replacement the engine creates the container
+    from the program's new inputs). Nothing declared is Berth's default, the same inputs and label as before
+    the stack file had `logging`, so an upgrade replaces no container. A declared driver is passed as it is;
+    options without a driver leave the driver to the daemon, as Kamal's `--log-opt` alone does."""
+    if declared is None or not declared.declared:
+        return Logs(LOGGING, LOGGING_LABEL)
+    options = dict(sorted(declared.options.items()))
+    label = [f"log-driver={declared.driver}"] if declared.driver else []
+    label += [f"{key}={value}" for key, value in options.items()]
+    return Logs({"log_driver": declared.driver, "log_opts": options or None},
+                docker.ContainerLabelArgs(label=LOGGING_LABEL.label, value=",".join(label)))
+
+
 # Docker stops a container with SIGTERM and kills it after this many seconds. The provider's own default
 # is 0 (an immediate kill): Postgres would need crash recovery, Litestream would lose its last sync.
 STOP_SECONDS = 30
@@ -51,6 +77,13 @@ def limits(options: ContainerOptions, daemon: pulumi.Output[DaemonFacts]) -> dic
     return {"memory": memory,
             "memory_swap": daemon.apply(lambda facts: memory_swap_mb(memory, facts)) if memory else None,
             "cpus": docker_cpus(options.cpus) if options.cpus else None}
+
+
+def identity_and_hosts(options: ContainerOptions) -> dict:
+    """`--user`, `--group-add` and `--add-host` as the Docker provider's `user`, `group_adds` and `hosts`
+    (all ForceNew; unset stays unset, so the image's own user is kept)."""
+    hosts = [docker.ContainerHostArgs(host=name, ip=ip) for name, _, ip in (h.partition(":") for h in options.add_host)]
+    return {"user": options.user, "group_adds": list(options.group_add) or None, "hosts": hosts or None}
 
 
 def healthcheck(tests: list[str], interval: str, timeout: str, retries: int) -> docker.ContainerHealthcheckArgs:

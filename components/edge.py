@@ -6,7 +6,7 @@ or carries `berth:cloudflare` explicitly; two DNS-only stacks sharing a zone nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -34,9 +34,11 @@ class EdgeArgs:
     web_hosts: list[WebHost]
     settings: ZoneSettings | None  # None: leave the zone's settings alone
     origin_certificate: bool
+    routes: list[tuple[str, list[WebHost]]] = field(default_factory=list)  # accessories' own host names, their hosts
 
     @classmethod
-    def from_stack(cls, stack: Stack, stack_name: str, web_hosts: list[WebHost]) -> "EdgeArgs":
+    def from_stack(cls, stack: Stack, stack_name: str, web_hosts: list[WebHost],
+                   routes: list[tuple[str, list[WebHost]]] | None = None) -> "EdgeArgs":
         assert stack.dns is not None
         cf = stack.cloudflare_settings
         manage = stack.cloudflare is not None or stack.behind_cloudflare
@@ -48,7 +50,7 @@ class EdgeArgs:
         ) if manage else None
         return cls(service=stack.service, stack_name=stack_name, zone=stack.dns.zone, proxied=stack.dns.proxied,
                    hostnames=list(stack.proxy.hosts), web_hosts=web_hosts, settings=settings,
-                   origin_certificate=stack.tls_mode == "cloudflare-origin")
+                   origin_certificate=stack.tls_mode == "cloudflare-origin", routes=list(routes or []))
 
 
 class Edge(pulumi.ComponentResource):
@@ -63,7 +65,10 @@ class Edge(pulumi.ComponentResource):
 
         hosts = {host.name: host for host in args.web_hosts}
         self.records = []
-        for spec in record_specs(args.hostnames, [(h.name, h.ipv6 is not None) for h in args.web_hosts]):
+        specs = record_specs(args.hostnames, [(h.name, h.ipv6 is not None) for h in args.web_hosts])
+        for hostname, route_hosts in args.routes:  # an accessory's route points at the hosts it runs on
+            specs += record_specs([hostname], [(h.name, h.ipv6 is not None) for h in route_hosts])
+        for spec in specs:
             host = hosts[spec.host]
             self.records.append(cloudflare.DnsRecord(
                 spec.resource_name, zone_id=self.zone_id, name=spec.hostname, type=spec.type,
@@ -81,13 +86,14 @@ class Edge(pulumi.ComponentResource):
     def _origin_certificate(self, args: EdgeArgs, child: pulumi.ResourceOptions) -> OriginCertificate:
         """Key made here (never leaves state but as a secret), signed by Cloudflare's Origin CA."""
         key = tls.PrivateKey("origin-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        names = [*args.hostnames, *[hostname for hostname, _ in args.routes]]  # the app's first: unchanged without
         csr = tls.CertRequest(
-            "origin-csr", private_key_pem=key.private_key_pem, dns_names=args.hostnames,
-            subject=tls.CertRequestSubjectArgs(common_name=args.hostnames[0], organization=args.service),
+            "origin-csr", private_key_pem=key.private_key_pem, dns_names=names,
+            subject=tls.CertRequestSubjectArgs(common_name=names[0], organization=args.service),
             opts=child,
         )
         certificate = cloudflare.OriginCaCertificate(
-            "origin-certificate", csr=csr.cert_request_pem, hostnames=args.hostnames, request_type="origin-ecc",
+            "origin-certificate", csr=csr.cert_request_pem, hostnames=names, request_type="origin-ecc",
             requested_validity=ORIGIN_CERTIFICATE_DAYS, opts=child,
         )
         return OriginCertificate(certificate_pem=certificate.certificate,

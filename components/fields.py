@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .gounits import SizeError, ram_in_bytes
+
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
@@ -25,7 +27,10 @@ _REPOSITORY = re.compile(
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Docker takes any variable name but an empty one (docker/cli opts.ValidateEnv), and an env file, which Berth
+# writes for the release command, refuses whitespace in a name and reads `#` first as a comment and `=` as the
+# end of the name (opts/file.go parseKeyValueFile): OpenSearch's `discovery.type`, listmonk's `LISTMONK_db__user`.
+_ENV_NAME = re.compile(r"^[^=\s#][^=\s]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _DOCKER_VOLUME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _SSH_KEY = re.compile(
@@ -105,6 +110,23 @@ def _cpus(value: float) -> float:
     return value
 
 
+MIB = 1024 * 1024
+
+
+def _memory(value: object) -> str:
+    """A memory limit as `docker run --memory` reads it (go-units RAMInBytes: `512m`, `1.5g`, `500MiB`, `4GB` is
+    4 GiB), in whole MiB, the unit the Docker provider declares it in."""
+    text = str(value)
+    try:
+        size = ram_in_bytes(text)
+    except SizeError as error:
+        raise ValueError(f"{text!r} is not a size Docker reads ({error}); write it like 512m, 1.5g or 500MiB") from None
+    if size <= 0 or size % MIB:
+        raise ValueError(f"{text!r} is {size} bytes, not a whole number of MiB (the unit the Docker provider "
+                         "takes); write it like 512m or 1.5g")
+    return text
+
+
 def _duration(value: str) -> str:
     if not _DURATION.match(value):
         raise ValueError(f"{value!r} is not a duration like 10s, 500ms or 1m30s")
@@ -123,6 +145,12 @@ def _name(value: str) -> str:
     return value
 
 
+def _proxy_host(value: str) -> str:
+    """A name kamal-proxy routes: a DNS name, or a wildcard one (`*.example.org`, router.go matches the first
+    label), which only a certificate of its own covers (Let's Encrypt's HTTP challenge cannot issue one)."""
+    return "*." + _hostname(value[2:]) if value.startswith("*.") else _hostname(value)
+
+
 def _hostname(value: str) -> str:
     value = value.rstrip(".")
     labels = value.split(".")
@@ -133,16 +161,19 @@ def _hostname(value: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
+
+
 def _address(value: str) -> str:
-    """An existing host: an IP address or a DNS name."""
+    """An existing host: an IP address, or a name the machine running `pulumi up` resolves (a DNS name, or a
+    single label such as an /etc/hosts entry, as Kamal takes any name ssh reaches)."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
-    try:
-        return _hostname(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is neither an IP address nor a hostname") from None
+    if len(value) > 253 or not _HOST_NAME.match(value) or value.rstrip(".").split(".")[-1].isdigit():
+        raise ValueError(f"{value!r} is neither an IP address nor a host name")
+    return value.rstrip(".")
 
 
 def _registry_host(value: str) -> str:
@@ -212,19 +243,26 @@ def _secret_name(value: str) -> str:
     return value
 
 
-def _pinned_image(value: str) -> str:
-    """An accessory image: repository plus an exact tag or digest, so a restart never upgrades it."""
+def _accessory_image(value: str) -> str:
+    """An accessory image: a repository with a tag or a digest, or without either (Docker's `latest`). An unpinned
+    one is allowed, with a review warning (checks.py `unpinned_image`): Kamal runs such images, and Berth pulls
+    an image only when its name changes, so a host keeps the one it has."""
     if "@" in value:
         repository, digest = value.split("@", 1)
         if _DIGEST.match(digest) and _REPOSITORY.match(repository):
             return value
         raise ValueError(f"{value!r} is not an image reference like repo@sha256:<64 hex>")
-    repository, _, tag = value.rpartition(":")
-    if not repository or "/" in tag or not _REPOSITORY.match(repository) or not _TAG.match(tag):
-        raise ValueError(f"{value!r} is not a pinned image like getmeili/meilisearch:v1.5")
-    if tag == "latest":
-        raise ValueError(f"{value!r} uses :latest; pin an exact version so restarts never upgrade it")
+    last = value.rsplit("/", 1)[-1]
+    repository, tag = (value.rsplit(":", 1) if ":" in last else (value, "latest"))
+    if not repository or not _REPOSITORY.match(repository) or not _TAG.match(tag):
+        raise ValueError(f"{value!r} is not an image like getmeili/meilisearch:v1.5")
     return value
+
+
+def unpinned(image: str) -> bool:
+    """No digest and no tag, or the tag `latest`: what the image is depends on when it was pulled."""
+    last = image.rsplit("/", 1)[-1]
+    return "@" not in image and (":" not in last or last.rsplit(":", 1)[1] == "latest")
 
 
 def _version(value: str) -> str:
@@ -235,7 +273,8 @@ def _version(value: str) -> str:
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name like RAILS_MASTER_KEY")
+        raise ValueError(f"{value!r} is not an environment variable name Docker takes (no '=', no whitespace, "
+                         "not starting with '#'), like RAILS_MASTER_KEY or discovery.type")
     return value
 
 
@@ -278,16 +317,35 @@ def _stringify_scalar(value: object) -> object:
     return _stringify_number(value)
 
 
+def _extra_host(value: str) -> str:
+    """`docker run --add-host name:ip`. The Docker provider reads the hosts back by splitting each at ':'
+    (`flattenExtraHosts`), so an IPv6 address would come back cut and replace the container on every `up`."""
+    name, colon, ip = value.partition(":")
+    if not colon or not re.match(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$", name):
+        raise ValueError(f"{value!r} is not name:ip, like host.docker.internal:host-gateway or db:10.0.0.5")
+    if ip != "host-gateway":
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise ValueError(f"{value!r}: {ip!r} is not an IP address or host-gateway") from None
+        if address.version == 6:
+            raise ValueError(f"{value!r}: the Docker provider reads an IPv6 address back cut at its first ':', "
+                             "so the container would be replaced on every `up`; use an IPv4 address")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_duration), Field(examples=["10s"], pattern=_DURATION.pattern)]
 Name = Annotated[str, AfterValidator(_name), Field(pattern=_NAME.pattern, max_length=40)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
+ProxyHost = Annotated[str, AfterValidator(_proxy_host)]
 Address = Annotated[str, AfterValidator(_address)]
 RegistryHost = Annotated[str, AfterValidator(_registry_host)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Repository = Annotated[str, AfterValidator(_repository)]
-PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+AccessoryImage = Annotated[str, AfterValidator(_accessory_image)]
 _TEXT_OR_NUMBER = WithJsonSchema({"type": ["string", "number"]})
 Version = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_version), _TEXT_OR_NUMBER]
+ExtraHost = Annotated[str, AfterValidator(_extra_host)]
 EnvName = Annotated[str, AfterValidator(_env_name), Field(pattern=_ENV_NAME.pattern)]
 SecretName = Annotated[str, AfterValidator(_secret_name), Field(pattern=_SECRET_NAME.pattern)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
@@ -295,6 +353,8 @@ MountPoint = Annotated[str, AfterValidator(_mount_point)]
 SshPublicKey = Annotated[str, AfterValidator(_ssh_key)]
 DockerVolumeName = Annotated[str, AfterValidator(_docker_volume_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Memory = Annotated[str, BeforeValidator(_stringify_number), AfterValidator(_memory),
+                   WithJsonSchema({"type": ["string", "number"], "examples": ["512m", "1.5g", "500MiB"]})]
 Cpus = Annotated[float, Field(gt=0, le=64), AfterValidator(_cpus)]
 Text = Annotated[str, BeforeValidator(_stringify_number), _TEXT_OR_NUMBER]
 EnvValue = Annotated[str, BeforeValidator(_stringify_scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})]

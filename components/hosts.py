@@ -88,7 +88,7 @@ class RegistryAuth:
     """Credentials the host's Docker provider pulls private images with."""
 
     server: str
-    username: str
+    username: pulumi.Input[str]  # a secret Output when the stack keeps it in berth:secrets
     password: pulumi.Output[str]  # secret
 
 
@@ -246,7 +246,8 @@ class ServersArgs:
                 storage=tuple(stack.storage_directories), storage_owner=stack.app.user,
             ),
             memory_mb={s.name: catalog.memory_mb(stack.provider, s.size) for s in specs},
-            registry=RegistryAuth(registry.server, registry.username, secrets.output(registry.password))
+            registry=RegistryAuth(registry.server, registry.username or secrets.output(registry.username_secret),
+                                  secrets.output(registry.password))
             if registry else None,
         )
 

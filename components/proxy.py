@@ -7,11 +7,12 @@ version replaces it delete-first (it holds ports 80/443 and a fixed name), a bri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
 from . import containers
+from .config import ProxyRun
 from .hosts import Host
 from .render import proxy
 from .render.bootstrap import DOCKER_NETWORK
@@ -28,6 +29,7 @@ class KamalProxyArgs:
     certificate_pem: pulumi.Output[str] | None = None  # cloudflare-origin: served for this service
     private_key_pem: pulumi.Output[str] | None = None  # secret
     drain_seconds: int = 30  # proxy.drainTimeout: a replaced proxy is given at least this long to stop
+    run: ProxyRun = field(default_factory=ProxyRun)  # the published ports (proxy.run)
 
 
 def tls_files_script(service: str, certificate: str, private_key: str) -> str:
@@ -80,21 +82,24 @@ class KamalProxy(pulumi.ComponentResource):
         provider = args.host.docker_provider
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
                                    opts=pulumi.ResourceOptions(parent=self, provider=provider))
-        bindings = [(port, ip) for port in proxy.PORTS for ip in ("0.0.0.0", "::")]
+        run = args.run
+        bindings = proxy.bindings(run.http_port, run.https_port, tuple(run.bind_ips), run.publish)
+        logs = containers.logging()  # Kamal's proxy: `--log-opt max-size=10m` whatever the app's logging
         return docker.Container(
             name, name=proxy.CONTAINER, image=image.image_id, command=["kamal-proxy", "run"],
             restart="unless-stopped", must_run=True,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
-            ports=[docker.ContainerPortArgs(internal=port, external=port, ip=ip) for port, ip in bindings],
+            ports=[docker.ContainerPortArgs(internal=internal, external=external, ip=ip)
+                   for external, internal, ip in bindings] or None,
             volumes=[
                 docker.ContainerVolumeArgs(volume_name=proxy.CONFIG_VOLUME, container_path=proxy.CONFIG_DIR),
                 docker.ContainerVolumeArgs(host_path=proxy.APPS_HOST_DIR, container_path=proxy.APPS_CONTAINER_DIR,
                                            read_only=True),
             ],
-            **containers.LOGGING,
+            **logs.args,
             labels=[docker.ContainerLabelArgs(label="berth.role", value="proxy"),
                     docker.ContainerLabelArgs(label="berth.ports", value=proxy.ports_label(bindings)),
-                    containers.LOGGING_LABEL],
+                    logs.label],
             # Stopped with time to drain what is in flight, at least as long as this stack's own drain.
             destroy_grace_seconds=max(containers.STOP_SECONDS, args.drain_seconds),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,

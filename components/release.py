@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 import pulumi
 
 from . import containers
-from .config import Role, Stack
+from .config import Logging, Role, Stack
 from .fields import duration_seconds
 from .hosts import Host, Servers
 from .proxy import KamalProxy
 from .render import proxy as proxy_text
 from .render import release as text
+from .render.argv import shell_words
 from .render.bootstrap import DOCKER_NETWORK
 from .sdk import docker, random, remote
 from .secrets import Secrets, resolved
@@ -57,9 +58,10 @@ class ReleaseArgs:
     hosts: list[Host]
     proxied_roles: list[str]
     roles: dict[str, Role]  # cmd and container options per role
+    logging: dict[str, Logging | None]  # per role: berth:logging with the role's merged over it
     env_clear: dict[str, dict[str, str]]  # per role: berth:env with the role's env merged over it
     env_secret: dict[str, dict[str, pulumi.Output[str]]]  # per role: env name -> secret value
-    mounts: list[str]
+    mounts: dict[str, list[str]]  # per role: berth:volumes, then the role's own
     asset_path: str | None
     app_port: int
     deploy: proxy_text.DeployOptions
@@ -88,6 +90,7 @@ class ReleaseArgs:
             buffer_memory=p.buffering.memory, max_request_body=p.buffering.max_request_body,
             max_response_body=p.buffering.max_response_body, forward_headers=stack.forward_headers,
             log_request_headers=tuple(p.logging.request_headers), log_response_headers=tuple(p.logging.response_headers),
+            path_prefixes=tuple(p.path_prefixes), strip_path_prefix=p.strip_path_prefix,
         )
         env_clear = {role: dict(stack.role_env(role).clear) for role in stack.servers}
         env_secret = {role: {**{name: secrets.output(secret) for name, secret in stack.role_env(role).secret_pairs()},
@@ -95,8 +98,9 @@ class ReleaseArgs:
         return cls(
             service=stack.service, repository=stack.image, version=stack.version, primary_role=stack.primary_role,
             hosts=servers.hosts, proxied_roles=stack.proxied_roles,
-            roles=dict(stack.servers),
-            env_clear=env_clear, env_secret=env_secret, mounts=list(stack.volumes),
+            roles=dict(stack.servers), logging={role: stack.role_logging(role) for role in stack.servers},
+            env_clear=env_clear, env_secret=env_secret,
+            mounts={role: stack.role_volumes(role) for role in stack.servers},
             asset_path=stack.asset_path, app_port=p.app_port, deploy=deploy, release_command=stack.release_command,
             retain=stack.retain_containers, maintenance=stack.maintenance,
             maintenance_message=stack.maintenance_message, batch_size=stack.rollout.batch_size,
@@ -166,10 +170,17 @@ class Release(pulumi.ComponentResource):
         also gives it a new name, or the replacement would meet the running container's name."""
         a = self.args
         return {"image": a.image, "cmd": a.roles[role].cmd, "env": a.env_clear[role], "secrets": sorted(a.env_secret[role]),
-                "mounts": a.mounts, "options": a.roles[role].options.model_dump(),
+                "mounts": a.mounts[role], "options": a.roles[role].options.spec(),
                 "port": a.app_port, "healthcheck": a.deploy.health_check_path, "assets": a.asset_path,
-                "container": {"healthcheck": self._health(role), "logging": containers.LOGGING, "restart": "unless-stopped",
-                              "network": DOCKER_NETWORK, "labels": self._labels(role)}}
+                "container": {"healthcheck": self._health(role), "logging": self._logs(role).args,
+                              "restart": "unless-stopped", "network": DOCKER_NETWORK, "labels": self._labels(role)},
+                # The command once split with continuations removed, where that changes it (render/argv.py): such a
+                # container gets a new command, so it needs a new name; every other keeps its digest.
+                **({"argv": shell_words(cmd)} if (cmd := a.roles[role].cmd) and shell_words(cmd) != shlex.split(cmd)
+                   else {})}
+
+    def _logs(self, role: str) -> containers.Logs:
+        return containers.logging(self.args.logging[role])
 
     def _health(self, role: str) -> dict | None:
         """Docker's own view for `docker ps` on proxied roles; kamal-proxy's check gates traffic, so no need
@@ -182,8 +193,8 @@ class Release(pulumi.ComponentResource):
 
     def _labels(self, role: str) -> dict[str, str]:
         a = self.args
-        return {"service": a.service, "role": role, "version": a.version,
-                containers.LOGGING_LABEL.label: containers.LOGGING_LABEL.value}
+        label = self._logs(role).label
+        return {"service": a.service, "role": role, "version": a.version, label.label: label.value}
 
     def _container(self, unit: Unit) -> docker.Container:
         a = self.args
@@ -202,7 +213,7 @@ class Release(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] = [*a.after.get(host.spec.name, [])]
         if self.release_command is not None:
             depends_on.append(self.release_command)
-        volumes = [containers.volume(mount) for mount in a.mounts]
+        volumes = [containers.volume(mount) for mount in a.mounts[role]]
         if a.asset_path:
             script = text.asset_bridge_script(a.service, role, a.version, a.image, a.asset_path, a.retain)
             depends_on.append(host.run_script(unit.named("assets"), script, parent=self, triggers=[a.version],
@@ -213,13 +224,13 @@ class Release(pulumi.ComponentResource):
         envs = self._env_values[role].apply(lambda env: clear + [f"{k}={env[k]}" for k in sorted(env)])
         container = docker.Container(
             unit.named("app"), name=name, image=image.image_id,
-            command=shlex.split(a.roles[role].cmd) if a.roles[role].cmd else None,
+            command=shell_words(a.roles[role].cmd) if a.roles[role].cmd else None,
             envs=envs, volumes=volumes or None,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=DOCKER_NETWORK)],
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in self._labels(role).items()],
-            **containers.limits(a.roles[role].options, host.daemon),
+            **containers.limits(a.roles[role].options, host.daemon), **containers.identity_and_hosts(a.roles[role].options),
             healthcheck=containers.healthcheck(**health) if (health := self._health(role)) else None,
-            restart="unless-stopped", must_run=True, **containers.LOGGING,
+            restart="unless-stopped", must_run=True, **self._logs(role).args,
             destroy_grace_seconds=int(duration_seconds(a.deploy.drain_timeout)),
             opts=self._opts(host, depends_on=[image, *depends_on], retain_on_delete=True,
                             ignore_changes=containers.IGNORED),
@@ -233,7 +244,7 @@ class Release(pulumi.ComponentResource):
         a = self.args
         role = a.primary_role
         run = text.RunSpec(name=f"{a.service}-release-{text.docker_safe(a.version)}", image=a.image,
-                           mounts=tuple(a.mounts), command=a.release_command or "")
+                           mounts=tuple(a.mounts[role]), command=a.release_command or "")
         script = self._env_values[role].apply(
             lambda env: text.docker_run_script([run], {**a.env_clear[role], **env}, run.name))
         # Once per version (and command): a changed env alone makes new containers, not a new release.

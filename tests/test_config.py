@@ -58,9 +58,9 @@ BAD_INPUTS = {
                             "berth:firewall.outbound[0]:"),
     "duration": (dict(proxy__healthcheck__interval="10"), "berth:proxy.healthcheck.interval:"),
     "image with tag": (dict(image="ghcr.io/workhorse-solutions/covertext:latest"), "berth:image:"),
-    "accessory image unpinned": (dict(accessories={"cache": {"image": "redis:latest"}}),
-                                 "berth:accessories.cache.image:"),
-    "env var name": (dict(env__clear={"1BAD": "x"}), "berth:env.clear.1BAD:"),
+    "accessory image that is no image": (dict(accessories={"cache": {"image": "redis:7:latest"}}),
+                                         "berth:accessories.cache.image:"),
+    "env var name": (dict(env__clear={"BAD NAME": "x"}), "berth:env.clear.BAD NAME:"),
     "unset secret": (dict(env__secret=["STRIPE_KEY"]), "berth:env.secret[0]:"),
     "plain registry password": (dict(registry__password="ghp_0123456789"), "berth:registry.password:"),
     "existing hosts with count": (dict(cloud={"provider": "existing"}, database=None,
@@ -125,12 +125,68 @@ BAD_INPUTS = {
                                          "as '0.0' (it rounds this value)"),
     "cpus too precise": (dict(servers={"web": {"options": {"cpus": 1e-10}}}),
                          "0.0000000001 has more than nine decimals; Docker counts CPUs in billionths"),
-    "role env clear where the stack's is secret": (
-        dict(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}),
-        "berth:servers.web.env: TWILIO_ACCOUNT_SID would be both clear and secret once merged with berth:env"),
+    "wildcard host with letsencrypt": (dict(proxy__hosts=["*.covertext.app"], proxy__ssl="letsencrypt", dns=None,
+                                            cloudflare=None),
+                                       "berth:proxy.hosts: *.covertext.app: Let's Encrypt cannot issue a wildcard"),
+    "role env secret where the stack's is clear": (
+        dict(env__clear={"RAILS_ENV": "production"}, servers__web__env={"secret": ["RAILS_ENV"]}),
+        "berth:servers.web.env: RAILS_ENV would be both clear and secret once merged with berth:env"),
     "credential in a role's plain env": (dict(servers__web__env={"clear": {"JOBS_API_KEY": "x"}}),
                                          "berth:servers.web.env.clear: JOBS_API_KEY looks like a credential"),
+    "extra host with IPv6": (dict(servers={"web": {"options": {"addHost": ["db:fd00::5"]}}}),
+                             "berth:servers.web.options.addHost[0]"),
+    "extra host without an address": (dict(servers={"web": {"options": {"addHost": ["db"]}}}),
+                                      "'db' is not name:ip"),
+    "user with a space": (dict(servers={"web": {"options": {"user": "rails app"}}}), "berth:servers.web.options.user"),
+    "group named twice": (dict(servers={"web": {"options": {"groupAdd": ["docker", "docker"]}}}),
+                          "berth:servers.web.options.groupAdd: names a group twice"),
+    "credential in a log option": (dict(logging={"driver": "splunk", "options": {"splunk-token": "abc"}}),
+                                   "berth:logging.options: splunk-token looks like a credential"),
+    "plain HTTP at the origin unacknowledged": (dict(proxy__ssl="external", dns=None, cloudflare=None),
+                                                "berth:proxy.acknowledgePlaintextOrigin: must be true with ssl: external"),
+    "external TLS behind Cloudflare's proxy": (dict(proxy__ssl="external", proxy__acknowledgePlaintextOrigin=True,
+                                                    dns__proxied=True),
+                                               "berth:proxy.ssl: external behind Cloudflare's proxy is ssl: off"),
+    "a route below a path with TLS of its own": (dict(proxy__pathPrefixes=["/api"]),
+                                                 "berth:proxy.pathPrefixes: kamal-proxy serves TLS (letsencrypt) only"),
+    "proxy ports on a proxy another stack owns": (dict(proxy__shared=True, proxy__run={"httpPort": 8080}),
+                                                  "berth:proxy.run: belongs to the stack that owns kamal-proxy"),
+    "proxy ports that collide": (dict(proxy__run={"httpPort": 8080, "httpsPort": 8080}),
+                                 "berth:proxy.run: httpPort and httpsPort are both 8080"),
+    "an accessory's route on the app's host name": (
+        dict(accessories={"admin": {"image": "acme/admin:1", "proxy": {"hosts": ["covertext.app"]}}}),
+        "berth:accessories.admin.proxy.hosts[0]: covertext.app is already routed by berth:proxy.hosts"),
+    "an accessory's route named as a role's": (
+        dict(accessories={"web": {"image": "acme/admin:1", "proxy": {"hosts": ["admin.covertext.app"]}}}),
+        "berth:accessories.web.proxy: its route covertext-web would be the web role's"),
+    "an accessory's route on hosts without the proxy": (
+        dict(servers__jobs={"count": 1, "cmd": "bin/jobs"},
+             accessories={"admin": {"image": "acme/admin:1", "roles": ["jobs"],
+                                    "proxy": {"hosts": ["admin.covertext.app"]}}}),
+        "berth:accessories.admin.proxy: the accessory runs on the jobs hosts, which run no kamal-proxy"),
+    "role mount over a stack mount": (dict(servers={"web": {"volumes": ["other:/rails/storage"]}}),
+                                      "berth:servers.web.volumes: mounts two volumes at the same container path"),
 }
+
+
+def test_a_single_label_host_is_accepted_with_a_review_warning():
+    """Kamal reaches any name ssh resolves; Berth's remote commands (pulumi-command's Go SSH client) need it to
+    resolve without ~/.ssh/config, so the plan says so."""
+    from components import checks
+
+    raw = mutated(cloud={"provider": "existing"}, database=None, backups=None, volume=None,
+                  servers={"web": {"hosts": ["repository-production"]}})
+    stack = load(raw)
+    assert any("repository-production must resolve" in p.message for p in checks.warnings(stack))
+
+
+def test_a_roles_clear_value_wins_over_the_stacks_secret_of_that_name_as_in_kamal():
+    """Kamal passes the stack's secret in the env file and the role's clear value as --env, which Docker reads
+    last (docker/cli opts.ReadKVEnvStrings): the container sees the role's value."""
+    stack = load(mutated(servers__web__env={"clear": {"TWILIO_ACCOUNT_SID": "AC1"}}))
+    env = stack.role_env("web")
+    assert env.clear["TWILIO_ACCOUNT_SID"] == "AC1"
+    assert "TWILIO_ACCOUNT_SID" not in dict(env.secret_pairs())
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
@@ -327,3 +383,26 @@ def test_pulumi_up_refuses_a_stack_name_the_cloud_would_refuse():
     with pytest.raises(RunError, match="stack 'prod_eu': must hold only lowercase letters"):
         evaluate(stackfile.StackFile("prod_eu", variant(PROJECT_DIR / "Pulumi.production.yaml").berth), record=record)
     assert record.resources == []
+
+
+@pytest.mark.parametrize("image", ["redis", "redis:latest", "ghcr.io/acme/cache:latest"])
+def test_an_unpinned_accessory_image_is_a_review_warning_naming_how_to_pin_it(image):
+    """Not a refusal: Kamal runs it, and the Docker provider uses the image a host already has (findImage)."""
+    from components.checks import warnings
+
+    stack = load(mutated(accessories={"cache": {"image": image}}))
+    (warning,) = [w for w in warnings(stack) if w.path == "berth:accessories.cache.image"]
+    assert "is not pinned" in warning.message and "docker image inspect" in warning.message
+    assert "@sha256:<digest>" in warning.message
+    assert not [w for w in warnings(load(mutated(accessories={"cache": {"image": "redis:7.4"}})))
+                if w.path.startswith("berth:accessories")]
+
+
+def test_a_proxy_published_on_another_port_of_every_address_is_a_review_warning():
+    from components.checks import warnings
+
+    stack = load(mutated(proxy__run={"httpPort": 8080}))
+    (warning,) = [w for w in warnings(stack) if w.path == "berth:proxy.run"]
+    assert "port 8080 of 0.0.0.0, ::" in warning.message and "bindIps" in warning.message
+    assert not [w for w in warnings(load(mutated(proxy__run={"httpPort": 8080, "bindIps": ["127.0.0.1"]})))
+                if w.path == "berth:proxy.run"]

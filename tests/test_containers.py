@@ -72,3 +72,56 @@ def test_an_app_containers_changed_health_check_makes_a_new_name():
                 if r.name.endswith("-revision")}
 
     assert keepers(before) != keepers(after)
+
+
+# The app containers' spec digests (release.py `_container_spec`) of the shipped stacks, as they were before
+# berth:logging, per-role volumes and the user, group and host options existed: a changed digest gives every
+# running container a new name, which an upgrade of Berth must never do to a stack that sets none of them.
+SPEC_BEFORE_ISSUE_25 = {
+    "covertext-web-1-revision": {"206f7ce75d2ad7a1878668c9c018ed72d2a59edfaf78b6354036df1317037916",
+                                 "28795a11d9a1ae5ba3553d792880d7fb14c4a6fb475e36dfd5172f933512e32b"},
+    "bisan-web-1-revision": {"d90b80fcbe858f628868fce40a301b0743b4875ac023996c2962358ebc68851e"},
+    "dbcours-web-1-revision": {"87d0281bca1b72c3e06bfce46536a54c9cc6e7e6e4477557468a81b950092009"},
+    "wombatworkouts-web-1-revision": {"89cd84b7b113b27140a9683b0666f501dadcc090624ce2f132826daade7a99ca"},
+    **{f"zen-miner-web-{n}-revision": {"8ae191e1ef5ac6ee0149394b987bf991c598bff7e91efa49dbb20f15ea037aaf"}
+       for n in (1, 2, 3)},
+}
+
+
+def test_an_upgrade_gives_no_running_container_new_inputs(shipped):
+    """A stack that declares no logging and no user, groups, hosts or role volumes keeps exactly its containers'
+    inputs: json-file with max-size 10m, the same `berth.log-opts` label, nothing else set, the same name digest."""
+    _, ev = shipped
+    for revision in [r for r in ev.resources if r.type == "random:index/randomId:RandomId" and r.name.endswith("-revision")]:
+        assert revision.plain_inputs["keepers"]["spec"] in SPEC_BEFORE_ISSUE_25[revision.name], revision.name
+    for container in ev.of_type(CONTAINER):
+        assert (container.plain_inputs["logDriver"], container.plain_inputs["logOpts"]) == ("json-file", LOG_OPTIONS)
+        assert not {"user", "groupAdds", "hosts"} & set(container.plain_inputs), container.name
+
+
+def test_declared_logging_user_groups_and_hosts_reach_each_container():
+    """Kamal's logging: the root's for every container but kamal-proxy (Kamal's own `--log-opt max-size=10m`), a
+    role's merged over it; the label carries exactly what was declared, so a change replaces the container."""
+    stack_file = conftest.variant(
+        PROJECT_DIR / "examples" / "bisan.yaml",
+        logging={"driver": "json-file", "options": {"max-size": "100m"}},
+        servers={"web": {"logging": {"options": {"max-file": 3}},
+                         "options": {"user": "1000:1000", "groupAdd": ["60000"],
+                                     "addHost": ["host.docker.internal:host-gateway"]},
+                         "volumes": ["bisan_uploads:/rails/public/uploads"]}})
+    containers = {c.plain_inputs["name"] if isinstance(c.plain_inputs["name"], str) else c.name: c
+                  for c in evaluate(stack_file).of_type(CONTAINER)}
+    app = next(c for c in containers.values() if c.name.endswith("-app"))
+    labels = {label["label"]: label["value"] for label in app.plain_inputs["labels"]}
+    assert app.plain_inputs["logDriver"] == "json-file"
+    assert app.plain_inputs["logOpts"] == {"max-file": "3", "max-size": "100m"}
+    assert labels["berth.log-opts"] == "log-driver=json-file,max-file=3,max-size=100m"
+    assert app.plain_inputs["user"] == "1000:1000" and app.plain_inputs["groupAdds"] == ["60000"]
+    assert app.plain_inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}]
+    assert {"containerPath": "/rails/public/uploads", "volumeName": "bisan_uploads"} in app.plain_inputs["volumes"]
+    assert "logOpts" in app.ignore_changes
+    proxy = containers["kamal-proxy"]
+    assert (proxy.plain_inputs["logDriver"], proxy.plain_inputs["logOpts"]) == ("json-file", LOG_OPTIONS)
+    accessories = [c for c in containers.values()
+                   if any(label["label"] == "accessory" for label in c.plain_inputs["labels"])]
+    assert accessories and all(c.plain_inputs["logOpts"] == {"max-size": "100m"} for c in accessories)

@@ -150,3 +150,20 @@ def test_urls_and_healthcheck_url(shipped):
     stack, ev = shipped
     assert ev.outputs["urls"] == [f"https://{h}" for h in stack.proxy.hosts]
     assert ev.outputs["healthcheckUrl"] == f"https://{stack.proxy.hosts[0]}{stack.proxy.healthcheck.path}"
+
+
+def test_an_accessorys_route_gets_records_at_its_host_and_a_name_in_the_origin_certificate():
+    """Kamal's accessory proxy: its host names point at the host it runs on (the primary host here, not every web
+    host) and join the Origin CA certificate after the app's, so kamal-proxy serves them with TLS."""
+    ev = evaluate(variant(ZEN, accessories={"admin": {"image": "acme/admin:1.0", "port": 3000,
+                                                      "proxy": {"hosts": ["admin.zenminer.example"], "appPort": 3000}}}))
+    records = [r for r in _records(ev) if r["name"] == "admin.zenminer.example"]
+    assert sorted(r["type"] for r in records) == ["A", "AAAA"]
+    assert {r["content"] for r in records if r["type"] == "A"} == {ev.outputs["servers"]["web"][0]["publicIpv4"]}
+    (csr,) = ev.of_type("tls:index/certRequest:CertRequest")
+    assert csr.plain_inputs["dnsNames"] == ["zenminer.example", "www.zenminer.example", "admin.zenminer.example"]
+    (route,) = [c for c in ev.of_type("command:remote:Command") if c.name.endswith("-admin-route")]
+    argv = route.plain_inputs["create"].split()
+    assert argv[:6] == ["docker", "exec", "kamal-proxy", "kamal-proxy", "deploy", "zen-miner-admin"]
+    assert "--target=zen-miner-admin:3000" in argv and "--host=admin.zenminer.example" in argv
+    assert "--tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem" in argv

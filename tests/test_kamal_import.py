@@ -111,6 +111,25 @@ def test_the_catch_all_names_a_key_no_section_reads(tmp_path):
     assert [str(n) for n in draft.notes if "has no setting" in n.message] == ["boot/future_key: Berth has no setting for it"]
 
 
+@pytest.mark.parametrize(("provider", "publish"), [("existing", "10.0.0.5:5432"), ("digitalocean", "private:5432")])
+def test_an_accessory_kamal_published_on_a_private_address_stays_on_that_network(tmp_path, provider, publish):
+    """global-symbols publishes MySQL on its VPC address for a replica outside Kamal: an existing host keeps the
+    address; a new server publishes on its own private address (`private:`), never on every interface."""
+    config = source.KamalConfig({"service": "app", "image": "a/app", "servers": ["10.0.0.5"],
+                                 "registry": {"username": "a", "password": ["P"]},
+                                 "accessories": {"db": {"image": "postgres:18.1", "host": "10.0.0.5",
+                                                        "port": "10.0.0.5:5432:5432",
+                                                        "env": {"secret": ["POSTGRES_PASSWORD"]}}}},
+                                {}, ["config/deploy.yml"], None, tmp_path)
+    keys = ("ssh-ed25519 AAAA x",) if provider != "existing" else ()
+    draft = translate.translate(config, translate.Settings("s", "v1", ("10.0.0.0/8",), authorized_keys=keys,
+                                                           provider=provider))
+    assert not draft.problems
+    assert draft.config["accessories"]["db"]["publish"] == publish
+    assert [n.kind for n in draft.notes if n.key == "accessories/db/port"] == (
+        ["check"] if provider == "existing" else ["changed"])
+
+
 # --- the secrets file ---------------------------------------------------------------------------------------
 
 def test_the_secrets_file_is_read_never_evaluated(tmp_path):
@@ -201,7 +220,8 @@ def test_a_stack_the_plan_refuses_is_not_written_and_the_problem_names_the_kamal
     code, out = run(importer.Options(config=app_dir / "config" / "deploy.yml", allow_from=("10.0.0.0/8",),
                                      version="v1", directory=tmp_path / "out"))
     assert code == 1 and not (tmp_path / "out" / "Pulumi.production.yaml").exists()
-    assert "config/deploy.yml line 4: berth:proxy.hosts[0]: 'App_Example' is not a lowercase DNS name" in out
+    assert ("config/deploy.yml line 4: proxy/hosts/0: 'App_Example' is not a lowercase DNS name like app.example.com "
+            "(berth:proxy.hosts[0] in the stack file)") in out
 
 
 # --- the written file ---------------------------------------------------------------------------------------
@@ -331,3 +351,22 @@ def test_a_credential_in_erb_code_is_not_shown(tmp_path):
                                      version="v1", directory=tmp_path / "out"))
     assert code == 1 and "config/deploy.yml line 7: ERB <%= %> `ENV.fetch('P', '(not shown)')`" in out
     assert "ghp_0123" not in out
+
+
+@pytest.mark.parametrize("password, command", [
+    ('"$(op read op://Deploy/ghcr/token)"', "op read op://Deploy/ghcr/token"),
+    ("<%= `op read op://Deploy/ghcr/token`.strip %>", "op read op://Deploy/ghcr/token"),
+    ("<%= %x{pass show ghcr} %>", "pass show ghcr"),
+])
+def test_a_registry_password_read_from_a_command_becomes_the_secrets_expression(tmp_path, password, command):
+    """Never run here, never shown as a value: the set command runs the user's own command (item 6)."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: app\nimage: acme/app\nservers: [10.0.0.1]\nproxy: {ssl: true, host: app.example.com}\n"
+        f"registry:\n  username: acme\n  password: {password}\nbuilder:\n  arch: amd64\n"
+        "env:\n  clear:\n    A: b\n<%\n  require 'json'\n%>\n")
+    code, out = run(importer.Options(config=tmp_path / "config" / "deploy.yml", allow_from=("10.0.0.0/8",),
+                                     version="v1", directory=tmp_path / "out"))
+    assert code == 0, out
+    assert f"--path 'secrets.KAMAL_REGISTRY_PASSWORD' \"$({command})\"" in out
+    assert "ERB (config/deploy.yml line 13): `require 'json'` renders nothing" in out

@@ -31,6 +31,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from berth.kamal import importer
+from berth.kamal.names import berth_name
 from components.fields import duration_seconds
 from tooling import plan as planning
 from tooling.evaluate import PROJECT_DIR
@@ -72,10 +73,18 @@ def _home() -> Path:
 
 def kamal_config(directory: Path, config: str, destination: str | None, facts: Path
                  ) -> subprocess.CompletedProcess:
-    """`kamal config -c FILE [-d DEST]` run where Kamal runs (the app's root), offline."""
+    """`kamal config -c FILE [-d DEST]` run where Kamal runs (the app's root), offline, with the variables the
+    app's `kamal.env` sets (NAME=value lines: what its users export before running Kamal, which its ERB reads)."""
     args = [str(KAMAL), "config", "-c", config] + (["-d", destination] if destination else [])
     return subprocess.run(args, cwd=directory, capture_output=True, text=True, check=False, timeout=120,
-                          env=_kamal_env({"RUBYOPT": f"-r{ORACLE}", "BERTH_KAMAL_FACTS": str(facts)}))
+                          env=_kamal_env({**app_env(directory), "RUBYOPT": f"-r{ORACLE}",
+                                          "BERTH_KAMAL_FACTS": str(facts)}))
+
+
+def app_env(directory: Path) -> dict[str, str]:
+    path = directory / "kamal.env"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
 class RubyYaml(yaml.SafeLoader):
@@ -180,6 +189,71 @@ def _published(port: str | None) -> list[str]:
     return [f"{ip}:{parts[-2]}->{parts[-1]}"]
 
 
+@functools.cache
+def sh_words(text: str) -> list[str]:
+    """The argv a POSIX shell makes of Kamal's `cmd`, which Kamal writes into the `docker run` line its SSH session's
+    shell reads: /bin/sh itself splits it (globbing off, as nothing in the corpus globs)."""
+    done = subprocess.run(["sh", "-c", f"set -f; set -- {text}\nprintf '%s\\0' \"$@\""], capture_output=True,
+                          check=True)
+    return done.stdout.decode().split("\0")[:-1]
+
+
+def kamal_publish(args: str | None) -> list[str]:
+    """Proxy::Run#publish_args (`--publish [IP:]H:C ...`; none: the boot default, 80 and 443) as the plan's
+    `ip:host->container`; Docker publishes a port given no address on every IPv4 and IPv6 address."""
+    out = []
+    for spec in (_flags(shlex.split(args)).get("publish", []) if args is not None else ["80:80", "443:443"]):
+        *ip, host, container = spec.rsplit(":", 2) if spec.startswith("[") else spec.split(":")
+        ips = [ip[0].strip("[]")] if ip else ["0.0.0.0", "::"]
+        out += [f"{address}:{host}->{container}" for address in ips]
+    return sorted(out)
+
+
+def _flags(args: list[str]) -> dict[str, list[str]]:
+    """`docker run` arguments as Kamal renders them (`--user "1000"`, `--log-opt max-size="10m"`): flag -> values,
+    each value unquoted as the shell would."""
+    out: dict[str, list[str]] = {}
+    flag = None
+    for arg in args:
+        if arg.startswith("--"):
+            flag = arg[2:]
+            out.setdefault(flag, [])
+        elif flag is not None:
+            out[flag].append(" ".join(shlex.split(arg)))
+            flag = None
+    return out
+
+
+def _kamal_mount(text: str) -> str:
+    """`--mount type=bind,source=S,target=T[,readonly]` in Kamal's volume syntax, as the import carries it."""
+    fields = dict(part.partition("=")[::2] for part in text.split(","))
+    source = fields.get("source") or fields.get("src")
+    target = fields.get("target") or fields.get("destination") or fields.get("dst")
+    return f"{source}:{target}{':ro' if 'readonly' in fields or 'ro' in fields else ''}"
+
+
+def kamal_docker(docker: dict[str, list[str]]) -> dict[str, Any]:
+    """What Kamal hands `docker run` beyond image, env and command, in the plan's terms (tooling/plan.py `docker`)."""
+    options, logging = _flags(docker["options"]), _flags(docker["logging"])
+    volumes = [v for flag in ("volume",) for v in _flags(docker["volumes"]).get(flag, [])] + docker.get("raw", [])
+    volumes += options.get("volume", []) + [_kamal_mount(m) for m in options.get("mount", [])]
+    log_options = dict(o.partition("=")[::2] for o in logging.get("log-opt", []) + options.get("log-opt", []))
+    driver = (logging.get("log-driver", []) + options.get("log-driver", []) or [None])[-1]
+    # Mount order means nothing to Docker (each target once), and group_add is a set in the provider: sorted.
+    return {"volumes": sorted(volumes), "user": (options.get("user") or [None])[-1],
+            "groupAdd": sorted(options.get("group-add", [])),
+            "addHost": [h.replace("=", ":", 1) if ":" not in h.partition("=")[0] else h
+                        for h in options.get("add-host", [])],
+            "logging": {"driver": driver, "options": log_options}}
+
+
+def berth_docker(container: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The same from the plan, without the mounts Berth adds itself (asset bridging, an accessory's files)."""
+    return {"volumes": sorted(v for v in container["volumes"] if not v.split(":")[0].startswith(skip)),
+            "user": container["user"], "groupAdd": sorted(container["groupAdd"]), "addHost": container["addHost"],
+            "logging": container["logging"]}
+
+
 def _names(env: dict[str, Any]) -> set[str]:
     return set(env["clear"]) | {secret.partition(":")[0] for secret in env["secret"]}
 
@@ -191,30 +265,41 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
         if kamal != berth:
             diffs.append(Difference(aspect, key, kamal, berth))
 
+    def check_route(aspect: str, at: str, kamal_options: dict | None, berth_argv: list[str] | None) -> None:
+        """A kamal-proxy route flag by flag, with kamal-proxy's defaults filled in on both sides."""
+        kamal = effective_proxy(kamal_options) if kamal_options else None
+        berth = effective_proxy(berth_proxy_options(berth_argv)) if berth_argv else None
+        if kamal is None or berth is None:
+            check(aspect, at, kamal is not None, berth is not None)
+            return
+        for key in sorted(set(kamal) | set(berth)):
+            check(aspect, f"{at} {key}", kamal.get(key), berth.get(key))
+
     hosts = plan["hosts"]
     by_role: dict[str, list[dict]] = {}
     for host in hosts:  # a host that runs several roles (Kamal: the same host under each) counts under each
         for role in host.get("roles") or [host["role"]]:
             by_role.setdefault(role, []).append(host)
-    check("roles", "", sorted(printed["roles"]), sorted(by_role))
+    check("roles", "", sorted(berth_name(r) for r in printed["roles"]), sorted(by_role))  # job_worker: job-worker
     for role, spec in facts["roles"].items():
-        berth_hosts = by_role.get(role, [])
+        berth_hosts = by_role.get(berth_name(role), [])
         check("hosts", role, spec["hosts"], [h["address"] for h in berth_hosts])
         for i, host in enumerate(berth_hosts):
             kamal_host = spec["hosts"][i] if i < len(spec["hosts"]) else None
-            app = (host.get("apps") or {}).get(role) or {}
+            app = (host.get("apps") or {}).get(berth_name(role)) or {}
             check("image", host["name"], printed["repository"], str(app.get("image")).rsplit(":", 1)[0])
-            check("cmd", host["name"], shlex.split(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            check("cmd", host["name"], sh_words(spec["cmd"]) if spec["cmd"] else None, app.get("command"))
+            if spec["proxy"] and host["proxyPorts"] is not None:
+                check("proxy ports", host["name"], kamal_publish(spec["proxy_publish"]), sorted(host["proxyPorts"]))
+            kamal_run, berth_run = kamal_docker(spec["docker"]), berth_docker(app, ("/var/lib/berth/",))
+            for key in kamal_run:
+                check("docker", f"{role} {key}", kamal_run[key], berth_run[key])
             env = spec["env"].get(kamal_host) if kamal_host else None
             if env is not None:
                 check("env", f"{role} {kamal_host}", sorted(_names(env)), sorted(app.get("env") or []))
-            kamal_proxy = effective_proxy(spec["proxy"]) if spec["proxy"] else None
-            berth_proxy = effective_proxy(berth_proxy_options(app["proxy"])) if app.get("proxy") else None
-            if kamal_proxy is None or berth_proxy is None:
-                check("proxy", role, kamal_proxy is not None, berth_proxy is not None)
-            else:
-                for key in sorted(set(kamal_proxy) | set(berth_proxy)):
-                    check("proxy", f"{role} {key}", kamal_proxy.get(key), berth_proxy.get(key))
+                check("env secret", f"{role} {kamal_host}", sorted(s.partition(":")[0] for s in env["secret"]),
+                      app.get("envSecret"))
+            check_route("proxy", role, spec["proxy"], app.get("proxy"))
             ssh = printed["ssh_options"]
             check("ssh", host["name"], (str(ssh[":user"]), int(ssh[":port"])), (host["user"], host["port"]))
             registry = facts["registry"]
@@ -222,17 +307,20 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
                                               "username": registry["username"]}], host["registries"])
     check("primary host", "", printed["primary_host"], by_role.get(plan["primaryRole"], [{}])[0].get("address"))
     for name, accessory in facts["accessories"].items():
-        berth_name = re.sub(r"-+", "-", name.lower().replace("_", "-"))
-        carried = [h for h in hosts if berth_name in h["accessories"]]
+        carried = [h for h in hosts if berth_name(name) in h["accessories"]]
         check("accessory hosts", name, accessory["hosts"], [h["address"] for h in carried])
         for host in carried:
-            mine = host["accessories"][berth_name]
+            mine = host["accessories"][berth_name(name)]
             at = f"{name} on {host['name']}"
             check("accessory image", at, accessory["image"], mine["image"])
-            check("accessory cmd", at, shlex.split(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
+            check("accessory cmd", at, sh_words(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
             check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
             check("accessory port", at, _published(accessory["port"]), mine["published"])
-            check("accessory proxy", at, bool(accessory["proxy"]), False)  # Berth routes only the app through it
+            kamal_run = kamal_docker({**accessory["docker"], "volumes": [], "raw": accessory["docker"]["volumes"]})
+            berth_run = berth_docker(mine, ("/var/lib/berth/",))
+            for key in kamal_run:
+                check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
+            check_route("accessory proxy", at, accessory["proxy"], mine.get("proxy"))
             if accessory["registry"]:
                 check("accessory registry", at, accessory["registry"],
                       next((r["server"] for r in host["registries"] if r["server"] == accessory["registry"]), None))
@@ -285,9 +373,12 @@ def _accessory_placement(d: Difference, facts: dict, plan: dict) -> bool:
 
 
 def _accessory_port(d: Difference, facts: dict, plan: dict) -> bool:
-    """Kamal published the port on every interface; Berth keeps it on the Docker network."""
-    return (d.aspect == "accessory port" and d.berth == [] and len(d.kamal) == 1
-            and d.kamal[0].startswith("0.0.0.0:"))
+    """Kamal published the port on every interface; Berth keeps it on the Docker network, or, where the app on
+    other hosts names the host's private address with the port, publishes it on that address only."""
+    if d.aspect != "accessory port" or len(d.kamal) != 1 or not d.kamal[0].startswith("0.0.0.0:"):
+        return False
+    host = next(h for h in plan["hosts"] if d.key.endswith(f" on {h['name']}"))
+    return d.berth == [] or d.berth == [d.kamal[0].replace("0.0.0.0", host["address"], 1)]
 
 
 def _accessory_registry(d: Difference, facts: dict, plan: dict) -> bool:
@@ -315,8 +406,22 @@ def _empty_role(d: Difference, facts: dict, plan: dict) -> bool:
     return bool(missing) and set(d.berth) < set(d.kamal) and all(not facts["roles"][r]["hosts"] for r in missing)
 
 
-def _accessory_proxy(d: Difference, facts: dict, plan: dict) -> bool:
-    return d.aspect == "accessory proxy" and d.kamal is True and d.berth is False
+def _custom_certificate(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal served a certificate from the user's secrets (proxy.ssl.certificate_pem); Berth, without
+    --cloudflare-zone, serves Let's Encrypt's (the import notes the secrets it does not use)."""
+    flag = d.key.split(" ")[-1]
+    return (d.aspect == "proxy" and flag in ("tls-certificate-path", "tls-private-key-path")
+            and isinstance(d.kamal, str) and d.berth is None and plan["release"]["tls"] == "letsencrypt")
+
+
+def _registry_namespace(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal's `registry.server: host/namespace`: Docker keeps the login under the host, so Berth's server is the
+    host and the namespace stays in the image's name."""
+    if d.aspect != "registry":
+        return False
+    kamal, berth = (d.kamal or [{}])[0], (d.berth or [{}])[0]
+    return ( str(kamal.get("server")).partition("/")[0] == berth.get("server")
+            and "/" in str(kamal.get("server")) and kamal.get("username") == berth.get("username"))
 
 
 def _new_servers(d: Difference, facts: dict, plan: dict) -> bool:
@@ -330,6 +435,74 @@ def _new_servers(d: Difference, facts: dict, plan: dict) -> bool:
 def _meilisearch_preset(d: Difference, facts: dict, plan: dict) -> bool:
     return d.aspect == "accessory env" and set(d.kamal) < set(d.berth) and \
         set(d.berth) - set(d.kamal) <= {"MEILI_ENV", "MEILI_NO_ANALYTICS"}
+
+
+def _default_log_driver(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal's default logging names no driver (the daemon's, json-file unless daemon.json says otherwise);
+    Berth's names json-file, with the same max-size 10m."""
+    return (d.aspect in ("docker", "accessory docker") and d.key.endswith(" logging")
+            and d.kamal == {"driver": None, "options": {"max-size": "10m"}}
+            and d.berth == {**d.kamal, "driver": "json-file"})
+
+
+def _volumes(d: Difference, suffix: str) -> tuple[list[str], list[str]] | None:
+    if d.aspect in ("docker", "accessory docker") and d.key.endswith(suffix) and isinstance(d.kamal, list):
+        return d.kamal, d.berth
+    return None
+
+
+def _mount_options(d: Difference, facts: dict, plan: dict) -> bool:
+    """Kamal passes a volume's options as written (`:z`); Berth mounts read-write or `:ro` (the import notes it)."""
+    pair = _volumes(d, " volumes")
+    trimmed = [":".join(v.split(":")[:2]) + (":ro" if "ro" in v.split(":", 2)[2:3][0].split(",") else "")
+               if v.count(":") >= 2 else v for v in pair[0]] if pair else None
+    return pair is not None and trimmed == pair[1] != pair[0]
+
+
+def _storage_volume(d: Difference, facts: dict, plan: dict) -> bool:
+    """With --provider, host paths move onto the block volume (/mnt/storage/<path with dashes>)."""
+    pair = _volumes(d, " volumes")
+    moved = [f"/mnt/storage/{v.split(':')[0].strip('/').replace('/', '-')}:{v.split(':', 1)[1]}"
+             if v.startswith("/") else v for v in pair[0]] if pair else None
+    return pair is not None and plan["provider"] != "existing" and moved == pair[1]
+
+
+def _preset_volumes(d: Difference, facts: dict, plan: dict) -> bool:
+    """Berth's presets mount what they need: a named data volume for postgres and meilisearch when none is given,
+    and for litestream the app's own storage at the app's paths (its databases' directories)."""
+    pair = _volumes(d, " volumes")
+    if pair is None or d.aspect != "accessory docker":
+        return False
+    name = d.key.split(" ")[0]
+    preset = next((p for repo, p in accessories_presets().items()
+                   if facts["accessories"][name]["image"].split(":")[0].endswith(repo)), None)
+    if preset in ("postgres", "meilisearch"):
+        return pair[0] == [] and len(pair[1]) == 1 and pair[1][0].split(":")[0].endswith("-data")
+    return preset == "litestream"
+
+
+def accessories_presets() -> dict[str, str]:
+    from berth.kamal.accessories import PRESETS
+    return PRESETS
+
+
+def _clear_credential(d: Difference, facts: dict, plan: dict) -> bool:
+    """A credential Kamal's env holds in clear (STRIPE_API_KEY: sk_live_...) is a berth:secrets entry in Berth:
+    the stack file never holds one in plain text. The container gets the same name and value."""
+    from components.fields import looks_like_credential
+
+    if d.aspect != "env secret" or not set(d.kamal) <= set(d.berth):
+        return False
+    role, host = d.key.split(" ")
+    clear = facts["roles"][role]["env"][host]["clear"]
+    return all(name in clear and looks_like_credential(name, str(clear[name])) for name in set(d.berth) - set(d.kamal))
+
+
+def _accessory_route_tls(d: Difference, facts: dict, plan: dict) -> bool:
+    """An accessory's route takes the app's TLS mode: Kamal served it without TLS (forwarding X-Forwarded-* then),
+    Berth with the app's Let's Encrypt or Cloudflare certificate."""
+    return (d.aspect == "accessory proxy" and d.key.split(" ")[-1] in ("tls", "forward-headers")
+            and plan["release"]["tls"] in ("letsencrypt", "cloudflare-origin") and d.kamal is not d.berth)
 
 
 DIFFERENCES = {
@@ -347,7 +520,14 @@ DIFFERENCES = {
     "meilisearch-preset-env": _meilisearch_preset,
     "new-servers": _new_servers,
     "empty-role": _empty_role,
-    "accessory-proxy": _accessory_proxy,
+    "registry-namespace": _registry_namespace,
+    "custom-certificate": _custom_certificate,
+    "default-log-driver": _default_log_driver,
+    "mount-options": _mount_options,
+    "storage-volume": _storage_volume,
+    "preset-volumes": _preset_volumes,
+    "clear-credential": _clear_credential,
+    "accessory-route-tls": _accessory_route_tls,
 }
 
 
@@ -479,3 +659,21 @@ def test_what_kamal_refuses_the_import_refuses(name, tmp_path):
     if "kamal_says" in case:
         assert case["kamal_says"] in done.stdout + done.stderr
         assert any(case["kamal_says"] in line for line in case["says"])  # and the import says it in the same words
+
+
+def test_the_comparison_sees_what_else_reaches_docker_run(scratch):
+    """A lost user, extra host, mount, log option or proxy port, a secret passed in clear, another argv: each is a
+    difference the oracle reports (the plan carries them: tooling/plan.py `docker`, `envSecret`, `proxyPorts`)."""
+    printed, facts = kamal_resolution("docker-options", scratch)
+    plan, _ = berth_resolution("docker-options", scratch)
+    broken = json.loads(json.dumps(plan))
+    web = next(h for h in broken["hosts"] if h["role"] == "web")
+    jobs = next(h for h in broken["hosts"] if h["role"] == "jobs")
+    web_app, jobs_app = web["apps"]["web"], jobs["apps"]["jobs"]
+    web_app.update(user=None, addHost=[], volumes=web_app["volumes"][1:], envSecret=[])
+    web_app["logging"]["options"].pop("max-file")
+    web["proxyPorts"] = web["proxyPorts"][1:]
+    jobs_app["command"] = [*jobs_app["command"], "\n"]
+    found = {(d.aspect, d.key) for d in compare(printed, facts, broken) if explained(d, facts, broken) is None}
+    assert {("docker", "web user"), ("docker", "web addHost"), ("docker", "web volumes"), ("docker", "web logging"),
+            ("env secret", "web 10.4.0.1"), ("proxy ports", "ledger-web-1"), ("cmd", "ledger-jobs-1")} <= found

@@ -188,3 +188,27 @@ def test_the_api_version_is_the_lower_of_the_daemons_and_the_clients_1_51(server
     client.go `negotiateAPIVersionPing` downgrades to the daemon's Api-Version header (1.24 without one),
     comparing versions part by part (versions.LessThan), never as text."""
     assert negotiated(server) == used
+
+
+def test_extra_hosts_and_groups_reach_the_daemon_and_read_back_as_the_provider_reads_them():
+    """resource_docker_container_funcs.go (v4.5.0): `host` becomes HostConfig.ExtraHosts as "host:ip"
+    (extraHostsSetToContainerExtraHosts) and reads back through flattenExtraHosts, which splits at ':', so an IPv6
+    address comes back cut (why fields.py `ExtraHost` refuses one); `group_add` is HostConfig.GroupAdd both ways;
+    `user` is Config.User; a declared log driver and options are HostConfig.LogConfig."""
+    inputs = {"name": "app", "image": "sha256:1", "user": "1000:1000", "groupAdds": ["60000", "docker"],
+              "hosts": [{"host": "host.docker.internal", "ip": "host-gateway"}, {"host": "db", "ip": "10.0.0.5"}],
+              "logDriver": "journald", "logOpts": {"tag": "app"}}
+    body = Container.body(inputs)
+    assert body["User"] == "1000:1000"
+    assert body["HostConfig"]["ExtraHosts"] == ["db:10.0.0.5", "host.docker.internal:host-gateway"]
+    assert body["HostConfig"]["GroupAdd"] == ["60000", "docker"]
+    assert body["HostConfig"]["LogConfig"] == {"Type": "journald", "Config": {"tag": "app"}}
+    state = read_back(inputs, {"Config": {"User": "1000:1000"}, "HostConfig": {
+        "ExtraHosts": body["HostConfig"]["ExtraHosts"] + ["v6:fd00::1"], "GroupAdd": ["60000", "docker"],
+        "LogConfig": {"Type": "journald", "Config": {"tag": "app"}}}, "State": {"Running": True}})
+    assert state["hosts"][:2] == [{"host": "db", "ip": "10.0.0.5"}, {"host": "host.docker.internal", "ip": "host-gateway"}]
+    assert state["hosts"][2] == {"host": "v6", "ip": "fd00"}
+    assert state["groupAdds"] == ["60000", "docker"] and state["user"] == "1000:1000"
+    assert state["logDriver"] == "journald"
+    schema = Container().schema
+    assert schema.attrs["hosts"].replace and schema.attrs["groupAdds"].replace and schema.attrs["logDriver"].replace

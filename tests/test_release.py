@@ -444,3 +444,35 @@ def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repos
                                                                        ("shop-web-v5", "running")]
     assert sorted(r for image in after["images"].values() for r in image["tags"] + image["digests"]) == [
         "acme/app:v5", "acme/app@sha256:" + "4a" * 32, "acme/app@sha256:" + "5a" * 32, "litestream/litestream:0.5.16"]
+
+
+def test_tls_ending_before_the_proxy_deploys_plain_http_to_every_name_with_forwarded_headers():
+    """proxy.ssl: external (Kamal's ssl: false): no --tls, no --host when hosts is empty (kamal-proxy then routes
+    every name), and --forward-headers, kamal-proxy's own default without TLS (deploy.go), which Kamal keeps."""
+    stack_file = variant(PROJECT_DIR / "examples" / "dbcours.yaml",
+                         proxy={"ssl": "external", "acknowledgePlaintextOrigin": True, "hosts": []})
+    (switch,) = [c for c in evaluate(stack_file).of_type(COMMAND) if c.name.endswith("-switch")]
+    argv = switch.plain_inputs["create"].split()
+    assert "--tls" not in argv and not any(a.startswith(("--host=", "--tls-")) for a in argv)
+    assert "--forward-headers" in argv
+
+
+def test_a_route_below_a_path_on_a_shared_proxy_takes_its_tls_from_the_route_at_the_root():
+    """kamal-proxy refuses TLS settings below the root path (deploy.go) and gives such a route the TLS of the route
+    at / of its first host (service_map.go syncTLSOptionsFromRootDomain): no --tls, the paths, the strip flag."""
+    stack_file = variant(PRODUCTION, proxy={"shared": True, "pathPrefixes": ["/api"], "stripPathPrefix": False})
+    (switch,) = [c for c in evaluate(stack_file).of_type(COMMAND) if c.name.endswith("-switch")]
+    argv = switch.plain_inputs["create"].split()
+    assert "--tls" not in argv and "--path-prefix=/api" in argv and "--strip-path-prefix=false" in argv
+    assert "--host=covertext.app" in argv
+
+
+def test_the_proxy_publishes_the_ports_and_addresses_proxy_run_names():
+    """Kamal's proxy.run: `--publish IP:HTTP_PORT:80 --publish IP:HTTPS_PORT:443`; the label carries the change."""
+    stack_file = variant(PRODUCTION, proxy={"run": {"httpPort": 8080, "httpsPort": 8443, "bindIps": ["127.0.0.1"]}})
+    (proxy,) = [c for c in evaluate(stack_file).of_type(CONTAINER) if c.plain_inputs["name"] == "kamal-proxy"]
+    ports = [(p["external"], p["internal"], p["ip"]) for p in proxy.plain_inputs["ports"]]
+    assert ports == [(8080, 80, "127.0.0.1"), (8443, 443, "127.0.0.1")]
+    labels = {label["label"]: label["value"] for label in proxy.plain_inputs["labels"]}
+    assert labels["berth.ports"] == "8080:80@127.0.0.1,8443:443@127.0.0.1"
+    assert proxy_text.ports_label(proxy_text.bindings()) == "80@0.0.0.0,80@::,443@0.0.0.0,443@::"  # as before

@@ -219,3 +219,18 @@ def test_the_ipv6_docker_user_guard_refuses_only_dnat_past_docker_user(network_i
         assert "the kamal network has IPv6" in result.stderr and "docker network rm kamal" in result.stderr
     else:
         assert (result.returncode, result.stdout) == (0, "passed\n"), result.stderr
+
+
+@pytest.mark.parametrize("text", [
+    "postgres \\\n -c shared_buffers=64MB \\\n -c work_mem=2MB\n",
+    "bin/jobs \\\n  --queues \"default,mailers\" \\\n  --threads 3\n",
+    "sh -c 'echo a \\\nb'", 'echo "a \\\nb"', "echo a\\ b \\\\\n", "bin/rails server -b 0.0.0.0",
+])
+def test_a_command_splits_as_a_posix_shell_splits_it(text):
+    """render/argv.py against /bin/sh itself: a backslash-newline is a continuation outside single quotes."""
+    import subprocess
+
+    from components.render.argv import shell_words
+
+    done = subprocess.run(["sh", "-c", f"set -f; set -- {text}\nprintf '%s\\0' \"$@\""], capture_output=True, check=True)
+    assert shell_words(text) == done.stdout.decode().split("\0")[:-1]

@@ -111,14 +111,15 @@ def _rules(rules: list[dict[str, Any]], direction: str) -> str:
     return "; ".join(parts)
 
 
-def _registries(logins: list) -> list[dict[str, Any]]:
+def _registries(logins: list, secret_username: bool) -> list[dict[str, Any]]:
     """The registries a host logs in to; Docker Hub once, under docker.io, though its provider holds the
-    credentials under each of Docker Hub's names (components/render/registry.py `auth_addresses`)."""
+    credentials under each of Docker Hub's names (components/render/registry.py `auth_addresses`). A user name
+    kept in berth:secrets is never shown (None)."""
     seen: list[dict[str, Any]] = []
     for login in logins:
         if isinstance(login, dict):
             entry = {"server": "docker.io" if login.get("address") in DOCKER_HUB else login.get("address"),
-                     "username": login.get("username")}
+                     "username": None if secret_username else login.get("username")}
             if entry not in seen:
                 seen.append(entry)
     return seen
@@ -260,9 +261,10 @@ _PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
 
 
 def hosts(plan: Plan) -> list[dict[str, Any]]:
-    """What each host runs, read from what the program declared: its roles and SSH address, per role the app's
-    image, command, env names (never values) and `kamal-proxy deploy` arguments (`app`: the role that has the
-    host), and its accessories. Values only a provider knows show as placeholders (`<ip of web-1>`)."""
+    """What each host runs, read from what the program declared: its roles and SSH address; per role the app's
+    image, command, env names (never values), `kamal-proxy deploy` arguments and what else reaches `docker run`
+    (`app`: the role that has the host); its accessories and how each role reaches them. Values only a provider
+    knows show as placeholders (`<ip of web-1>`)."""
     resources = plan.evaluation.resources
     names = {r.urn: r.name for r in resources}
 
@@ -272,6 +274,26 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
 
     def env_names(container: Registration) -> list[str]:
         return sorted(e.split("=", 1)[0] for e in container.plain_inputs.get("envs") or [])
+
+    def proxy_args(command: str) -> list[str] | None:
+        """The `kamal-proxy deploy` arguments a command runs on the host (in a root shell for a user other than
+        root, after the `docker start` of its target)."""
+        found = next((r for r in resources if r.name == command), None)
+        argv = shlex.split(str(found.plain_inputs.get("create", ""))) if found else []
+        if argv[:4] == ["sudo", "-n", "sh", "-c"]:
+            argv = shlex.split(argv[4])
+        argv = [plan.shown(a) for a in argv]
+        start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
+        return argv[start + len(_PROXY_EXEC):] if start is not None else None
+
+    def docker(container: Registration) -> dict[str, Any]:
+        """What else reaches `docker run`: mounts (Kamal's source:target[:ro]), user, groups, extra hosts, logging."""
+        i = container.plain_inputs
+        volumes = [f"{v.get('hostPath') or v.get('volumeName')}:{v.get('containerPath')}{':ro' if v.get('readOnly') else ''}"
+                   for v in i.get("volumes") or []]
+        return {"volumes": volumes, "user": i.get("user"), "groupAdd": list(i.get("groupAdds") or []),
+                "addHost": [f"{h.get('host')}:{h.get('ip')}" for h in i.get("hosts") or []],
+                "logging": {"driver": i.get("logDriver"), "options": dict(i.get("logOpts") or {})}}
 
     out = []
     specs = {spec.name: spec for spec in host_specs(plan.stack, plan.evaluation.stack)}
@@ -286,34 +308,37 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name, "role": spec.role, "roles": list(spec.roles),
                                  "address": ssh["address"] if ssh else None, "user": ssh["user"] if ssh else None,
                                  "port": int(ssh["port"]) if ssh else None,
-                                 "registries": _registries(logins),
-                                 "app": None, "apps": {}, "accessories": {}}
-        apps = {f"{name}-app" if role == spec.role else f"{name}-{role}-app": role for role in spec.roles}
+                                 "registries": _registries(logins, bool(plan.stack.registry and
+                                                                             plan.stack.registry.username_secret)),
+                                 "app": None, "apps": {}, "accessories": {}, "proxyPorts": None}
+        units = {f"{name}-app" if role == spec.role else f"{name}-{role}-app": role for role in spec.roles}
         for container in on_host:
             inputs = container.plain_inputs
-            if container.name in apps:
-                role = apps[container.name]
-                unit = container.name.removesuffix("-app")
-                switch = next((r for r in resources if r.name == f"{unit}-switch"), None)
-                argv = shlex.split(str(switch.plain_inputs.get("create", ""))) if switch else []
-                if argv[:4] == ["sudo", "-n", "sh", "-c"]:  # a user other than root: the line runs in a root shell
-                    argv = shlex.split(argv[4])
-                argv = [plan.shown(a) for a in argv]
-                start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
-                entry["apps"][role] = {"container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
-                                       "command": inputs.get("command"), "env": env_names(container),
-                                       "proxy": argv[start + len(_PROXY_EXEC):] if start is not None else None}
-            elif container.name.startswith(f"{name}-") and container.name != f"{name}-proxy":
+            if container.name in units:
+                role = units[container.name]
+                entry["apps"][role] = {
+                    "container": plan.shown(str(inputs.get("name"))), "image": image(f"{name}-image"),
+                    "command": inputs.get("command"), "env": env_names(container),
+                    # the names whose values come from berth:secrets (never the values)
+                    "envSecret": sorted(set(env_names(container)) - set(plan.stack.role_env(role).clear)),
+                    "proxy": proxy_args(f"{container.name.removesuffix('-app')}-switch"), **docker(container)}
+            elif container.name == f"{name}-proxy":
+                entry["proxyPorts"] = _published(inputs)
+            elif container.name.startswith(f"{name}-"):
                 accessory = container.name.removeprefix(f"{name}-")
-                published = [f"{plan.shown(str(p.get('ip')))}:{_num(p.get('external'))}->{_num(p.get('internal'))}"
-                             for p in inputs.get("ports") or []]
+                published = [plan.shown(p) for p in _published(inputs)]
                 entry["accessories"][accessory] = {
                     "container": inputs.get("name"), "image": image(f"{container.name}-image"),
-                    "command": inputs.get("command"), "env": env_names(container), "published": published,
+                    "command": inputs.get("command"), "env": env_names(container), **docker(container),
+                    "published": published, "proxy": proxy_args(f"{container.name}-route"),
                     "reach": reach(plan, spec.roles, accessory, inputs, published)}
         entry["app"] = entry["apps"].get(spec.role)  # the role that has the machine (`roles`: every one it runs)
         out.append(entry)
     return out
+
+
+def _published(inputs: dict[str, Any]) -> list[str]:
+    return [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}" for p in inputs.get("ports") or []]
 
 
 def reach(plan: Plan, here: tuple[str, ...], accessory: str, inputs: dict[str, Any],

@@ -11,6 +11,7 @@ container Kamal ran.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from pathlib import PurePosixPath
@@ -18,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from components.checks import unpinned_image
 from components.fields import looks_like_credential
 
-from . import env, hosts, storage
+from . import docker_options, env, reach, storage
 from .notes import Note
 from .source import MAX_LOCAL_FILE
 
@@ -70,7 +72,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         path = ("accessories", name)
         if not isinstance(spec, dict):
             continue
-        berth_name = re.sub(r"-+", "-", str(name).lower().replace("_", "-")).strip("-")
+        berth_name = t.role(name)
         placement = _placement(t, spec, roles, path)
         if placement is None:
             continue
@@ -85,15 +87,21 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             if kind == "litestream":
                 entry["preset"] = "generic"
             _generic(t, spec, path, entry, berth_name)
+            reach.translate(t, berth_name, spec, entry, kamal_hosts(spec, roles, t.k.get("servers")) or [], roles)
             if kind == "meilisearch" and not _has_secret(entry, "MEILI_MASTER_KEY"):
                 entry["preset"] = "generic"
                 t.note("changed", path, "runs without a master key: Berth's meilisearch preset runs in production "
                                         "mode, which needs one, so it stays the plain container Kamal ran")
-        for key in ("service", "labels", "network", "proxy", "registry"):
+        if "proxy" in spec:
+            route = _route(t, spec["proxy"] if isinstance(spec["proxy"], dict) else {}, (*path, "proxy"))
+            if route:
+                entry["proxy"] = route
+        for key in ("service", "labels", "network", "registry"):
             if key in spec:
                 _side_key(t, spec, path, key, berth_name)
         out[berth_name] = entry
         t.d.origins[("accessories", berth_name)] = t.k.at(*path)
+        t.d.kamal_keys[("accessories", berth_name)] = tuple(path)
         if berth_name != name:
             t.note("changed", path, f"Berth names take a-z, 0-9 and '-': the accessory is {berth_name}, its container "
                                     f"{t.d.config.get('service')}-{berth_name}")
@@ -115,7 +123,7 @@ def _placement(t: Translation, spec: dict, roles: dict[str, list[str]], path: tu
         return {}
     covering = [role for role, role_hosts in roles.items() if set(role_hosts) <= set(hosts)]
     if hosts and sorted(h for role in covering for h in roles[role]) == sorted(hosts):
-        return {"roles": covering}
+        return {"roles": [t.role(role) for role in covering]}
     app_hosts = {h for role_hosts in roles.values() for h in role_hosts}
     where = ", ".join(hosts) or "no host"
     why = ("its hosts are not the app's" if not set(hosts) <= app_hosts
@@ -139,9 +147,8 @@ def _image(t: Translation, spec: dict, path: tuple) -> str | None:
                                             "upgrades it; 0.5.16 is the oldest release that uploads to every "
                                             "S3-compatible store)")
         return LITESTREAM_PIN
-    t.problem((*path, "image"), f"{image} is not pinned to a version: Berth refuses :latest (a restart would upgrade "
-                                "it); write the exact tag you run today, like redis:7.4.1, in deploy.yml")
-    return None
+    t.note("check", (*path, "image"), unpinned_image(image))
+    return image
 
 
 def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], name: str) -> None:
@@ -171,9 +178,14 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
         t.d.notes.append(Note("check", "/".join(map(str, path)), f"mounts {', '.join(host_paths)} from the host: a new "
                               f"{t.s.provider} server starts without them; put them there before `pulumi up`, or "
                               "carry small files in files:", t.k.at(*path, "volumes")))
-    options = hosts.options(t, spec.get("options"), (*path, "options"))
-    if options:
-        entry["options"] = options
+    carried = docker_options.translate(t, spec.get("options"), (*path, "options"))
+    if carried.options:
+        entry["options"] = carried.options
+    if carried.volumes:
+        entry["volumes"] = [*entry.get("volumes", []), *carried.volumes]
+    if carried.logging:
+        t.note("not-taken", (*path, "options"), "--log-driver/--log-opt on an accessory: Berth's accessories log as "
+                                                "berth:logging says, as Kamal's do without these options")
 
 
 def _port(t: Translation, port: Any, path: tuple, entry: dict[str, Any], name: str) -> None:
@@ -190,9 +202,35 @@ def _port(t: Translation, port: Any, path: tuple, entry: dict[str, Any], name: s
     if ip in _LOOPBACK:
         entry["publish"] = f"127.0.0.1:{host_port}"
         return
+    if _private_address(ip):
+        _published_privately(t, path, entry, ip, host_port)
+        return
     t.note("changed", path, f"Kamal published {host_port} on every interface{' of ' + ip if ip else ''}; Berth keeps "
                             f"it on the Docker network (the app reaches {t.d.config.get('service')}-{name}:{container}). "
                             f"To reach it from the host, add publish: 127.0.0.1:{host_port}")
+
+
+def _private_address(ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return address.is_private and not address.is_loopback and not address.is_unspecified
+
+
+def _published_privately(t: Translation, path: tuple, entry: dict[str, Any], ip: str, host_port: str) -> None:
+    """Kamal published on a private address (`10.0.0.5:5432:5432`, a VPC's): only that network reaches it. An
+    existing host keeps the address; a new server has another one, which `private:` names."""
+    if t.s.provider == "existing":
+        entry["publish"] = f"{ip}:{host_port}"
+        t.note("check", path, f"published on {ip}:{host_port} only, as Kamal did: whatever reaches that private "
+                              "network reaches it (a machine outside the stack included), so keep the network's "
+                              "own rules as they are")
+        return
+    entry["publish"] = f"private:{host_port}"
+    t.note("changed", path, f"Kamal published it on {ip}; the new {t.s.provider} server publishes it on its own "
+                            "private address, which Berth's firewall opens to the stack's other hosts only (a "
+                            "machine outside the stack needs a rule of yours)")
 
 
 def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str]:
@@ -209,8 +247,7 @@ def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str
         else:
             local, remote = (str(item).split(":") + [""])[:2]
         if local.endswith(".erb"):
-            t.problem(at, f"{local} is an ERB template, which berth import does not evaluate: render it once into a "
-                          "plain file, list that file here, and import again")
+            t.problem(at, _erb_file_advice(local, (t.k.local_files.get(local) or {}).get(""), remote, name))
             continue
         found = t.k.local_files.get(local)
         if found is None:
@@ -232,6 +269,27 @@ def _files(t: Translation, items: list, path: tuple, name: str) -> dict[str, str
             else:
                 out[target] = content
     return out
+
+
+_ERB_TAG = re.compile(r"<%=?(.*?)-?%>", re.DOTALL)
+_ENV_READ = re.compile(r"""ENV(?:\.fetch\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+
+
+def _erb_file_advice(local: str, data: bytes | None, remote: str, name: str) -> str:
+    """What to write instead of an ERB file Kamal renders: its text in `files`, each value it reads from the
+    environment as a `{{ secrets.NAME }}` reference (a berth:secrets entry, set with `pulumi config set --secret`).
+    Never a rendered copy: that would put the secrets it reads in plain text, in the stack file."""
+    reads = []
+    for match in _ERB_TAG.finditer((data or b"").decode(errors="replace")):
+        env = _ENV_READ.search(match.group(1))
+        line = (data or b"")[:match.start()].count(b"\n") + 1
+        reads.append(f"line {line} `{match.group(1).strip()}`: "
+                     + (f"{{{{ secrets.{env.group(1)} }}}}" if env else "its value, if it is not a secret"))
+    found = f"; its tags: {'; '.join(reads)}" if reads else ""
+    return (f"{local} is an ERB template, which berth import does not evaluate: write its text under "
+            f"berth:accessories.{name}.files.{remote or '<path>'} with each value it reads from your environment as "
+            "{{ secrets.NAME }} (a berth:secrets entry: pulumi config set --secret --path 'secrets.NAME' <value>), "
+            f"never a rendered copy, which would put those secrets in plain text{found}")
 
 
 def _file_text(t: Translation, data: bytes, at: tuple, local: str) -> str | None:
@@ -268,7 +326,6 @@ def _side_key(t: Translation, spec: dict, path: tuple, key: str, name: str) -> N
                    "name the old one change",
         "labels": "Berth labels accessories with service and accessory; custom labels are not carried",
         "network": "Berth runs accessories on the kamal network, beside the app",
-        "proxy": "Berth puts only the app behind kamal-proxy",
     }
     if key == "registry":
         registry = spec.get("registry") or {}
@@ -279,6 +336,33 @@ def _side_key(t: Translation, spec: dict, path: tuple, key: str, name: str) -> N
         messages["registry"] = (f"credentials for {registry.get('server')}: Berth's hosts log in to berth:registry only, "
                                 "so this image must be public there (its name keeps the registry)")
     t.note("not-taken", (*path, key), messages[key])
+
+
+def _route(t: Translation, proxy: dict, path: tuple) -> dict[str, Any] | None:
+    """Kamal's accessory `proxy` (its own kamal-proxy route): host names, app_port and health check carry over;
+    TLS and the other settings are the stack's (berth:proxy), so a difference is said."""
+    hosts = proxy.get("hosts") or [h.strip() for h in str(proxy.get("host") or "").split(",") if h.strip()]
+    if not hosts:
+        t.problem(path, f"{'/'.join(map(str, path))}: no host: Kamal would route every name not claimed by another "
+                        "route to this accessory, and Berth routes an accessory only for named hosts: add host")
+        return None
+    route: dict[str, Any] = {"hosts": [str(h) for h in hosts]}
+    if "app_port" in proxy:
+        route["appPort"] = int(proxy["app_port"])
+    check = proxy.get("healthcheck") or {}
+    if check:
+        route["healthcheck"] = {**({"path": str(check["path"])} if "path" in check else {}),
+                                **{k: f"{check[k]}s" for k in ("interval", "timeout") if k in check}}
+    for key in ("host", "hosts", "app_port", "healthcheck"):
+        t.take(*path, key)
+    mode = (t.d.config.get("proxy") or {}).get("ssl")
+    if mode and bool(proxy.get("ssl")) != (mode != "external"):
+        t.note("changed", (*path, "ssl"), f"Kamal served this route {'with' if proxy.get('ssl') else 'without'} TLS; "
+                                          f"Berth serves it as it serves the app (proxy.ssl: {mode})")
+    for key in sorted(set(proxy) - {"host", "hosts", "app_port", "healthcheck", "ssl"}):
+        t.note("changed", (*path, key), "an accessory's route takes the stack's TLS mode and proxy settings "
+                                        "(berth:proxy), not its own")
+    return route
 
 
 # --- Litestream -------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         if isinstance(spec, dict) and "env" in spec:
             clear, secret = section(t, spec["env"], ("servers", role, "env"), f"servers.{role}.env")
             if clear or secret:
-                t.put(("servers", role, "env"), {k: v for k, v in (("clear", clear), ("secret", secret)) if v},
+                t.put(("servers", t.role(role), "env"), {k: v for k, v in (("clear", clear), ("secret", secret)) if v},
                          ("servers", role, "env"))
 
 
@@ -53,6 +53,10 @@ def section(t: Translation, env: Any, path: tuple, where: str) -> tuple[dict[str
         else:
             clear[str(name)] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else text
     for i, entry in enumerate((env.get("secret") or []) if complex_ else []):
+        if str(entry).partition(":")[0] in [s.partition(":")[0] for s in secret]:
+            t.note("changed", (*path, "secret", i), f"names {str(entry).partition(':')[0]} a second time; Kamal passes "
+                                                   "it once, and so does Berth")
+            continue
         secret.append(str(entry))
         name = str(entry).partition(":")[2] or str(entry)
         t.secret(name, f"{where}.secret")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from components import catalog
 
-from . import notes
+from . import docker_options, notes
 from .notes import Note
 from .source import Origin
 
@@ -57,7 +57,7 @@ def translate(t: Translation) -> dict[str, list[str]]:
         spec = raw_roles[role] if isinstance(raw_roles[role], dict) else {}
         path = ("servers", role)
         if role in runs_on:
-            entry: dict[str, Any] = {"runsOn": runs_on[role]}
+            entry: dict[str, Any] = {"runsOn": t.role(runs_on[role])}
         elif t.s.provider == "existing":
             entry = {"hosts": hosts}  # a host under two roles, as Kamal writes it, is one machine running both
         else:
@@ -65,19 +65,31 @@ def translate(t: Translation) -> dict[str, list[str]]:
         if spec.get("cmd"):
             entry["cmd"] = str(spec["cmd"])
             t.take(*path, "cmd")
-        docker_options = options(t, spec.get("options"), (*path, "options"))
-        if docker_options:
-            entry["options"] = docker_options
-        for key in ("labels", "logging"):
-            if key in spec:
-                t.note("not-taken", (*path, key), notes.SECTIONS[key])
-        out[role] = entry
-        t.d.origins[("servers", role)] = t.k.at(*path) or Origin(t.k.files[0], 1)
+        carried = docker_options.translate(t, spec.get("options"), (*path, "options"))
+        if carried.options:
+            entry["options"] = carried.options
+        if carried.volumes:
+            entry["volumes"] = carried.volumes
+            t.d.kamal_keys[("servers", t.role(role), "volumes")] = (*path, "options")
+        logging = docker_options.logging(t, spec.get("logging"), (*path, "logging"), carried.logging)
+        if logging:
+            entry["logging"] = logging
+        if "labels" in spec:
+            t.note("not-taken", (*path, "labels"), notes.SECTIONS["labels"])
+        name = t.role(role)
+        if name in out:
+            t.problem(path, f"becomes the Berth role {name}, as another role does: rename one of them in deploy.yml")
+        elif name != role:
+            t.note("changed", path, f"Berth names take a-z, 0-9 and '-': the role is {name}, so its containers are "
+                                    f"{t.d.config.get('service')}-{name}-<version> (Kamal: ...-{role}-...)")
+        out[name] = entry
+        t.d.origins[("servers", name)] = t.k.at(*path) or Origin(t.k.files[0], 1)
+        t.d.kamal_keys[("servers", name)] = tuple(path)
         if t.s.provider != "existing" and role not in runs_on:
-            t.d.comments[("servers", role, "size")] = "the plan's default (components/catalog.py)"
+            t.d.comments[("servers", name, "size")] = "the plan's default (components/catalog.py)"
         if role in runs_on:
-            t.d.comments[("servers", role, "runsOn")] = (f"on {runs_on[role]}'s servers, as Kamal ran it on "
-                                                         f"{', '.join(hosts)}")
+            t.d.comments[("servers", name, "runsOn")] = (f"on {t.role(runs_on[role])}'s servers, as Kamal ran it "
+                                                         f"on {', '.join(hosts)}")
     if t.s.provider != "existing":
         sizes = ", ".join(sorted({e["size"] for e in out.values() if "size" in e}))
         t.d.notes.append(Note("changed", "servers", f"new {t.s.provider} servers replace the hosts listed, "
@@ -92,8 +104,8 @@ def translate(t: Translation) -> dict[str, list[str]]:
                                  "env; Berth runs one env per role: give those hosts a role of their own with "
                                  "servers.<role>.env", t.k.at("servers")))
     t.put(("servers",), out)
-    if primary != "web" and primary in roles:
-        t.put(("primaryRole",), primary, ("primary_role",))
+    if t.role(primary) != "web" and primary in roles:
+        t.put(("primaryRole",), t.role(primary), ("primary_role",))
     t.take("primary_role")
     t.take("allow_empty_roles")
     return roles
@@ -125,21 +137,6 @@ def shared_machines(t: Translation, roles: dict[str, list[str]], primary: str) -
                                      "machine of another role (runsOn); list the same hosts under both roles, or "
                                      "none of them")
     return runs_on
-
-
-def options(t: Translation, options: Any, path: tuple) -> dict[str, Any]:
-    """Docker options: memory and cpus carry over; Berth sets restart and logging itself."""
-    if not isinstance(options, dict):
-        return {}
-    out = {}
-    for key, value in options.items():
-        if key in ("memory", "cpus"):
-            out[key] = str(value) if key == "memory" else value
-            t.take(*path, key)
-        else:
-            t.note("not-taken", (*path, key), f"docker run --{key}: Berth sets only memory and cpus on a "
-                                                 "container")
-    return out
 
 
 def region(t: Translation) -> str | None:

@@ -247,10 +247,15 @@ def _plan(path: Path, draft: translate.Draft) -> planning.Plan:
 
 
 def _traced(problem: PlanProblem, draft: translate.Draft) -> Problem:
-    """A plan problem, placed at the Kamal line its key came from."""
+    """A plan problem in the user's words: the Kamal key its stack key came from, at that key's line, with the
+    stack file's key after it (the rest of the path below the Kamal key, if any, in the stack file's names)."""
     loc = loc_of(problem.path)
     origin = next((draft.origins[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in draft.origins), None)
-    return Problem(f"{problem.path}: {problem.message}", origin)
+    found = next((n for n in range(len(loc), 0, -1) if loc[:n] in draft.kamal_keys), None)
+    if found is None:
+        return Problem(f"{problem.path}: {problem.message}", origin)
+    kamal = "/".join(map(str, (*draft.kamal_keys[loc[:found]], *loc[found:])))
+    return Problem(f"{kamal}: {problem.message} ({problem.path} in the stack file)", origin)
 
 
 # --- what the user sees --------------------------------------------------------------------------------------

@@ -41,7 +41,6 @@ SECTIONS = {
                        "container running (must_run), and proxied roles pass kamal-proxy's health check",
     "labels": "Berth labels its containers with service, role and version; custom labels are not carried "
               "(routing labels for Traefik have no effect under kamal-proxy)",
-    "logging": "Berth's containers log with json-file and max-size 10m (Kamal's default); `berth logs` reads them",
 }
 
 # Kamal's hooks (lib/kamal/cli/templates/sample_hooks at v2.11.0) and what replaces each under Berth.

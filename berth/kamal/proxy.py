@@ -1,7 +1,8 @@
 """kamal-proxy's settings: which roles run behind it (Role#running_proxy?), each role's proxy as the root's
 deep-merged with its own (Proxy#merge), then one berth:proxy for all of them. A proxied role whose host names
 or port differ would answer the wrong names in Berth, so it is refused; any other difference is reported.
-Kamal's seconds become durations; TLS follows Berth's rules (Let's Encrypt on one host, else Cloudflare)."""
+Kamal's seconds become durations; TLS follows Berth's rules (Let's Encrypt on one host, else Cloudflare), and
+Kamal's plain HTTP (`ssl: false`, or no host) stays plain HTTP: `proxy.ssl: external`, TLS ending before it."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         if running:
             proxied[role] = deep_merge(root if isinstance(root, dict) else {}, own if isinstance(own, dict) else {})
         if role == t.primary and not running:
-            t.put(("servers", role, "proxy"), False, ("servers", role, "proxy"))
+            t.put(("servers", t.role(role), "proxy"), False, ("servers", role, "proxy"))
         if role != t.primary and running:
-            t.put(("servers", role, "proxy"), True, ("servers", role, "proxy"))
+            t.put(("servers", t.role(role), "proxy"), True, ("servers", role, "proxy"))
     if not proxied:
         if root:
             t.note("not-taken", ("proxy",), "no role runs behind kamal-proxy, so Kamal uses none of it either")
@@ -63,22 +64,26 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             t.note("changed", (*where, "ssl"), "Kamal's proxy served plain HTTP; behind Cloudflare's proxy Berth "
                                                   "serves HTTPS with a Cloudflare Origin CA certificate (zone SSL "
                                                   "mode Full (strict))", key="proxy/ssl")
+    elif not ssl:  # Kamal's plain HTTP: TLS, if any, ends before kamal-proxy
+        out["ssl"] = "external"
+        out["acknowledgePlaintextOrigin"] = True
+        t.d.comments[("proxy", "ssl")] = "Kamal's ssl: false: kamal-proxy serves plain HTTP; TLS ends before it"
+        t.note("check", (*where, "ssl"), f"Kamal's proxy served plain HTTP to {', '.join(map(str, hosts)) or 'every name'}, "
+                                            "and so does Berth's (proxy.ssl: external, X-Forwarded-* passed on as "
+                                            "Kamal does): TLS must end before it, at your load balancer or web "
+                                            "server. To let kamal-proxy serve HTTPS instead: ssl: letsencrypt (one "
+                                            "host, named hosts), or --cloudflare-zone", key="proxy/ssl")
     elif behind == 1:
         out["ssl"] = "letsencrypt"
         if ssl is not True:
-            what = "a certificate from your secrets" if isinstance(ssl, dict) else "plain HTTP"
-            t.note("changed", (*where, "ssl"), f"Kamal's proxy served {what}; Berth serves HTTPS with Let's "
-                                                  "Encrypt (the host name must point at the server), or behind "
-                                                  "Cloudflare with its origin certificate (--cloudflare-zone)",
-                      key="proxy/ssl")
+            t.note("changed", (*where, "ssl"), "Kamal's proxy served a certificate from your secrets; Berth serves "
+                                                  "HTTPS with Let's Encrypt (the host name must point at the server), "
+                                                  "or behind Cloudflare with its origin certificate "
+                                                  "(--cloudflare-zone)", key="proxy/ssl")
     else:
-        t.problem(where + ("ssl",), f"{behind} hosts sit behind kamal-proxy: Berth serves TLS on several hosts "
-                                       "only behind Cloudflare's proxy (with its origin certificate); import again "
-                                       "with --cloudflare-zone ZONE")
-    if not hosts:
-        t.problem(where, "has no host: Kamal forwards every request to the app over plain HTTP; Berth serves "
-                            "HTTPS for named hosts: add host: app.example.com under proxy in deploy.yml (Kamal then "
-                            "routes that name only) and import again")
+        t.problem(where + ("ssl",), f"{behind} hosts sit behind kamal-proxy with a certificate from your secrets: "
+                                       "Berth serves TLS on several hosts only behind Cloudflare's proxy (with its "
+                                       "origin certificate); import again with --cloudflare-zone ZONE")
     if isinstance(ssl, dict):
         for secret in ssl.values():
             t.take(*where, "ssl")
@@ -122,24 +127,64 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         t.note("not-taken", (*where, "ssl_redirect"), "Berth always redirects HTTP to HTTPS")
     elif "ssl_redirect" in effective:
         t.take(*where, "ssl_redirect")
-    for key in ("path_prefix", "path_prefixes", "strip_path_prefix"):
-        if key in effective:
-            t.note("not-taken", (*where, key), "Berth routes whole host names to the app; kamal-proxy's path "
-                                                  "routing is not carried")
-    run = effective.get("run") or {}
-    for key, value in run.items():
-        if key == "version":
-            out["version"] = str(value)
-            t.take(*where, "run", key)
-        else:
-            t.note("not-taken", (*where, "run", key), "Berth runs kamal-proxy on 80 and 443 with its own "
-                                                         "settings; only run.version carries over")
+    _paths(t, effective, where, out)
+    _run(t, effective.get("run") or {}, where, out)
     t.put(("proxy",), out, where)
     for key in effective:  # each key is taken or noted above; the same key of every role agrees with it
         t.take("proxy", key)
         for role in proxied:
             if proxied[role].get(key) == effective.get(key):
                 t.take("servers", role, "proxy", key)
+
+
+_RUN = {"http_port": "httpPort", "https_port": "httpsPort", "bind_ips": "bindIps", "publish": "publish"}
+
+
+def _run(t: Translation, run: dict, where: tuple, out: dict[str, Any]) -> None:
+    """Kamal's `proxy.run` (Proxy::Run): the version, and how the proxy's ports are published (a web server of the
+    user's own on 80/443 in front of it, or a private address only), carried; its other settings reported."""
+    published: dict[str, Any] = {}
+    for key, value in run.items():
+        at = (*where, "run", key)
+        if key == "version":
+            out["version"] = str(value)
+            t.take(*at)
+        elif key in _RUN:
+            published[_RUN[key]] = [str(ip) for ip in value] if key == "bind_ips" else value
+            t.take(*at)
+        else:
+            t.note("not-taken", at, "Berth runs kamal-proxy with its own settings (image basecamp/kamal-proxy, logs "
+                                    "json-file 10m, no metrics port); only version and the published ports carry "
+                                    "over")
+    if published:
+        out["run"] = published
+
+
+def _paths(t: Translation, effective: dict, where: tuple, out: dict[str, Any]) -> None:
+    """Kamal's `path_prefix` (comma-separated) or `path_prefixes`, and `strip_path_prefix` (Proxy#path_prefixes).
+    kamal-proxy gives a route below a path the TLS of the route at / of its host, and refuses TLS settings on it."""
+    keys = [k for k in ("path_prefix", "path_prefixes", "strip_path_prefix") if k in effective]
+    if not keys:
+        return
+    prefixes = effective.get("path_prefixes") or [p for p in str(effective.get("path_prefix") or "").split(",") if p]
+    if out.get("ssl") == "external":
+        if prefixes:
+            out["pathPrefixes"] = [str(p) for p in prefixes]
+        if "strip_path_prefix" in effective:
+            out["stripPathPrefix"] = bool(effective["strip_path_prefix"])
+        for key in keys:
+            t.take(*where, key)
+        t.note("check", (*where, keys[0]), f"routes {', '.join(map(str, prefixes))} only: kamal-proxy gives this route "
+                                           "the TLS of the route at / on its host; if another app's stack owns "
+                                           "kamal-proxy on these hosts, set proxy.shared: true")
+    elif effective.get("ssl") is True:
+        t.problem((*where, keys[0]), f"{'/'.join(map(str, (*where, keys[0])))}: kamal-proxy refuses TLS settings on a "
+                                     "route below a path (\"TLS settings must be specified on the root path service\"), "
+                                     "so Kamal's deploy fails too: set ssl: false (the route at / serves TLS)")
+    else:
+        for key in keys:
+            t.note("not-taken", (*where, key), "behind --cloudflare-zone Berth serves TLS on this route, which "
+                                               "kamal-proxy allows only at /: Berth routes the whole host names")
 
 
 def deep_merge(base: dict, other: dict) -> dict:

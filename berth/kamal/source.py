@@ -23,7 +23,11 @@ from components.fields import looks_like_credential
 from . import keys
 
 _MERGE = "tag:yaml.org,2002:merge"
-_ERB = re.compile(r"<%(?!%)(?P<kind>[=#-]?)(?P<code>.*?)-?%>")
+_ERB = re.compile(r"<%(?!%)(?P<kind>[=#-]?)(?P<code>.*?)-?%>", re.DOTALL)  # a tag may span lines
+# Code that renders nothing and changes nothing the file shows: loading a library or a .env file (its variables
+# reach the file only through other tags, which are reported on their own).
+_SILENT = re.compile(r"""^(require(_relative)?\s*\(?\s*["'][\w./-]+["']\s*\)?|Dotenv\.(load|overload)(\(.*?\))?!?"""
+                     r"""|Bundler\.require(\(.*?\))?)$""")
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def read(config_file: Path, destination: str | None, app_dir: Path, shown: Path 
                                     Origin(name, 1)))
             continue
         try:
-            value, lines, root = _load(text, name)
+            value, lines, root = _load(_without_code_tags(text), name)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             tags = _erb_tags(text, name)
@@ -258,15 +262,29 @@ def _deep_merge(base: dict, other: dict, origins: dict[tuple, Origin], lines: di
 # --- ERB -------------------------------------------------------------------------------------------------
 
 def _erb_tags(text: str, file: str) -> list[ErbTag]:
+    """Every tag, with the line it starts on; a tag may span lines (`<%` on one, `%>` on a later one)."""
     tags = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        comment = line.lstrip().startswith("#")
-        for match in _ERB.finditer(line):
-            if match.group("kind") == "#":
-                continue  # an ERB comment renders nothing
-            tags.append(ErbTag(Origin(file, number), match.group("code").strip(), match.group("kind") == "=",
-                               comment, ()))
+    lines = text.splitlines()
+    for match in _ERB.finditer(text):
+        if match.group("kind") == "#":
+            continue  # an ERB comment renders nothing
+        number = text.count("\n", 0, match.start()) + 1
+        comment = lines[number - 1].lstrip().startswith("#")
+        code = " ".join(match.group("code").split())  # a multi-line tag shown on one line
+        tags.append(ErbTag(Origin(file, number), code, match.group("kind") == "=", comment, ()))
     return tags
+
+
+def _without_code_tags(text: str) -> str:
+    """The text YAML reads: each `<% %>` tag (and ERB comment) blanked, as ERB renders it to nothing, keeping its
+    newlines so every line stays where it was. Tags that decide which lines Kamal reads are problems of their own;
+    `<%= %>` tags stay, since their output is the value."""
+    return _ERB.sub(lambda m: m.group(0) if m.group("kind") == "=" else re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def renders_nothing(tag: ErbTag) -> bool:
+    """`<% require "dotenv"; Dotenv.load %>`: code run for its side effects, which print nothing into the file."""
+    return not tag.output and all(_SILENT.match(part.strip()) for part in re.split(r"[;\n]", tag.code) if part.strip())
 
 
 def _place(tag: ErbTag, root: Node | None) -> ErbTag:

@@ -3,6 +3,7 @@ onto a block volume that outlives the server."""
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING
 
 from .notes import Note
@@ -17,19 +18,16 @@ STORAGE_GB = 10  # the smallest volume both clouds sell (Hetzner's minimum)
 def translate(t: Translation) -> None:
     volumes = t.k.get("volumes") or []
     out = []
-    moved = []
+    moved: list[str] = []
     for i, volume in enumerate(volumes):
         text = mount(t, str(volume), ("volumes", i))
-        if text is None:
-            continue
-        source, _, rest = text.partition(":")
-        if source.startswith("/") and t.s.provider != "existing":
-            new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
-            moved.append(f"{source} -> {new}")
-            text = f"{new}:{rest}"
-        out.append(text)
+        if text is not None:
+            out.append(_placed(t, text, moved))
     if out:
         t.put(("volumes",), out, ("volumes",))
+    for role in (t.d.config.get("servers") or {}).values():  # a role's own mounts (its docker options)
+        if role.get("volumes"):
+            role["volumes"] = [_placed(t, text, moved) for text in role["volumes"]]
     if moved:
         t.put(("volume",), {"sizeGb": STORAGE_GB, "mountPath": STORAGE},
                  comment="host paths live on a block volume that outlives the server; size it for your data")
@@ -40,7 +38,7 @@ def translate(t: Translation) -> None:
     asset_path = t.k.get("asset_path")
     if asset_path:
         path, _, options = str(asset_path).partition(":")
-        t.put(("assetPath",), path, ("asset_path",))
+        t.put(("assetPath",), path.rstrip("/") or "/", ("asset_path",))  # /app/dist/_astro/ is the same directory
         t.take("asset_path")
         if options:
             t.note("changed", ("asset_path",), f"mount options {options} dropped: Berth mounts the merged assets "
@@ -54,11 +52,29 @@ def translate(t: Translation) -> None:
             t.take("servers", role, "asset_path")
 
 
+def _placed(t: Translation, text: str, moved: list[str]) -> str:
+    """On new servers a host path moves onto the block volume, which outlives the server."""
+    source, _, rest = text.partition(":")
+    if not source.startswith("/") or t.s.provider == "existing":
+        return text
+    new = f"{STORAGE}/{source.strip('/').replace('/', '-')}"
+    moved.append(f"{source} -> {new}")
+    return f"{new}:{rest}"
+
+
 def mount(t: Translation, text: str, path: tuple) -> str | None:
     """Kamal passes volumes to `docker run --volume` as written; Berth takes `source:target[:ro]`."""
     parts = text.split(":")
     if len(parts) < 2:
         t.problem(path, f"{text!r} is not source:target; Berth mounts only named volumes and host paths")
+        return None
+    if parts[0].startswith((".", "~")):
+        user = t.k.get("ssh", "user") or "root"
+        home = "/root" if user == "root" else f"/home/{user}"
+        where = "/".join(map(str, path))
+        t.problem(path, f"{where}: {parts[0]} is a host path relative to where `docker run` starts, the SSH "
+                        "user's home when Kamal runs it; Berth mounts absolute paths: write it as one (likely "
+                        f"{posixpath.normpath(posixpath.join(home, parts[0].removeprefix('~').lstrip('/')))})")
         return None
     options = parts[2].split(",") if len(parts) > 2 else []
     kept = ":ro" if "ro" in options else ""

@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accessories, env, hosts, notes, proxy, storage
+from . import accessories, docker_options, env, hosts, notes, proxy, registry, storage
+from .names import berth_name
 from .notes import Note
-from .source import KamalConfig, Origin, Problem, erb_problems
+from .source import KamalConfig, Origin, Problem, erb_problems, renders_nothing
 
 PROVIDERS = ("existing", "digitalocean", "hetzner")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -49,6 +50,7 @@ class Draft:
     hidden: dict[str, str] = field(default_factory=dict)  # secret name -> where its value is written in deploy.yml
     expressions: dict[str, str] = field(default_factory=dict)  # secret name -> shell text the import made up for it
     origins: dict[tuple, Origin] = field(default_factory=dict)  # berth key path -> the Kamal line it came from
+    kamal_keys: dict[tuple, tuple] = field(default_factory=dict)  # berth key path -> the Kamal key it came from
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -85,17 +87,28 @@ class Translation:
         origin = self.k.at(*at) if at is not None else None
         if origin:
             self.d.origins[berth_path] = origin
+        if at is not None:
+            self.d.kamal_keys[berth_path] = tuple(at)
         if comment:
             self.d.comments[berth_path] = comment
 
     def secret(self, name: str, where: str) -> None:
         self.d.secrets.setdefault(name, []).append(where)
 
+    def role(self, name: Any) -> str:
+        """A Kamal role's Berth name: a-z, 0-9 and '-' (`job_worker` becomes `job-worker`), as the service is."""
+        return berth_name(str(name))
+
     # --- the sections -----------------------------------------------------------------------------------
 
     def run(self) -> Draft:
-        self.d.problems += erb_problems([t for t in self.k.erb if not (t.output and t.in_comment)
-                                         and (not t.path or t.path[0] not in NOT_TAKEN_SECTIONS)])
+        for tag in [t for t in self.k.erb if renders_nothing(t)]:
+            self.d.notes.append(Note("check", "ERB", f"`{tag.code}` renders nothing and is not run by berth import: "
+                                                     "the values it would load reach the file only through other "
+                                                     "tags, each reported on its own", tag.origin))
+        self.d.problems += erb_problems([t for t in self.k.erb if not (t.output and t.in_comment) and not
+                                         renders_nothing(t) and (not t.path or t.path[0] not in NOT_TAKEN_SECTIONS)
+                                         and not registry.command_password(t)])
         for tag in self.k.erb:
             if tag.path and tag.path[0] in NOT_TAKEN_SECTIONS and not (tag.output and tag.in_comment):
                 self.d.notes.append(Note("check", "ERB", f"`{tag.code}` in {tag.path[0]} is not evaluated; Berth "
@@ -103,7 +116,7 @@ class Translation:
         self.service()
         self.image()
         self.put(("version",), self.s.version, comment="the image tag this `pulumi up` releases (CI sets it)")
-        self.registry()
+        registry.translate(self)
         roles = hosts.translate(self)
         hosts.cloud_and_ssh(self)
         if roles:
@@ -117,7 +130,7 @@ class Translation:
 
     def service(self) -> None:
         raw = str(self.k.get("service", default=""))
-        name = re.sub(r"-+", "-", raw.lower().replace("_", "-")).strip("-")
+        name = berth_name(raw)
         if not _NAME.match(name) or len(name) > 40:
             self.problem(("service",), f"{raw!r} cannot be a Berth service name (a-z, 0-9 and '-', starting with a "
                                        "letter, at most 40 characters): rename the service in deploy.yml")
@@ -140,40 +153,6 @@ class Translation:
                                            f"registry in front of it: Kamal (and so this stack) pulls {repository}. "
                                            f"If you meant {image}, drop {server}/ from image in deploy.yml")
 
-    def registry(self) -> None:
-        registry = self.k.get("registry") or {}
-        server = registry.get("server")
-        if server and re.match(r"^localhost[:$]", str(server)):
-            self.problem(("registry", "server"), f"{server} is Kamal's local registry, which it pushes to from your "
-                                                 "machine over SSH; Berth hosts pull from a registry your CI pushes to: "
-                                                 "set registry.server (and image) to it")
-            return
-        out: dict[str, Any] = {}
-        if server:
-            out["server"] = str(server)
-            self.take("registry", "server")
-        username = registry.get("username")
-        if isinstance(username, list):
-            self.problem(("registry", "username"), "reads the user name from a secret; Berth's registry.username is "
-                                                   "plain text: write the name itself in deploy.yml")
-        elif username:
-            out["username"] = str(username)
-            self.take("registry", "username")
-        password = registry.get("password")
-        if isinstance(password, list) and password:
-            out["password"] = str(password[0])
-            self.secret(out["password"], "registry.password")
-            self.take("registry", "password")
-        elif password:
-            out["password"] = "KAMAL_REGISTRY_PASSWORD"
-            self.secret("KAMAL_REGISTRY_PASSWORD", "registry.password")
-            self.d.hidden["KAMAL_REGISTRY_PASSWORD"] = str(self.k.at("registry", "password"))
-            self.note("changed", ("registry", "password"), "is written in the configuration itself (not shown): Berth "
-                                                           "names it KAMAL_REGISTRY_PASSWORD, a secret; remove the "
-                                                           "value from deploy.yml")
-        if "username" in out and "password" in out:
-            self.put(("registry",), out, ("registry",))
-
     def scalars(self, roles: dict[str, list[str]]) -> None:
         if self.k.get("retain_containers") is not None:
             self.put(("retainContainers",), int(self.k.get("retain_containers")), ("retain_containers",))
@@ -185,7 +164,10 @@ class Translation:
                              ("parallel_roles", "Berth starts every role's containers when they are ready")):
             if key in boot:
                 self.note("not-taken", ("boot", key), message)
-        for key in ("readiness_delay", "labels", "logging", "minimum_version", "run_directory", "error_pages_path",
+        logging = docker_options.logging(self, self.k.get("logging"), ("logging",))
+        if logging:
+            self.put(("logging",), logging, ("logging",))
+        for key in ("readiness_delay", "labels", "minimum_version", "run_directory", "error_pages_path",
                     "hooks_output", "builder", "sshkit"):
             if key in self.k.raw:
                 self.note("not-taken", (key,), notes.SECTIONS[key])
@@ -241,7 +223,7 @@ class Translation:
         walk(self.k.raw, ())
 
 
-NOT_TAKEN_SECTIONS = ("builder", "aliases", "sshkit", "labels", "logging", "hooks_output", "minimum_version",
+NOT_TAKEN_SECTIONS = ("builder", "aliases", "sshkit", "labels", "hooks_output", "minimum_version",
                       "run_directory", "error_pages_path", "readiness_delay")
 
 

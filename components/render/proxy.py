@@ -17,12 +17,24 @@ CONFIG_DIR = "/home/kamal-proxy/.config/kamal-proxy"
 HOST_DIR = "/var/lib/berth/proxy"  # root's alone: a host account with the proxy's uid must not reach its keys
 APPS_HOST_DIR = f"{HOST_DIR}/apps-config"  # per-service files the proxy reads (certificates)
 APPS_CONTAINER_DIR = "/home/kamal-proxy/.apps-config"
-PORTS = (80, 443)
 
 
-def ports_label(bindings: list[tuple[int, str]]) -> str:
-    """The published ports as one label value (`80@0.0.0.0,80@::,...`), so a change forces a new container."""
-    return ",".join(f"{port}@{ip}" for port, ip in bindings)
+def bindings(http_port: int = 80, https_port: int = 443, bind_ips: tuple[str, ...] = (), publish: bool = True
+             ) -> list[tuple[int, int, str]]:
+    """(host port, container port, address) for each published port, as Kamal's `proxy.run` publishes them:
+    `--publish [IP:]HTTP_PORT:80 --publish [IP:]HTTPS_PORT:443` per bind address; nothing without `publish`.
+    Without bind addresses, both families (the edge publishes AAAA records where the host has IPv6)."""
+    if not publish:
+        return []
+    return [(external, internal, ip) for internal, external in ((80, http_port), (443, https_port))
+            for ip in (bind_ips or ("0.0.0.0", "::"))]
+
+
+def ports_label(published: list[tuple[int, int, str]]) -> str:
+    """The published ports as one label value (`80@0.0.0.0,80@::,...`, `8080:80@127.0.0.1` when the host port
+    differs), so a change forces a new container."""
+    return ",".join(f"{external}@{ip}" if external == internal else f"{external}:{internal}@{ip}"
+                    for external, internal, ip in published)
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,7 @@ def tls_files(service: str) -> TlsFiles:
 @dataclass(frozen=True)
 class DeployOptions:
     hosts: tuple[str, ...]
-    tls: str  # letsencrypt | cloudflare-origin | off
+    tls: str  # letsencrypt | cloudflare-origin | off | external (the last two: plain HTTP at the proxy)
     tls_files: TlsFiles | None
     health_check_path: str
     health_check_interval: str
@@ -58,6 +70,8 @@ class DeployOptions:
     forward_headers: bool
     log_request_headers: tuple[str, ...] = ()
     log_response_headers: tuple[str, ...] = ()
+    path_prefixes: tuple[str, ...] = ()
+    strip_path_prefix: bool = True
 
 
 def _flag(name: str, value: bool | str | int) -> str:
@@ -72,9 +86,15 @@ def deploy_args(route: str, target: str, options: DeployOptions) -> list[str]:
     """`kamal-proxy deploy`: health-checks the target, switches atomically, drains the old one, then returns."""
     args = ["deploy", route, _flag("target", target)]
     args += [_flag("host", host) for host in options.hosts]
-    if options.tls != "off":
+    # kamal-proxy refuses TLS settings below the root path: such a route takes them from the route at / (deploy.go
+    # preRun, service_map.go syncTLSOptionsFromRootDomain).
+    tls = options.tls in ("letsencrypt", "cloudflare-origin") and not options.path_prefixes
+    if tls:
         args.append(_flag("tls", True))
-    if options.tls == "cloudflare-origin":
+    args += [_flag("path-prefix", prefix) for prefix in options.path_prefixes]
+    if options.path_prefixes:
+        args.append(_flag("strip-path-prefix", options.strip_path_prefix))
+    if tls and options.tls == "cloudflare-origin":
         assert options.tls_files is not None
         args += [_flag("tls-certificate-path", options.tls_files.certificate),
                  _flag("tls-private-key-path", options.tls_files.private_key)]

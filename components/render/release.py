@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from ..gounits import ram_in_bytes
 from .bootstrap import DOCKER_NETWORK
 from .files import File, write_files
 from .registry import familiar_name
@@ -178,6 +179,6 @@ def healthcheck_command(port: int, path: str) -> list[str]:
 
 
 def memory_mb(memory: str) -> int:
-    """Kamal's `512m` / `1g` to the Docker provider's megabytes."""
-    number, unit = int(memory[:-1]), memory[-1]
-    return {"b": number // (1024 * 1024), "k": number // 1024, "m": number, "g": number * 1024}[unit]
+    """Kamal's `512m`, `1.5g` or `4GB` (as Docker reads them: go-units RAMInBytes, binary) to the Docker
+    provider's megabytes (MiB); the stack file's validation already refused a size that is not whole MiB."""
+    return ram_in_bytes(memory) // (1024 * 1024)

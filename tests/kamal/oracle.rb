@@ -3,7 +3,8 @@
 # repository, ssh, the accessories' settings); after it has, this writes what Kamal's own configuration
 # objects resolve per role and per accessory, which `kamal config` does not print: each role's hosts, its
 # `kamal-proxy deploy` options (Proxy#deploy_options), its env per host (Role#env: root, role and tags
-# merged), each accessory's hosts (Accessory#hosts), image, port and env. Only Kamal's public readers are
+# merged), its `docker run` options, logging and volumes, each accessory's hosts (Accessory#hosts), image, port,
+# env, options and volumes. Only Kamal's public readers are
 # called; nothing here resolves a secret's value.
 at_exit do
   succeeded = $!.nil? || ($!.is_a?(SystemExit) && $!.success?)
@@ -26,7 +27,10 @@ at_exit do
           "cmd" => role.cmd,
           "proxy" => (role.proxy.deploy_options.merge("app_port" => role.proxy.app_port) if role.running_proxy?),
           "env" => role.hosts.to_h { |host| [ host, env_of.(role.env(host)) ] },
-          "tags" => role.hosts.to_h { |host| [ host, role.env_tags(host).map { |tag| tag.name.to_s } ] }
+          "tags" => role.hosts.to_h { |host| [ host, role.env_tags(host).map { |tag| tag.name.to_s } ] },
+          "proxy_publish" => (role.hosts.map { |host| config.proxy_run(host)&.publish_args }.first if role.running_proxy?),
+          "docker" => { "options" => role.option_args.map(&:to_s), "logging" => role.logging_args.map(&:to_s),
+                        "volumes" => config.volume_args.map(&:to_s) }
         } ]
       },
       "accessories" => config.accessories.to_h { |accessory|
@@ -36,8 +40,10 @@ at_exit do
           "port" => accessory.port,
           "cmd" => accessory.cmd,
           "registry" => accessory.registry && config.raw_config.accessories[accessory.name]["registry"]["server"],
-          "proxy" => (accessory.proxy.deploy_options if accessory.running_proxy?),
-          "env" => env_of.(accessory.env)
+          "proxy" => (accessory.proxy.deploy_options.merge("app_port" => accessory.proxy.app_port) if accessory.running_proxy?),
+          "env" => env_of.(accessory.env),
+          "docker" => { "options" => accessory.option_args.map(&:to_s), "logging" => config.logging_args.map(&:to_s),
+                        "volumes" => accessory.send(:specific_volumes).map(&:to_s) }
         } ]
       }
     }

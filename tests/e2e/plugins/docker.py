@@ -74,6 +74,8 @@ class Container(Kind):
         "networkMode": Attr(replace=True, default="bridge"),
         "ports": Attr(replace=True, same=ports_diff_suppressed),
         "user": Attr(replace=True, same=_user_same),
+        "groupAdds": Attr(replace=True, unordered=True),  # group_add: a TypeSet, ForceNew
+        "hosts": Attr(replace=True, unordered=True),  # host: a TypeSet of {host, ip}, ForceNew
         "workingDir": Attr(replace=True, same=_user_same),
         "hostname": Attr(replace=True, computed=True),
         "restart": Attr(default="no"),
@@ -188,6 +190,10 @@ class Container(Kind):
             host["CpusetCpus"] = inputs["cpuSet"]
         if inputs.get("logOpts"):
             host["LogConfig"]["Config"] = {k: str(v) for k, v in inputs["logOpts"].items()}
+        if inputs.get("hosts"):  # extraHostsSetToContainerExtraHosts: "host:ip"
+            host["ExtraHosts"] = sorted(f"{h['host']}:{h['ip']}" for h in inputs["hosts"])
+        if inputs.get("groupAdds"):  # stringSetToStringSlice
+            host["GroupAdd"] = sorted(inputs["groupAdds"])
         return {**config, "HostConfig": host, "NetworkingConfig": {}}
 
     def create(self, config, name, inputs):
@@ -362,6 +368,9 @@ def read_back(state: dict, inspected: dict) -> dict:
     out["logDriver"] = (host.get("LogConfig") or {}).get("Type", "")
     out["logOpts"] = (host.get("LogConfig") or {}).get("Config") if state.get("logOpts") else None
     out["networkMode"] = host.get("NetworkMode", "")
+    # flattenExtraHosts splits each entry at every ':' and keeps the first two parts (an IPv6 address comes back cut)
+    out["hosts"] = [{"host": e.split(":")[0], "ip": e.split(":")[1]} for e in host.get("ExtraHosts") or []] or None
+    out["groupAdds"] = list(host.get("GroupAdd") or []) or None
     health = config.get("Healthcheck")
     if health:
         out["healthcheck"] = {"tests": health.get("Test"), "interval": go_duration(health.get("Interval", 0)),
