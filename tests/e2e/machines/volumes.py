@@ -88,11 +88,19 @@ def unplug(qmp: Path, volume_id: str, timeout: float = 30.0) -> None:
         time.sleep(0.2)
     else:
         raise TimeoutError(f"lab cloud: volume {volume_id} still attached {timeout:.0f}s after device_del")
-    try:
-        execute(qmp, "blockdev-del", {"node-name": name})
-    except QMPError as error:
-        if "not found" not in str(error).lower() and error.klass != "DeviceNotFound":
-            raise
+    # The device leaves /machine/peripheral before qemu lets go of its block node (the unrealize finishes
+    # a moment later, seen with disks that were on the command line): retry while the node is "in use".
+    for attempt in range(max(1, int(timeout / 0.2))):
+        try:
+            execute(qmp, "blockdev-del", {"node-name": name})
+            return
+        except QMPError as error:
+            text = str(error).lower()
+            if "not found" in text or error.klass == "DeviceNotFound":
+                return
+            if "in use" not in text or attempt == int(timeout / 0.2) - 1:
+                raise
+            time.sleep(0.2)
 
 
 def resize_attached(qmp: Path, volume_id: str, size_gib: int) -> None:
