@@ -96,8 +96,18 @@ def up(settings: NetworkSettings, run_dir: Path) -> tuple[str, ...]:
     in_ns(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0",
           "net.ipv4.conf.default.send_redirects=0")
     in_ns(ns, "ip", "link", "set", "lo", "up")
+    # Where br_netfilter is loaded (Docker loads it on the lab machine), bridged frames go through the IP
+    # hooks, and a packet DNAT-ed back to the bridge it came from (machine -> reserved address -> other
+    # machine) is bridged instead of routed, into the isolated port, and lost. Off in this namespace: the
+    # router routes, and bridges nothing that needs filtering (namespace-wide: the lab's br0 as well).
+    if in_ns(ns, "test", "-e", "/proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode == 0:
+        in_ns(ns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+              "net.bridge.bridge-nf-call-arptables=0")
     in_ns(ns, "ip", "link", "add", settings.bridge, "type", "bridge")
     in_ns(ns, "ip", "addr", "add", f"{network.gateway}/{network.prefixlen}", "dev", settings.bridge)
+    # IPv4 only: machines get no IPv6 address, and the router offers them no link-local way around the
+    # IPv4 firewall to its own services.
+    in_ns(ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{settings.bridge}.disable_ipv6=1")
     in_ns(ns, "sysctl", "-q", "-w", f"net.ipv4.conf.{settings.bridge}.proxy_arp=1",
           f"net.ipv4.conf.{settings.bridge}.proxy_arp_pvlan=1", f"net.ipv4.conf.{settings.bridge}.send_redirects=0")
     in_ns(ns, "ip", "link", "set", settings.bridge, "up")
@@ -190,6 +200,7 @@ def add_tap(settings: NetworkSettings, tap: str) -> None:
     in_ns(ns, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
     in_ns(ns, "ip", "link", "set", tap, "master", settings.bridge)
     in_ns(ns, "bridge", "link", "set", "dev", tap, "isolated", "on")
+    in_ns(ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{tap}.disable_ipv6=1")
     in_ns(ns, "ip", "link", "set", tap, "up")
 
 
