@@ -107,8 +107,11 @@ def test_volume_devices_name_the_disk_as_the_clouds_do():
     device = volumes.device("1001", "DO", "web-1-data", 1)
     assert (device["vendor"], device["product"], device["serial"]) == ("DO", "Volume", "web-1-data")
     assert volumes.free_scsi_id({1, 2, 4}) == 3
+    long_name = "production-app-web-1-data-volume-0001-with-a-long-name"  # DigitalOcean allows 64
+    device = volumes.device("1002", "DO", long_name, 2)
+    assert device["device_id"] == long_name and device["serial"] == long_name[:36]  # qemu's 36-character serial
     with pytest.raises(ValueError):
-        volumes.check("DO", "a" * 37)
+        volumes.check("DO", "a" * 65)
     with pytest.raises(ValueError):
         volumes.check("AWS", "x")
 

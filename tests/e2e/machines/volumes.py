@@ -23,10 +23,9 @@ VENDORS = ("DO", "HC")
 def check(vendor: str, serial: str) -> None:
     if vendor not in VENDORS:
         raise ValueError(f"volume vendor must be one of {VENDORS}, not {vendor!r}")
-    # qemu takes at most 36 characters of serial into the inquiry data udev reads (MAX_SERIAL_LEN in
-    # hw/scsi/scsi-disk.c), and udev keeps [A-Za-z0-9._-] of it.
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,36}", serial):
-        raise ValueError(f"volume serial {serial!r}: 1-36 of A-Z a-z 0-9 . _ - (what the by-id name can carry)")
+    # DigitalOcean volume names are at most 64 characters; udev keeps [A-Za-z0-9._-] of the identifier.
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", serial):
+        raise ValueError(f"volume serial {serial!r}: 1-64 of A-Z a-z 0-9 . _ - (what the by-id name can carry)")
 
 
 def node_name(volume_id: str) -> str:
@@ -39,8 +38,13 @@ def blockdev(volume_id: str, path: Path) -> dict:
 
 
 def device(volume_id: str, vendor: str, serial: str, scsi_id: int) -> dict:
+    """udev's by-id name is "0" + vendor + "_" + product + "_" + the device identification VPD page's
+    vendor-specific designator, which is `device_id`. qemu defaults device_id to the serial cut to 20
+    characters (hw/scsi/scsi-disk.c, qemu 7.2; qemu 9.1 refuses a longer serial instead) and cuts the
+    serial itself to 36 (page 0x80), so device_id is always given in full."""
     return {"driver": "scsi-hd", "id": node_name(volume_id), "drive": node_name(volume_id), "bus": "scsi0.0",
-            "channel": 0, "scsi-id": scsi_id, "lun": 0, "vendor": vendor, "product": "Volume", "serial": serial}
+            "channel": 0, "scsi-id": scsi_id, "lun": 0, "vendor": vendor, "product": "Volume",
+            "serial": serial[:36], "device_id": serial}
 
 
 def free_scsi_id(taken: set[int]) -> int:
