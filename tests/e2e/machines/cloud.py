@@ -110,9 +110,16 @@ class Cloud:
         if not (image / "done").exists():
             raise RuntimeError(f"lab cloud: {image} is not a finished image (no done stamp)")
         with store.locked():
-            blocked = network.up(settings, store.root / "network")
-            store.put_settings({"network": settings.to_dict(), "image": str(image), "ca_certificate": ca_certificate,
-                                "memory_cap_mib": memory_cap_mib, "blocked": list(blocked)})
+            # The settings first, so that down() can clean up a network that failed half-way.
+            record = {"network": settings.to_dict(), "image": str(image), "ca_certificate": ca_certificate,
+                      "memory_cap_mib": memory_cap_mib, "blocked": []}
+            store.put_settings(record)
+            try:
+                blocked = network.up(settings, store.root / "network")
+            except BaseException:
+                down(state_dir)
+                raise
+            store.put_settings({**record, "blocked": list(blocked)})
         return cls(state_dir)
 
     # --- machines ------------------------------------------------------------------------------

@@ -118,9 +118,14 @@ def run() -> None:
         settings = devnet.up({"download.docker.com": "10.241.0.1"})
         cloud = Cloud.up(STATE, settings, image=image, ca_certificate=ca, memory_cap_mib=1024)
 
-    with step("create two machines at once (qemu started)"):
+    with step("create two machines at once (db-1 by a separate process that exits: machines outlive it)"):
         web = cloud.create_machine("web-1", "digitalocean", [public_key], USER_DATA, memory_mib=2048, disk_gib=10)
-        db = cloud.create_machine("db-1", "hetzner", [public_key], USER_DATA, memory_mib=4096, disk_gib=12)
+        primary = cloud.allocate_address("primary").address
+        child = (f"from tests.e2e.machines import Cloud; m = Cloud({str(STATE)!r}).create_machine('db-1', 'hetzner', "
+                 f"[{public_key!r}], {USER_DATA!r}, memory_mib=4096, disk_gib=12, address={primary!r}); print(m.id)")
+        db_id = sh(sys.executable, "-c", child, cwd=str(Path(__file__).resolve().parents[3])).stdout.strip()
+        db = cloud.machine(db_id)
+        check(db.status == "active" and db.address == primary, f"db-1 runs after its creator exited, on {primary}")
         for m in (web, db):
             print(f"   {m.provider} {m.name}: id {m.id}, {m.address}, memory {m.memory_mib} MiB "
                   f"(asked {m.requested_memory_mib}), disk {m.disk_gib} GiB")
@@ -166,7 +171,7 @@ def run() -> None:
               "web-1 says DigitalOcean in SMBIOS")
 
     with step("volumes: a DO one on web-1 and an HC one on db-1, hot-plugged"):
-        do_volume = cloud.create_volume(2, "DO", "web-1-data")
+        do_volume = cloud.create_volume(2, "DO", "web-1-data-volume-with-a-name-longer-than-36")
         hc_volume = cloud.create_volume(1, "HC", "100123456")
         cloud.attach_volume(do_volume.id, web.id)
         cloud.attach_volume(hc_volume.id, db.id)
@@ -251,8 +256,10 @@ def run() -> None:
             server.shutdown()
 
     with step("hard reset of db-1 until SSH answers again"):
+        boot_id = ssh(db.address, "cat /proc/sys/kernel/random/boot_id").stdout
         cloud.reset(db.id)
-        print(f"   SSH again {cloud.wait_ssh(db.id, WORK / 'id_ed25519', timeout=TIMEOUT):.1f} s (since qemu start)")
+        wait_guest(db.address, "true", "SSH after the reset", timeout=TIMEOUT)
+        check(ssh(db.address, "cat /proc/sys/kernel/random/boot_id").stdout != boot_id, "a new boot")
     with step("resize db-1 to 512 MiB (hard power off, start with the new memory)"):
         cloud.resize(db.id, 512)
         cloud.wait_ssh(db.id, WORK / "id_ed25519", timeout=TIMEOUT)
@@ -263,10 +270,22 @@ def run() -> None:
         cloud.delete_machine(web.id)
         check(cloud.volume(do_volume.id).machine is None and cloud.volume(hc_volume.id).machine is None,
               "both volumes detached, still there")
-        cloud.attach_volume(do_volume.id, db.id)
-        wait_guest(db.address, f"test -b {do_volume.by_id}", "web-1's volume on db-1")
-        check(ssh(db.address, f"mount {do_volume.by_id} /mnt && cat /mnt/file").stdout.strip() == "kept",
-              "web-1's data on db-1")
+    with step("replace db-1: delete it, create db-2 on its primary address (one machine booting alone)"):
+        cloud.delete_machine(db.id)
+        check([(a.kind, a.machine) for a in cloud.addresses() if a.address == primary] == [("primary", None)],
+              f"{primary} is kept, unassigned")
+        db2 = cloud.create_machine("db-2", "hetzner", [public_key], USER_DATA, memory_mib=1024, address=primary)
+        seconds = cloud.wait_ssh(db2.id, WORK / "id_ed25519", timeout=TIMEOUT)
+        print(f"   db-2: SSH after {seconds:.1f} s from qemu start (alone)")
+        timings.append(("db-2 boot to SSH (alone)", seconds))
+        check(ssh(primary, "hostname").stdout.strip() == "db-2", f"{primary} is db-2's own address now")
+    with step("web-1's volume moves to db-2 with its data"):
+        start = time.monotonic()
+        cloud.attach_volume(do_volume.id, db2.id)
+        wait_guest(primary, f"test -b {do_volume.by_id}", "web-1's volume on db-2")
+        print(f"   attach to by-id path in the guest: {time.monotonic() - start:.1f} s")
+        check(ssh(primary, f"mount {do_volume.by_id} /mnt && cat /mnt/file").stdout.strip() == "kept",
+              "web-1's file on db-2")
 
 
 def main() -> None:
