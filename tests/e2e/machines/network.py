@@ -171,7 +171,7 @@ def down(settings: NetworkSettings, run_dir: Path) -> None:
     ns = settings.netns
     pid_file = run_dir / "dnsmasq.pid"
     kill(read_pid(pid_file), str(pid_file))
-    kill(read_pid(run_dir / "slirp4netns.pid"), "slirp4netns")
+    kill(read_pid(run_dir / "slirp4netns.pid"), f"/run/netns/{ns} {settings.outside}")
     if settings.host_route_via:
         sh("ip", "route", "del", settings.subnet, "via", settings.host_route_via, check=False)
     if not Path(f"/run/netns/{ns}").exists():
