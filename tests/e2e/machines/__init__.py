@@ -12,6 +12,7 @@ a volume, a reserved/primary IP and a cloud firewall do. One job per module:
     vm.py         a machine's qemu: command line, start, stop
     volumes.py    a volume's disk and its hot-plug under the clouds' by-id names
     qmp.py        qemu's control socket
+    packages.py   the Debian packages it needs, installed with apt-get when missing
     state.py      records on disk under a lock, shared by every plugin process
     procs.py      finding and stopping our own processes again
     devnet.py     a router namespace of its own, for development and the smoke test

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import network, nft, seed, vm, volumes
+from . import network, nft, packages, seed, vm, volumes
 from .addresses import first_free, mac_for, plan
 from .firewall import Firewall, Rule
 from .network import NetworkSettings
@@ -106,6 +106,7 @@ class Cloud:
         store = Store(state_dir)
         if store.settings() is not None:
             raise RuntimeError(f"lab cloud: {state_dir} is already up (down() first)")
+        packages.ensure()
         image = image or build_image()
         if not (image / "done").exists():
             raise RuntimeError(f"lab cloud: {image} is not a finished image (no done stamp)")
