@@ -127,3 +127,21 @@ def test_store_needs_the_lock_and_keeps_ids(tmp_path):
     assert Store(tmp_path).all("machine") == [{"id": "101"}]
     with pytest.raises(ValueError):
         store.get("machine", "../x")
+
+
+def test_qemu_command_line_restores_volumes_and_carries_its_marker(tmp_path):
+    from pathlib import Path
+
+    from tests.e2e.machines import vm
+
+    paths = vm.Paths(tmp_path / "machines" / "101")
+    volume = (volumes.blockdev("1001", Path("/v/1001.raw")), volumes.device("1001", "HC", "1001", 1))
+    argv = vm.qemu_argv(machine_id="101", provider="hetzner", paths=paths, image=Path("/img"), memory_mib=512,
+                        mac="52:54:0a:f1:00:0a", tap="vm101", volumes=[volume])
+    assert argv[argv.index("-m") + 1] == "512" and "-daemonize" in argv
+    assert argv[argv.index("-pidfile") + 1] == vm.marker(paths)  # what procs.alive looks for
+    assert "type=1,manufacturer=Hetzner,serial=101" in argv
+    blockdev = json.loads(argv[argv.index("-blockdev") + 1])
+    device = json.loads(argv[argv.index("-blockdev") + 3])
+    assert blockdev["file"]["filename"] == "/v/1001.raw" and device["drive"] == blockdev["node-name"]
+    assert (device["vendor"], device["device_id"], device["scsi-id"]) == ("HC", "1001", 1)
