@@ -202,6 +202,19 @@ def test_dpkg_deb_reads_back_what_was_built(bin_dir, debs):
     assert dockerd.startswith("-rwxr-xr-x root/root")
 
 
+def test_packages_are_xz_compressed_as_dockers_rules_force(debs):
+    """deb/common/rules and containerd-packaging's debian/rules: `dh_builddeb -- -Zxz`."""
+    for deb in debs.values():
+        data, members, offset = deb.read_bytes(), [], 8  # an ar archive: "!<arch>\n", then 60-byte headers
+        assert data[:8] == b"!<arch>\n"
+        while offset < len(data):
+            header = data[offset:offset + 60]
+            members.append(header[:16].decode().strip().rstrip("/"))
+            size = int(header[48:58])
+            offset += 60 + size + size % 2
+        assert members == ["debian-binary", "control.tar.xz", "data.tar.xz"]
+
+
 def test_control_archive_holds_scripts_md5sums_and_conffiles(debs, tmp_path):
     subprocess.run(["dpkg-deb", "--control", str(debs["docker-ce"]), str(tmp_path / "c")], check=True)
     names = sorted(p.name for p in (tmp_path / "c").iterdir())
