@@ -300,6 +300,7 @@ def test_a_cached_repository_is_reused_and_a_new_stamp_rebuilds(bin_dir, tmp_pat
     (cached / "done").write_text("")
     monkeypatch.setattr(repo, "binary_versions", lambda _: pytest.fail("a cached repository is built again"))
     assert repo.build_repository(bin_dir, tmp_path) == cached
+    assert repo.recipe_digest(bin_dir, (repo.BOOKWORM,)) != first  # a Debian-only build is not both trees
     (bin_dir / ".stamp").write_text("engine=29.9.0\n")
     assert repo.recipe_digest(bin_dir) != first
     (bin_dir / ".stamp").unlink()

@@ -3,9 +3,9 @@ the lab's Docker binaries (tools/docker-engine.sh), so that Berth's bootstrap in
 containerd.io` on a booted machine exactly as it does on a cloud server; only name resolution and trust of the
 lab's CA differ.
 
-    root = build_repository(bin_dir)                    # cached: a second run costs nothing
-    server = RepositoryServer(root, cert, key, "10.250.0.1")   # HTTPS as download.docker.com
-    python3 -m tests.e2e.dockerrepo serve --root ROOT --cert C --key K --address A   # the same, as a process
+    root = build_repository(bin_dir)                              # cached: a second run costs nothing
+    server.RepositoryServer(root, cert, key, "10.250.0.1")        # HTTPS as download.docker.com, in a thread
+    python3 -m tests.e2e.dockerrepo serve --root R --cert C --key K --address A   # the same, as a process
 
 The packages are named, versioned, laid out and scripted as Docker's: docker/docker-ce-packaging (deb/common:
 control, rules, docker-ce.postinst, .dirs, .maintscript) and docker/containerd-packaging (debian/control,
@@ -17,6 +17,7 @@ repository, and why).
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import os
@@ -49,7 +50,7 @@ CONTAINERD_BINARIES = {"containerd": "/usr/bin/containerd", "containerd-shim-run
 COMPLETIONS = {"bash": "/usr/share/bash-completion/completions/docker",
                "fish": "/usr/share/fish/vendor_completions.d/docker.fish",
                "zsh": "/usr/share/zsh/vendor-completions/_docker"}
-UNITS = "/lib/systemd/system"  # debhelper's place for units up to compat 13 (and Debian 12, Ubuntu 24.04)
+UNITS = "/lib/systemd/system"  # dh_installsystemd's place below compat 14 (docker-ce is compat 12, containerd.io 10)
 
 
 @dataclass(frozen=True)
@@ -538,14 +539,17 @@ def write_repository(root: Path, distro: Distro, debs: list[Path], signer: Signe
     (base / "gpg").write_bytes(signer.public_key())
 
 
-def recipe_digest(bin_dir: Path) -> str:
-    """What the cached repository depends on: the binaries' stamp (tools/docker-engine.sh) and this recipe (this
-    package's code and upstream files)."""
+def recipe_digest(bin_dir: Path, distros: tuple[Distro, ...] = DISTROS) -> str:
+    """What the cached repository depends on: the binaries' stamp (tools/docker-engine.sh; without one, the
+    binaries themselves) and the recipe, this file and the upstream files (not the server: serving it differently
+    builds nothing again)."""
     digest = hashlib.sha256()
     stamp = bin_dir / ".stamp"
     digest.update(stamp.read_bytes() if stamp.exists() else b"".join(
         hashlib.sha256((bin_dir / name).read_bytes()).digest() for name in sorted(os.listdir(bin_dir))))
-    for path in sorted(p for p in HERE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    digest.update(repr(distros).encode())
+    recipe = [Path(__file__).resolve(), *sorted(p for p in UPSTREAM.rglob("*") if p.is_file())]
+    for path in recipe:
         digest.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -555,11 +559,19 @@ def build_repository(bin_dir: Path, cache: Path = DEFAULT_CACHE, distros: tuple[
     """The repository's root (its `linux/` is what https://download.docker.com/linux serves), built once per
     binaries stamp and recipe into `cache`, then reused. The signing key's fingerprint is in `<root>/key.txt`."""
     bin_dir = Path(bin_dir)
-    out = cache / f"docker-repo-{recipe_digest(bin_dir)}"
+    out = cache / f"docker-repo-{recipe_digest(bin_dir, distros)}"
     if (out / "done").exists():
         return out
     cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".docker-repo-", dir=cache))
+    with open(cache / ".docker-repo.lock", "w") as lock:  # two runs at once: the second waits, then reuses
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "done").exists():
+            _build(bin_dir, out, distros, key_type, log)
+    return out
+
+
+def _build(bin_dir: Path, out: Path, distros: tuple[Distro, ...], key_type: str, log) -> None:
+    work = Path(tempfile.mkdtemp(prefix=".docker-repo-", dir=out.parent))
     signer = Signer(Path(tempfile.mkdtemp(prefix="berth-gpg-")), key_type=key_type)
     try:
         versions = binary_versions(bin_dir)
@@ -587,4 +599,3 @@ def build_repository(bin_dir: Path, cache: Path = DEFAULT_CACHE, distros: tuple[
     finally:
         signer.close()
         shutil.rmtree(work, ignore_errors=True)
-    return out
