@@ -8,9 +8,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import re
 import socket
 import ssl
 import subprocess
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -348,3 +350,13 @@ def test_the_server_answers_as_download_docker_com_over_tls(repository, tmp_path
         with pytest.raises(urllib.error.HTTPError):
             get("/done")
     assert '"GET /linux/debian/gpg HTTP/1.1" 200' in (tmp_path / "access.log").read_text()
+
+
+def test_every_test_the_compatibility_rows_name_exists():
+    """docs/compatibility.md, "Docker's apt repository": each row's "pinned by" names a test of this file."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "compatibility.md").read_text()
+    section = text.split("## Docker's apt repository", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(test_[a-z0-9_]+)`", section))
+    assert named, "the section names no test"
+    module = sys.modules[__name__]
+    assert sorted(name for name in named if not hasattr(module, name)) == []
