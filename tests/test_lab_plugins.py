@@ -628,3 +628,53 @@ def test_a_hetzner_volume_firewall_and_their_attachments(lab):
     assert hc["FirewallAttachment"].read(Config(), firewall_id, {"firewallId": int(firewall_id)}, {})["serverIds"] == []
     assert hc["VolumeAttachment"].read(Config(), attachment, {}, {}) is None
     assert hc["Volume"].read(Config(), volume_id, volume, {}).get("serverId") is None  # it outlives the server
+
+
+def test_the_cloud_plugins_answer_the_engines_protocol_with_state_a_later_diff_agrees_with(lab):
+    """Check, Create, Read and Diff through the ResourceProvider servicer with the engine's wire values: the user
+    data hash in state is no change against the program's text, and a refreshed DigitalOcean reserved IP (Read
+    sets droplet_id) is a change against Berth's declaration."""
+    from pulumi.runtime.proto import provider_pb2
+
+    from tests.e2e.plugins.server import LabProvider
+
+    def step(provider, type_, name, inputs):
+        urn = f"urn:pulumi:s::p::{type_}::{name}"
+        checked = provider.Check(provider_pb2.CheckRequest(urn=urn, type=type_, news=wire.encode(inputs)), None)
+        assert not checked.failures, checked.failures
+        created = provider.Create(provider_pb2.CreateRequest(urn=urn, type=type_, properties=checked.inputs), None)
+        read = provider.Read(provider_pb2.ReadRequest(id=created.id, urn=urn, type=type_,
+                                                      properties=created.properties, inputs=checked.inputs), None)
+        diff = provider.Diff(provider_pb2.DiffRequest(id=created.id, urn=urn, type=type_, olds=read.properties,
+                                                      news=checked.inputs), None)
+        return created.id, wire.decode(read.properties), diff
+
+    hcloud_provider = LabProvider(package("hcloud"))
+    ip_id, ip, diff = step(hcloud_provider, "hcloud:index/primaryIp:PrimaryIp", "ip", {
+        "name": "ip", "type": "ipv4", "location": "fsn1", "assigneeType": "server", "autoDelete": False})
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    server_id, server, diff = step(hcloud_provider, "hcloud:index/server:Server", "web", {
+        "name": "web-1", "serverType": "cx23", "image": "ubuntu-24.04", "userData": "#cloud-config\n",
+        "publicNets": [{"ipv4Enabled": True, "ipv4": int(ip_id), "ipv6Enabled": True}]})
+    assert (server["userData"], server["ipv4Address"]) == ("wK9leoEi2xH7hUH5D+q3hxwsPXE=", ip["ipAddress"])
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    do_provider = LabProvider(package("digitalocean"))
+    droplet_id, droplet, diff = step(do_provider, "digitalocean:index/droplet:Droplet", "web", {
+        "name": "web-1", "image": "ubuntu-24-04-x64", "size": "s-1vcpu-2gb", "region": "nyc3", "ipv6": True,
+        "monitoring": True, "userData": "#cloud-config\n", "tags": ["a", "b"]})
+    assert droplet["userData"] == "c0af657a8122db11fb8541f90feab7871c2c3d71"
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    ip_address, reserved, diff = step(do_provider, "digitalocean:index/reservedIp:ReservedIp", "ip",
+                                      {"region": "nyc3"})
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    step(do_provider, "digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "ipa",
+         {"ipAddress": ip_address, "dropletId": int(droplet_id)})
+    urn = "urn:pulumi:s::p::digitalocean:index/reservedIp:ReservedIp::ip"
+    refreshed = do_provider.Read(provider_pb2.ReadRequest(
+        id=ip_address, urn=urn, type="digitalocean:index/reservedIp:ReservedIp", properties=wire.encode(reserved),
+        inputs=wire.encode({"region": "nyc3"})), None)
+    diff = do_provider.Diff(provider_pb2.DiffRequest(id=ip_address, urn=urn, type="digitalocean:index/reservedIp:ReservedIp",
+                                                     olds=refreshed.properties,
+                                                     news=wire.encode({"region": "nyc3"})), None)
+    assert (diff.changes, list(diff.diffs), list(diff.replaces)) == (provider_pb2.DiffResponse.DIFF_SOME,
+                                                                     ["dropletId"], [])
