@@ -510,7 +510,9 @@ def _address(lab: Lab, ip: str):
 
 class ReservedIp(CloudKind):
     """reservedip/resource_reserved_ip.go: id = the address; an address from the lab's standalone pool; Read
-    sets `droplet_id` to the droplet it is assigned to (also one a ReservedIpAssignment assigned)."""
+    sets `droplet_id` to the droplet it is assigned to only when the state already has one
+    (`if _, ok := d.GetOk("droplet_id"); ok && reservedIP.Droplet != nil`), so an address a
+    ReservedIpAssignment assigned reads back without it."""
 
     provider = "digitalocean"
 
@@ -527,8 +529,7 @@ class ReservedIp(CloudKind):
         address = _address(lab, ip)
         state = {**base, "ipAddress": ip, "reservedIpUrn": f"do:reservedip:{ip}",
                  "region": record.get("region", base.get("region"))}
-        state.pop("dropletId", None)
-        if address and address.machine:
+        if base.get("dropletId") and address and address.machine:
             state["dropletId"] = int(address.machine)
         return state
 
