@@ -626,6 +626,9 @@ def test_a_hetzner_volume_firewall_and_their_attachments(lab):
     hc["Server"].delete(Config(), server_id, {})
     assert cloud.firewall(record["cloud"]).machines == ()
     assert hc["FirewallAttachment"].read(Config(), firewall_id, {"firewallId": int(firewall_id)}, {})["serverIds"] == []
+    # readAttachment: the state's server_ids plus what the firewall is applied to
+    assert hc["FirewallAttachment"].read(Config(), firewall_id, {"serverIds": [int(server_id)]},
+                                         {})["serverIds"] == [int(server_id)]
     assert hc["VolumeAttachment"].read(Config(), attachment, {}, {}) is None
     assert hc["Volume"].read(Config(), volume_id, volume, {}).get("serverId") is None  # it outlives the server
 

@@ -459,8 +459,11 @@ class VolumeAttachment(CloudKind):
     def look(self, lab, id_, state, inputs):
         record = lab.records.get("volume", id_)
         disk = record and lab.cloud.store.get("volume", record["cloud"])
-        if not disk or not disk["machine"] or lab.cloud.store.get("machine", disk["machine"]) is None:
-            return None
+        if not disk or not disk["machine"]:
+            return None  # the volume gone, or attached to no server
+        server = str(state.get("serverId") or disk["machine"])  # an import knows only the volume
+        if lab.cloud.store.get("machine", server) is None:
+            return None  # "Server ID (%v) not found, removing volume attachment from state"
         return {**state, "serverId": int(disk["machine"]), "volumeId": int(id_)}
 
     def change(self, lab, id_, olds, news):
@@ -601,11 +604,13 @@ class FirewallAttachment(CloudKind):
         return firewall_id, dict(inputs)
 
     def look(self, lab, id_, state, inputs):
+        """`readAttachment`: the state's `server_ids` (FromResourceData) plus every server the firewall is applied
+        to (FromFirewall), so a server deleted elsewhere stays listed until the next update."""
         record = lab.records.get("firewall", id_)
         if record is None:
             return None
-        return {**state, "serverIds": [int(s) for s in record["attached"]
-                                       if lab.cloud.store.get("machine", s) is not None]}
+        servers = {int(s) for s in state.get("serverIds") or []} | {int(s) for s in _members(lab, record)}
+        return {**state, "serverIds": sorted(servers)}
 
     def change(self, lab, id_, olds, news):
         self._apply(lab, id_, [str(s) for s in news.get("serverIds") or []])
