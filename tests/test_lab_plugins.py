@@ -480,6 +480,9 @@ def test_a_digitalocean_firewall_follows_its_tags_and_its_tag_sources(lab):
     with pytest.raises(Failed, match="tag names must exist"):
         do["Firewall"].create(Config(), "fw", {"name": "fw", "tags": ["shop"], "inboundRules": [
             {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["0.0.0.0/0"]}]})
+    assert [p for p, _ in do["Firewall"].problems({"inboundRules": [{"protocol": "tcp", "portRange": "80",
+                                                                    "sourceLoadBalancerUids": ["x"]}]})] == [
+        "inboundRules"]
     do["Tag"].create(Config(), "tag", {"name": "shop"})
     with pytest.raises(Failed, match="^At least one rule must be specified$"):
         do["Firewall"].create(Config(), "fw", {"name": "fw", "tags": ["shop"]})

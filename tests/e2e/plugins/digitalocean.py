@@ -643,6 +643,17 @@ class Firewall(CloudKind):
 
     provider = "digitalocean"
 
+    def problems(self, inputs):
+        found = []
+        for field, prefix in (("inboundRules", "source"), ("outboundRules", "destination")):
+            rules = inputs.get(field)
+            for rule in rules if isinstance(rules, list) else []:
+                for unmodelled in ("LoadBalancerUids", "KubernetesIds"):
+                    if isinstance(rule, dict) and rule.get(f"{prefix}{unmodelled}"):
+                        found.append((field, f"the lab's digitalocean plugin does not model {prefix}{unmodelled}: "
+                                             "add it from digitalocean/firewall/firewalls.go"))
+        return found
+
     def _record(self, lab, firewall_id, cloud_id, inputs, created):
         tags = list(inputs.get("tags") or [])
         missing = [t for t in tags if lab.records.get("tag", t) is None]
