@@ -616,6 +616,10 @@ def test_a_hetzner_volume_firewall_and_their_attachments(lab):
         {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": ["0.0.0.0/0", "::/0"]},
         {"direction": "in", "protocol": "tcp", "port": "80", "sourceIps": ["203.0.113.7"]}]})
     assert firewall["rules"][1]["sourceIps"] == ["203.0.113.7/32"]  # normalizeIP
+    assert "destinationIps" not in firewall["rules"][0]  # what the program wrote, so an unchanged up is no diff
+    assert hc["Firewall"].schema.diff(firewall, {"name": "fw", "rules": [
+        {"direction": "in", "protocol": "tcp", "port": "80", "sourceIps": ["203.0.113.7/32"]},
+        {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": ["0.0.0.0/0", "::/0"]}]}, []).changed == []
     with pytest.raises(Failed, match=r"^203\.0\.113\.7/24 is not the start of the cidr block 203\.0\.113\.0/24$"):
         hc["Firewall"].create(Config(), "fw2", {"name": "fw2", "rules": [
             {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": ["203.0.113.7/24"]}]})
@@ -683,3 +687,54 @@ def test_the_cloud_plugins_answer_the_engines_protocol_with_state_a_later_diff_a
                                                      olds=refreshed.properties,
                                                      news=wire.encode({"region": "nyc3"})), None)
     assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+
+
+def test_an_unchanged_up_after_berths_first_up_is_no_diff_for_any_cloud_resource(lab):
+    """What each resource reads back, diffed against the inputs Berth declared (components/clouds/*.py, with
+    the ignore_changes Berth sets), changes nothing: the machine tier's second `up` must be empty."""
+    do = {k.token.split(":")[-1]: k for k in package("digitalocean").kinds}
+    hc = {k.token.split(":")[-1]: k for k in package("hcloud").kinds}
+
+    def same(kind, inputs, ignore=()):
+        id_, state = kind.create(Config(), "x", inputs)
+        read = kind.read(Config(), id_, state, inputs)
+        assert kind.schema.diff(read, inputs, list(ignore)).changed == [], (kind.token, read)
+        return id_, read
+
+    server_ignore = ("image", "sshKeys", "userData")
+    same(do["Tag"], {"name": "shop-production"})
+    vpc, _ = same(do["Vpc"], {"name": "shop-production", "region": "nyc3"})
+    _, key = same(do["SshKey"], {"name": "shop-production-key-1", "publicKey": KEY + "\n"}, ("publicKey",))
+    droplet, _ = same(do["Droplet"], {
+        "name": "shop-web-1", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64", "vpcUuid": vpc,
+        "monitoring": True, "ipv6": True, "sshKeys": [key["fingerprint"]], "userData": "#cloud-config\n",
+        "tags": ["web", "shop-production"]}, server_ignore)
+    volume, _ = same(do["Volume"], {"name": "shop-production-web-1-data-1a2b", "region": "nyc3", "size": 10,
+                                    "description": "Berth data for shop-web-1"}, ("name",))
+    same(do["VolumeAttachment"], {"dropletId": int(droplet), "volumeId": volume})
+    ip, _ = same(do["ReservedIp"], {"region": "nyc3"})
+    same(do["ReservedIpAssignment"], {"ipAddress": ip, "dropletId": int(droplet)})
+    same(do["Firewall"], {"name": "shop-production", "tags": ["shop-production"], "inboundRules": [
+        {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["10.230.0.1/32"]},
+        {"protocol": "tcp", "portRange": "5432", "sourceTags": ["shop-production"]}], "outboundRules": [
+        {"protocol": "udp", "portRange": "53", "destinationAddresses": ["0.0.0.0/0", "::/0"]},
+        {"protocol": "icmp", "destinationAddresses": ["0.0.0.0/0", "::/0"]}]})
+    key_id, _ = same(hc["SshKey"], {"name": "shop-staging-key-1", "publicKey": OTHER.replace(" ci", " ci2")
+                                    .replace("AAAAIBv2", "AAAAIBv3")}, ("publicKey",))
+    labels = {"berth": "shop-staging", "service": "shop", "role": "web"}
+    primary, _ = same(hc["PrimaryIp"], {"name": "shop-staging-web-1-ipv4-1a2b", "type": "ipv4", "location": "nbg1",
+                                        "assigneeType": "server", "autoDelete": False, "deleteProtection": True,
+                                        "labels": labels}, ("name",))
+    server, _ = same(hc["Server"], {
+        "name": "shop-staging-web-1", "serverType": "cx23", "image": "ubuntu-24.04", "location": "nbg1",
+        "sshKeys": [key_id], "labels": labels, "userData": "#cloud-config\n", "deleteProtection": False,
+        "rebuildProtection": False, "publicNets": [{"ipv4Enabled": True, "ipv4": int(primary), "ipv6Enabled": True}]},
+        (*server_ignore, "name"))
+    hvolume, _ = same(hc["Volume"], {"name": "shop-staging-web-1-data-1a2b", "size": 10, "location": "nbg1",
+                                     "automount": False, "deleteProtection": True, "labels": labels}, ("name",))
+    same(hc["VolumeAttachment"], {"serverId": int(server), "volumeId": int(hvolume), "automount": False})
+    firewall, _ = same(hc["Firewall"], {"name": "shop-staging", "rules": [
+        {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": ["10.230.0.1/32"]},
+        {"direction": "in", "protocol": "tcp", "port": "443", "sourceIps": ["0.0.0.0/0", "::/0"]},
+        {"direction": "out", "protocol": "tcp", "port": "443", "destinationIps": ["0.0.0.0/0", "::/0"]}]})
+    same(hc["FirewallAttachment"], {"firewallId": int(firewall), "serverIds": [int(server)]})

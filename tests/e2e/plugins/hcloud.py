@@ -498,8 +498,8 @@ def normalized_rules(rules: list[dict]) -> list[dict]:
         require(rule.get("direction") in ("in", "out"), f"firewall rule direction {rule.get('direction')!r}")
         require(rule["protocol"] not in ("tcp", "udp") or bool(rule.get("port")),
                 "port is required when protocol is tcp or udp (docs/resources/firewall.md)")
-        out.append({**rule, "sourceIps": [normalize_ip(a) for a in rule.get("sourceIps") or []],
-                    "destinationIps": [normalize_ip(a) for a in rule.get("destinationIps") or []]})
+        out.append({**rule, **{field: [normalize_ip(a) for a in rule[field]]
+                               for field in ("sourceIps", "destinationIps") if rule.get(field) is not None}})
     return out
 
 
