@@ -101,7 +101,7 @@ class Cloud:
            ca_certificate: str | None = None, memory_cap_mib: int = DEFAULT_MEMORY_CAP_MIB) -> Cloud:
         """Bring up the cloud network in `settings.netns` and record everything in `state_dir`.
         `image`: a directory from tools/machine-image.sh (built when None). `ca_certificate`: PEM the
-        machines trust (vendor data's ca_certs). `memory_cap_mib`: machines get at most this much memory
+        machines trust (a vendor data boothook, seed.trusted_ca). `memory_cap_mib`: machines get at most this much memory
         whatever their size asks (TCG and the lab machine's RAM), which Machine.memory_mib shows."""
         store = Store(state_dir)
         if store.settings() is not None:
