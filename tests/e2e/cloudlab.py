@@ -45,8 +45,10 @@ def services(lab: Lab) -> dict[str, list[str]]:
         "version": 0.1, "storage": {"filesystem": {"rootdirectory": str(lab.run / "hub")}},
         "http": {"addr": f"{HUB_ADDRESS}:443", "tls": {"certificate": str(hub_cert), "key": str(hub_key)}},
     }))
-    return {"docker-repo": repo_server.argv(root, repo_cert, repo_key, DOCKER_REPO_ADDRESS,
-                                            log_path=lab.log / "docker-repo-access.log"),
+    # The lab runs services from its run directory; the server is a module of this project.
+    return {"docker-repo": ["env", f"PYTHONPATH={repo_server.PROJECT}",
+                            *repo_server.argv(root, repo_cert, repo_key, DOCKER_REPO_ADDRESS,
+                                              log_path=lab.log / "docker-repo-access.log")],
             "docker-hub": ["docker-registry", "serve", str(lab.run / "hub.yml")]}
 
 
