@@ -15,6 +15,7 @@ import time
 import pytest
 
 from .http import LoadLoop, get, get_from
+from .ops import Ops
 from .test_release import HOSTNAMES
 from .testhost import ALLOWED, DENIED, in_ns, sh
 from .world import HERE, Deployment
@@ -48,8 +49,8 @@ def machine_behind(world, address: str):
         if machine.address == address:
             return machine
     for reserved in world.cloud.addresses():
-        if reserved.address == address and reserved.machine_id:
-            return world.cloud.machine(reserved.machine_id)
+        if reserved.address == address and reserved.machine:
+            return world.cloud.machine(reserved.machine)
     raise AssertionError(f"no machine answers at {address}: {world.cloud.machines()}")
 
 
@@ -164,3 +165,51 @@ def test_a_second_web_host_and_a_replaced_server_at_once(world):
     assert new_machine.id != old_machine.id
     assert serving(hc_at, world.lab.ca_cert, seconds=60) == "app v1"
     assert get(hc_at, HOSTNAMES[0], "/cgi-bin/rows", ca=world.lab.ca_cert).body.strip() == rows
+
+
+def test_another_machine_behind_a_servers_address_is_refused(world):
+    """The droplet's reserved IP moved to another machine (here the Hetzner stack's server): Berth's ops verbs
+    refuse it, name the host and both keys and say what to do; a release fails on the key without running
+    anything there. Once the address is back, the next `up` releases."""
+    do, hc = droplets(world), servers(world)
+    at = address(do)
+    own = machine_behind(world, at)
+    stranger = machine_behind(world, address(hc))
+    world.cloud.assign_address(at, stranger.id)
+    try:
+        logs = Ops(do)("logs", "--lines", "1")
+        assert logs.exit_code == 1, logs.output
+        words = " ".join(logs.output.split())
+        assert "shop-web-1" in words and "so Berth refuses to talk to it" in words, words
+        assert "pulumi up --stack droplets --replace" in words and "Traceback" not in words, words
+        releases = on_machine(world, address(hc), "cat /mnt/storage/shop/releases.log").stdout
+        bump = do.up(version="v2")
+        assert not bump.ok
+        assert "Host key verification failed" in bump.error or "host key mismatch" in bump.error, bump.error
+        assert on_machine(world, address(hc), "cat /mnt/storage/shop/releases.log").stdout == releases
+    finally:
+        world.cloud.assign_address(at, own.id)
+    back = do.up(version="v2")
+    assert back.ok, back.error
+    assert serving(at, world.lab.ca_cert, seconds=60) == "app v2"
+
+
+def test_destroy_removes_what_is_not_protected(world):
+    """`pulumi destroy` refuses a stack with protected resources and deletes nothing; with
+    `--exclude-protected` the machines, their disks and pool addresses, the firewalls and the rest go, and
+    the volumes, the reserved and primary IPs and the database stay, as the README's teardown says."""
+    stacks = (droplets(world), servers(world))
+    for stack in stacks:
+        refused = stack.destroy()
+        assert not refused.ok and "protected" in refused.error, refused.error
+    assert len(world.cloud.machines()) == 3  # two droplets, one server
+    for stack in stacks:
+        destroyed = stack.destroy(exclude_protected=True)
+        assert destroyed.ok, destroyed.error
+    assert world.cloud.machines() == []
+    assert list((world.cloud.store.root / "machines").glob("*/*.qcow2")) == []
+    volumes = world.cloud.volumes()
+    assert len(volumes) == 3 and all(v.machine is None for v in volumes), volumes
+    kept = [a for a in world.cloud.addresses() if a.kind in ("reserved", "primary")]
+    assert len(kept) == 3 and all(a.machine is None for a in kept), kept
+    assert not any(a.kind == "machine" for a in world.cloud.addresses())

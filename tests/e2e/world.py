@@ -439,6 +439,11 @@ class Deployment:
     def refresh(self) -> Run:
         return self._run("refresh")
 
+    def destroy(self, exclude_protected: bool = False) -> Run:
+        """`pulumi destroy` (`--exclude-protected`: everything but the protected resources)."""
+        self.write()
+        return self._run("destroy", exclude_protected=exclude_protected)
+
     @property
     def last_up(self) -> Run:
         return self.runs[-1]

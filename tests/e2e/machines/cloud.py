@@ -299,6 +299,9 @@ class Cloud:
         r = self.store.require("volume", volume_id)
         return Volume(r["id"], r["size_gib"], r["vendor"], r["serial"], r["machine"])
 
+    def volumes(self) -> list[Volume]:
+        return [self.volume(r["id"]) for r in self.store.all("volume")]
+
     def create_volume(self, size_gib: int, vendor: str, serial: str) -> Volume:
         """A blank volume (a sparse file). vendor "DO" with the volume's name as serial, or "HC" with its
         id: see volumes.py for the by-id path each gives."""
