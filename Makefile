@@ -20,7 +20,7 @@ $(VENV)/.e2e-installed: $(VENV)/.installed requirements-e2e.txt
 	$(PY) -m pip install -q -r requirements-e2e.txt
 	touch $@
 
-.PHONY: plan preview test e2e e2e-docker20 bench-release lint schema system-packages
+.PHONY: plan preview test e2e e2e-docker20 e2e-machines bench-release lint schema system-packages
 FILE ?= Pulumi.$(STACK).yaml
 plan: $(VENV)/.installed  ## what `pulumi up --stack $(STACK)` would create, offline
 	$(VENV)/bin/berth-plan --stack $(STACK)
@@ -45,6 +45,9 @@ e2e: $(VENV)/.e2e-installed  ## real Docker, kamal-proxy, Litestream and Kamal o
 E2E_DOCKER20_TESTS := tests/e2e/test_release.py tests/e2e/test_ops.py tests/e2e/test_declarations.py tests/e2e/test_origin.py
 e2e-docker20: $(VENV)/.e2e-installed  ## the scenarios where the Docker versions differ, on Debian's 20.10 (root)
 	PY=$(PY) E2E_DOCKER=20.10 E2E_TESTS="$(E2E_DOCKER20_TESTS)" tests/e2e/run.sh -q
+
+e2e-machines: $(VENV)/.e2e-installed  ## DigitalOcean and Hetzner stacks on booted machines (qemu), from nothing (root)
+	PY=$(PY) E2E_TESTS=tests/e2e/test_machines.py tests/e2e/run.sh -q --machines
 
 bench-release: $(VENV)/.e2e-installed  ## Berth and Kamal releasing the same app on the lab, side by side
 	PY=$(PY) E2E_TESTS=tests/e2e/test_bench.py tests/e2e/run.sh -q -s --bench

@@ -22,7 +22,9 @@ import typer
 from pulumi import automation as auto
 from rich.console import Console
 
-from . import backend, commands, recovery
+from components.render.hostkeys import too_old
+
+from . import backend, commands, hostkeys, recovery
 from .outputs import HostAccess, StackOutputs
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -44,6 +46,8 @@ class Context:
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty())
     loaded_outputs: StackOutputs | None = None  # read from `pulumi stack output` on first use
     _stack: str | None = None
+    _ssh_checked: bool = False
+    _noted: set[str] = field(default_factory=set)  # hosts whose unpinned key was said once
 
     # --- which stack, and its outputs ---------------------------------------------------------------
 
@@ -111,12 +115,44 @@ class Context:
 
     def on(self, host: HostAccess, remote: list[str], tty: bool = False) -> int:
         self.console.print(f"{host.name} ({host.address})", style="dim", markup=False)
-        return self.call(commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
+        return self.ssh(host, commands.ssh(host, commands.sudo(host, remote), tty=tty)).returncode
 
     def script(self, host: HostAccess, script: str, stdout=None) -> int:
         """A script on stdin of `bash -s` on the host: nothing of it reaches a command line."""
-        return self.call(commands.ssh(host, commands.sudo(host, ["bash", "-s"])), stdout=stdout,
-                         input=script).returncode
+        return self.ssh(host, commands.ssh(host, commands.sudo(host, ["bash", "-s"])), stdout=stdout,
+                        input=script).returncode
+
+    def ssh(self, host: HostAccess, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        """Every ssh to a host goes through here: a pinned key needs an ssh that can check it, and a refused key is
+        said in Berth's words (which host, what it presented, why that matters, what to do), not ssh's alone."""
+        if host.host_key and not self._ssh_checked:
+            version = self.call(commands.ssh_version(), capture=True)
+            problem = too_old(version.stderr + version.stdout)
+            if problem:
+                self.fail(problem)
+            self._ssh_checked = True
+        elif not host.host_key and host.server_urn and host.name not in self._noted:
+            self._noted.add(host.name)
+            self.console.print(hostkeys.unpinned_note(host, self.stack), style="yellow", markup=False, soft_wrap=True)
+        result = self.call(argv, **kwargs)
+        if result.returncode == hostkeys.SSH_FAILED and host.host_key:
+            scan = self.call(commands.presented_key(host), capture=True)
+            found = hostkeys.presented(scan.stdout or "")
+            if found is not None and found != host.host_key:  # none found: unreachable, which ssh said already
+                self.fail(hostkeys.mismatch_message(host, self.stack, found))
+        return result
+
+    def explain_refused_keys(self, cli_output: str) -> None:
+        """After a failed `pulumi up`: a host whose key check failed, in Berth's words."""
+        refused = hostkeys.refused_hosts(cli_output, self.outputs.hosts)
+        for host in refused:
+            if host.host_key:
+                scan = self.call(commands.presented_key(host), capture=True)
+                self.console.print(hostkeys.mismatch_message(host, self.stack, hostkeys.presented(scan.stdout or "")),
+                                   style="red", markup=False, soft_wrap=True)
+            else:
+                self.console.print(hostkeys.changed_key_message(host, self.stack), style="red", markup=False,
+                                   soft_wrap=True)
 
     def local(self, argv: list[str]) -> int:
         self.console.print(f"$ {' '.join(argv)}", style="dim", markup=False)
@@ -148,7 +184,8 @@ class Context:
         self.console.print(f"{what}: done in {time.monotonic() - started:.1f}s", markup=False)
 
     def fail(self, message: str):
-        self.console.print(message, style="red", markup=False)
+        # soft_wrap: a long word (a URN in a command to copy) is never cut by a line break
+        self.console.print(message, style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -297,6 +334,7 @@ def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question
             if holders is not None:  # another operation runs: this one never started
                 put_back()
                 c.fail(recovery.locked_message(c.stack, holders, what))
+            c.explain_refused_keys(str(error))
             c.fail(f"pulumi up failed ({what}); the output above says where")
 
 
@@ -330,8 +368,8 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     # A version is a release and nothing else (the stack's invariant, tests/test_stacks.py): what changes needs no
     # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls.
     h = c.outputs.select()[0]
-    kept = c.call(commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service, c.outputs.primary_role))),
-                  capture=True)
+    kept = c.ssh(h, commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service, c.outputs.primary_role))),
+                 capture=True)
     versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
     pulled = "kept on the hosts, so nothing is pulled" if version in versions else \
         f"not among the versions kept on {h.name}, so the hosts pull it from the registry"
@@ -428,19 +466,27 @@ def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, 
     # The refresh reads the host through the Docker provider's ssh, which would refuse the new key.
     for path in files:
         c.call(commands.forget_host_key(target, path), capture=True)
-    c.console.print(f"{target.name} ({target.address}): its old host key is forgotten ({', '.join(files) or 'none'}); "
-                    "`pulumi up --refresh` finds what is gone and sets the host up again", markup=False)
+    if target.host_key:  # nothing to forget: it must present the key Berth gave it, as its replacement does
+        c.console.print(f"{target.name} ({target.address}): its host key is the one Berth gave the server, which it "
+                        "must still present; `pulumi up --refresh` finds what is gone and sets the host up again",
+                        markup=False)
+    else:
+        c.console.print(f"{target.name} ({target.address}): its old host key is forgotten "
+                        f"({', '.join(files) or 'none'}); `pulumi up --refresh` finds what is gone and sets the host "
+                        "up again", markup=False)
     stack = c.engine_stack()
     try:
         stack.preview(diff=True, refresh=True, replace=[generation], on_output=c.echo)
     except auto.CommandError as error:
         c.echo(str(error).strip()[-3000:])
+        c.explain_refused_keys(str(error))
         c.fail("the preview failed; nothing was changed on the hosts")
     c.confirm(f"Set {target.name} up again as above?", yes)
     with c.timed(f"set {target.name} up again"):
         try:
             stack.up(refresh=True, replace=[generation], on_output=c.echo)
-        except auto.CommandError:
+        except auto.CommandError as error:
+            c.explain_refused_keys(str(error))
             c.fail(f"pulumi up failed (setting {target.name} up again); the output above says where")
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import shlex
 
+from components.render import hostkeys
 from components.render import proxy as proxy_text
 
 from .outputs import HostAccess
 
-SSH_OPTIONS = ("-o", "StrictHostKeyChecking=accept-new")
-
 
 def ssh(host: HostAccess, remote: list[str], tty: bool = False) -> list[str]:
-    """One remote command line over SSH; the remote shell sees exactly `remote`, quoted."""
-    argv = ["ssh", *SSH_OPTIONS]
+    """One remote command line over SSH; the remote shell sees exactly `remote`, quoted. A server Berth gave a host
+    key must present it (the options the Docker provider uses too); another host's first key is trusted."""
+    argv = ["ssh", *hostkeys.ssh_options(host.host_key)]
     if tty:
         argv.append("-t")
     if host.port != 22:
@@ -92,6 +92,16 @@ def pulumi_lock_probe(stack: str) -> list[str]:
 
 def pulumi_clear_pending_creates(stack: str) -> list[str]:
     return ["pulumi", "refresh", "--stack", stack, "--yes", "--skip-preview", "--clear-pending-creates"]
+
+
+def ssh_version() -> list[str]:
+    """`ssh -V`: the client's version, on stderr."""
+    return ["ssh", "-V"]
+
+
+def presented_key(host: HostAccess) -> list[str]:
+    """The ED25519 key the host presents now (one `<name> ssh-ed25519 AAAA...` line), to say why ssh refused it."""
+    return ["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", str(host.port), host.address]
 
 
 def known_hosts_files(address: str) -> list[str]:

@@ -14,6 +14,8 @@ class HostAccess:
     user: str
     port: int
     roles: tuple[str, ...] = ()  # every role it runs (a stack from before roles shared hosts: its one role)
+    host_key: str | None = None  # the key Berth gave the server, which ssh must see; None: trusted when first seen
+    server_urn: str | None = None  # a server Berth created (what `pulumi up --replace` takes); None: an existing host
 
     def runs(self, role: str) -> bool:
         return role in (self.roles or (self.role,))
@@ -59,7 +61,7 @@ class StackOutputs:
             primary_role=roles.get("primary", "web"),
             proxied_roles=tuple(roles.get("proxied", ["web"])),
             hosts=tuple(sorted((HostAccess(name, h["role"], h["address"], h["user"], int(h["port"]),
-                                           tuple(h.get("roles") or (h["role"],)))
+                                           tuple(h.get("roles") or (h["role"],)), h.get("hostKey"), h.get("serverUrn"))
                                for name, h in (raw.get("hosts") or {}).items()), key=_host_order)),
             containers=dict(release.get("containers") or {}),
             role_containers={host: dict(roles) for host, roles in (release.get("roleContainers") or {}).items()},

@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 
 import pulumi
 
-from . import catalog
+from . import catalog, hostkeys
 from .clouds.base import Cloud, HostSpec, Machine, cloud_for
 from .config import Stack
 from .render import cloudinit
+from .render import hostkeys as host_key_options
 from .render.bootstrap import BootstrapSpec, bootstrap_script, command_digest, privileged, script_hash
 from .render.daemon import INFO_FORMAT, DaemonFacts, daemon_facts
 from .render.firewall import RuleSet, peer_rules, rule_set
@@ -36,14 +37,16 @@ class SshAccess:
     port: int
     private_key: pulumi.Output[str] | None  # None: the ssh-agent (SSH_AUTH_SOCK)
 
-    def connection(self, host: pulumi.Input[str]) -> remote.ConnectionArgs:
-        """pulumi-command gives up on a host after 10 refused dials, about 8 s (connection.go `Dial`; its waits
+    def connection(self, host: pulumi.Input[str], host_key: pulumi.Input[str | None] = None) -> remote.ConnectionArgs:
+        """`host_key`: the key the server must present (None: any, pulumi-command's InsecureIgnoreHostKey).
+
+        pulumi-command gives up on a host after 10 refused dials, about 8 s (connection.go `Dial`; its waits
         grow 1.5x from 100 ms to at most 5 s), while a new server's sshd, or a custom `ssh.port`, only listens
         late in cloud-init. With these limits a first `up` waits for it: about 4 minutes of refused dials, and
         at most 15 when its packets are dropped (each dial then lasts DIAL_SECONDS)."""
         return remote.ConnectionArgs(host=host, user=self.user, port=float(self.port),
                                      private_key=self.private_key, dial_error_limit=DIAL_ATTEMPTS,
-                                     per_dial_timeout=DIAL_SECONDS)
+                                     per_dial_timeout=DIAL_SECONDS, host_key=host_key)
 
     def command_line(self, address: str) -> str:
         port = "" if self.port == 22 else f" -p {self.port}"
@@ -68,8 +71,8 @@ def host_specs(stack: Stack, stack_name: str) -> list[HostSpec]:
             tags=("berth", stack.service, *layout.roles),
             volume_gb=stack.volume.size_gb if stack.volume else None,
             address=layout.address,
-            user_data=None if provider == "existing" else cloudinit.user_data(
-                stack.ssh.user, stack.ssh.port, list(stack.ssh.authorized_keys)),
+            cloud_init=None if provider == "existing" else cloudinit.CloudInit(
+                stack.ssh.user, stack.ssh.port, tuple(stack.ssh.authorized_keys)),
         ))
     return specs
 
@@ -109,15 +112,24 @@ class Host(pulumi.ComponentResource):
     docker_provider: docker.Provider
     ready: remote.Command
     daemon: pulumi.Output[DaemonFacts]  # what `ready` read of the host's Docker daemon
+    host_key: pulumi.Output[str | None]  # the key Berth's SSH checks here; None: trusted when first seen
 
     def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Host", name, {}, opts)
         self.spec = args.spec
         self.ssh = args.ssh
-        self.machine = args.cloud.machine(args.spec, self)
+        if args.cloud.creates_servers and args.spec.cloud_init is not None:
+            key = hostkeys.key_pair(name, self)
+            user_data = hostkeys.rendered_user_data(args.spec.cloud_init, key)
+            self.machine = args.cloud.machine(args.spec, self, user_data)
+            self.host_key = hostkeys.pinned_key(name, args.cloud, self.machine, user_data, key, self)
+            hostkeys.warn_unpinned(name, self.machine, self.host_key, self)
+        else:
+            self.machine = args.cloud.machine(args.spec, self)
+            self.host_key = pulumi.Output.from_input(None)
         script = pulumi.Output.all(self.machine.volume_device, args.host_firewall).apply(
             lambda v: bootstrap_script(replace(args.bootstrap, volume_device=v[0], host_firewall=v[1])))
-        self.connection = args.ssh.connection(self.machine.public_ipv4)
+        self.connection = args.ssh.connection(self.machine.public_ipv4, self.host_key)
         # The machine behind this host, as far as Berth can tell: a new one (a cloud server replaced, an existing
         # host at another address, or `berth rebuilt`, which replaces this) is set up again from scratch:
         # every command on the host has it in its triggers.
@@ -135,7 +147,7 @@ class Host(pulumi.ComponentResource):
         self.docker_provider = docker.Provider(
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
-            ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+            ssh_opts=self.host_key.apply(host_key_options.provider_options),
             # `ready` already proved the daemon answers; skipping the check lets a preview run without SSH.
             disable_docker_daemon_check=True,
             registry_auth=[docker.ProviderRegistryAuthArgs(
@@ -295,10 +307,12 @@ class Servers(pulumi.ComponentResource):
                                     for role, hosts in self.by_role().items()})
 
     def access(self) -> pulumi.Output[dict]:
-        """How the ops command reaches each host: role, address, SSH user and port."""
-        return pulumi.Output.all(**{h.spec.name: h.machine.public_ipv4.apply(
-            lambda ip, h=h: {"role": h.spec.role, "roles": list(h.spec.roles), "address": ip, "user": self.ssh.user,
-                             "port": self.ssh.port})
+        """How the ops command reaches each host: role, address, SSH user and port, the host key it checks (None: the
+        first one seen is trusted) and, for a server Berth created, its URN (what `pulumi up --replace` takes)."""
+        return pulumi.Output.all(**{h.spec.name: pulumi.Output.all(
+            h.machine.public_ipv4, h.host_key, h.machine.server_urn).apply(
+            lambda v, h=h: {"role": h.spec.role, "roles": list(h.spec.roles), "address": v[0], "user": self.ssh.user,
+                            "port": self.ssh.port, "hostKey": v[1], "serverUrn": v[2]})
             for h in self.hosts})
 
     def ssh_commands(self) -> pulumi.Output[dict]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
 from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from components.render.bootstrap import command_digest, script_hash
-from conftest import variant
-from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths, unwrap
+from conftest import ready, variant
+from tooling.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths, unwrap
 
 PRODUCTION = PROJECT_DIR / "Pulumi.production.yaml"
 
@@ -190,10 +191,103 @@ def test_a_non_root_user_and_port_are_set_up_by_cloud_init(path):
     assert bootstrap.plain_inputs["create"] == "sudo -n bash -s"
 
 
-def test_root_on_port_22_sends_no_user_data(evaluations):
-    _, ev = evaluations["production"]
-    (droplet,) = ev.of_type("digitalocean:index/droplet:Droplet")
-    assert "userData" not in droplet.plain_inputs
+SERVERS = ("digitalocean:index/droplet:Droplet", "hcloud:index/server:Server")
+
+
+def server_state(server) -> str:
+    """The provider's hash of the user data the server was created with."""
+    from components.clouds.digitalocean import DigitalOcean
+    from components.clouds.hetzner import Hetzner
+
+    cloud = DigitalOcean if server.type.startswith("digitalocean") else Hetzner
+    return cloud.user_data_state(server.plain_inputs["userData"])
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+def test_a_new_server_gets_the_host_key_berth_generated_and_every_client_checks_it(evaluations, stack):
+    """Root on port 22 too: the user data carries the key (a secret), and the pin, the remote commands, the Docker
+    provider's ssh and the stack output all name the same public key."""
+    import yaml
+
+    from components.render.hostkeys import pinned_options, provider_options
+
+    _, ev = evaluations[stack]
+    (server,) = [r for r in ev.resources if r.type in SERVERS]
+    assert "userData" in secret_paths(server.inputs)
+    document = yaml.safe_load(server.plain_inputs["userData"])
+    key = ev.named(f"{server.name}-host-key")
+    assert key.plain_inputs == {"algorithm": "ED25519"}
+    public = document["ssh_keys"]["ed25519_public"]
+    assert public.startswith("ssh-ed25519 ") and "BEGIN OPENSSH PRIVATE KEY" in document["ssh_keys"]["ed25519_private"]
+    pin = ev.named(f"{server.name}-host-key-pin")
+    assert pin.plain_inputs["keepers"]["hostKey"] == public
+    assert pin.plain_inputs["keepers"]["server"] == server.id
+    assert set(pin.ignore_changes) == {"keepers.userData", "keepers.kept", "keepers.hostKey"}
+    assert pin.plain_inputs["keepers"]["kept"] == pin.plain_inputs["keepers"]["userData"] == server_state(server)
+    bootstrap = ev.named(f"{server.name}-bootstrap")
+    assert bootstrap.plain_inputs["connection"]["hostKey"] == public
+    provider = ev.named(f"{server.name}-docker")
+    assert json.loads(provider.plain_inputs["sshOpts"]) == provider_options(public) == [
+        *pinned_options(public), "-o", "ConnectTimeout=15"]
+    assert unwrap(ev.outputs["hosts"])[server.name]["hostKey"] == public
+    assert not any("did not pin host keys" in message for _, message in ev.logs)
+
+
+class EarlierServers(OfflineMocks):
+    """A stack an earlier Berth created: its servers keep what their provider kept of their own user data (none
+    for root on port 22, the hash of other text otherwise), whatever the program sends now (`ignore_changes`)."""
+
+    def __init__(self, kept: str | None):
+        super().__init__()
+        self.kept = kept
+
+    def _new_resource(self, args):
+        id_, state = super()._new_resource(args)
+        if args.typ in SERVERS:
+            state["userData"] = self.kept  # null in the state of a server created without user data
+        return id_, state
+
+
+@pytest.mark.parametrize("kept", [None, "5f1a2b7e9c0d4e3f8a6b1c2d3e4f5a6b7c8d9e0f"])
+@pytest.mark.parametrize("path", [PRODUCTION, PROJECT_DIR / "Pulumi.staging.yaml"])
+def test_a_server_from_before_pinning_keeps_how_berth_reached_it_and_is_said(path, kept):
+    """Its commands' connections and its Docker provider's options are exactly what the earlier Berth declared
+    (no diff, so nothing runs again and no container moves); `up` names the server and the fix."""
+    ev = evaluate(ready(path), mocks=EarlierServers(kept))
+    (server,) = [r for r in ev.resources if r.type in SERVERS]
+    for command in ev.of_type("command:remote:Command"):
+        assert "hostKey" not in command.plain_inputs["connection"], command.name
+    provider = ev.named(f"{server.name}-docker")
+    assert json.loads(provider.plain_inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=accept-new",
+                                                            "-o", "ConnectTimeout=15"]
+    host = unwrap(ev.outputs["hosts"])[server.name]
+    assert host.get("hostKey") is None and host["serverUrn"] == server.urn
+    (warning,) = [m for level, m in ev.logs if "did not pin host keys" in m]
+    assert f"pulumi up --replace '{server.urn}', then berth rebuilt {server.name}" in warning
+
+
+def test_an_existing_host_gets_no_key_and_keeps_trusting_the_first_one(evaluations):
+    _, ev = evaluations["dbcours"]
+    assert ev.of_type("tls:index/privateKey:PrivateKey") == []
+    assert [r.name for r in ev.resources if r.name.endswith("-host-key-pin")] == []
+    assert "hostKey" not in ev.named("dbcours-web-1-bootstrap").plain_inputs["connection"]
+    assert json.loads(ev.named("dbcours-web-1-docker").plain_inputs["sshOpts"]) == [
+        "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"]
+    assert unwrap(ev.outputs["hosts"])["dbcours-web-1"].get("hostKey") is None
+    assert not any("did not pin host keys" in message for _, message in ev.logs)
+
+
+@pytest.mark.parametrize(("cloud", "expected"), [
+    ("digitalocean", "c0af657a8122db11fb8541f90feab7871c2c3d71"),
+    ("hetzner", "wK9leoEi2xH7hUH5D+q3hxwsPXE="),
+])
+def test_the_user_data_hash_is_the_providers_own(cloud, expected):
+    """DigitalOcean: util.HashStringStateFunc (sha1, hex); Hetzner: userDataHashSum (sha1, base64). Values from
+    `printf '#cloud-config\\n' | sha1sum` and `| openssl sha1 -binary | base64`."""
+    import importlib
+
+    module = importlib.import_module(f"components.clouds.{cloud}")
+    assert module.CLOUD.user_data_state("#cloud-config\n") == expected
 
 
 def test_no_remote_command_passes_its_previous_output_on(shipped):

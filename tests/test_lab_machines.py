@@ -3,9 +3,12 @@ the router's nft table. The machines themselves are proven by `python -m tests.e
 
 from __future__ import annotations
 
+import email
 import json
+import subprocess
 
 import pytest
+from shell import shellcheck
 
 from tests.e2e.machines import addresses, nft, seed, volumes
 from tests.e2e.machines.firewall import Firewall, Rule, chain_lines, ipv4_set, port_range, statement
@@ -17,13 +20,23 @@ def test_meta_data_carries_the_keys_as_a_cloud_injects_them():
     assert meta == {"instance-id": "101", "local-hostname": "web-1", "public-keys": ["ssh-ed25519 AAAA a@b"]}
 
 
-def test_vendor_data_is_digitaloceans_plus_the_lab_ca():
-    text = seed.vendor_data("digitalocean", "-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
-    assert text.startswith("#cloud-config\n")
-    config = json.loads(text.split("\n", 1)[1])
-    assert config["disable_root"] is False and config["manage_etc_hosts"] is True
-    assert config["ca_certs"]["trusted"] == ["-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n"]
-    assert "ca_certs" not in json.loads(seed.vendor_data("hetzner").split("\n", 1)[1])
+def test_vendor_data_is_digitaloceans_plus_the_lab_ca(tmp_path):
+    pem = "-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n"
+    plain = seed.vendor_data("hetzner")
+    assert plain.startswith("#cloud-config\n")
+    assert json.loads(plain.split("\n", 1)[1]) == {"disable_root": False, "manage_etc_hosts": True}
+    message = email.message_from_string(seed.vendor_data("digitalocean", pem))
+    config, hook = (part for part in message.walk() if not part.is_multipart())
+    assert config.get_content_type() == "text/cloud-config" and config.get_payload() == plain
+    assert hook.get_content_type() == "text/cloud-boothook"
+    # The boothook, run twice as two boots would, against paths of this test's own.
+    bundle, local = tmp_path / "bundle.crt", tmp_path / "local" / "berth-lab.crt"
+    bundle.write_text("EXISTING\n")
+    script = hook.get_payload().replace(seed.CA_BUNDLE, str(bundle)).replace(seed.CA_FILE, str(local))
+    for _ in range(2):
+        subprocess.run(["sh", "-c", script.split("\n", 1)[1]], check=True)
+    assert local.read_text() == pem and bundle.read_text() == "EXISTING\n" + pem
+    assert shellcheck({"boothook": hook.get_payload().split("\n", 1)[1]}, tmp_path) == ""
     with pytest.raises(ValueError):
         seed.vendor_data("aws")
 

@@ -214,6 +214,21 @@ def test_extra_hosts_and_groups_reach_the_daemon_and_read_back_as_the_provider_r
     assert schema.attrs["hosts"].replace and schema.attrs["groupAdds"].replace and schema.attrs["logDriver"].replace
 
 
+def test_the_lab_says_a_refused_host_key_as_pulumi_commands_go_client_does(tmp_path):
+    from tests.e2e.plugins import command
+
+    stderr = ("@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+              "Host key for [10.231.0.4]:22 has changed and you have requested strict checking.\n"
+              "Host key verification failed.\n")
+    assert command.go_dial_error(stderr, 255) == "ssh: handshake failed: ssh: host key mismatch"
+    assert command.go_dial_error("ssh: connect to host h port 22: Connection refused\n", 255) == \
+        "ssh: connect to host h port 22: Connection refused"
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3qhwBYuWuDS9ihE9QHsvU686oTGZA1JmlkRqv1U8b1"
+    options = command._Session({"host": "h", "hostKey": key}, str(tmp_path)).options
+    assert "HostKeyAlgorithms=ssh-ed25519" in options and "StrictHostKeyChecking=yes" in options
+    assert (tmp_path / "known_hosts").read_text() == f"h {key}\n"
+
+
 # --- the cloud plugins (digitalocean, hcloud) ---------------------------------------------------------------
 
 import hashlib  # noqa: E402
@@ -337,6 +352,11 @@ def test_user_data_is_kept_as_each_providers_state_func_makes_it():
                         {**base, "userData": text}, []).changed == []
     assert droplet.diff({**base, "userData": "c0af657a8122db11fb8541f90feab7871c2c3d71"},
                         {**base, "userData": text + "#x\n"}, []).replaces == ["userData"]
+    from components.clouds.digitalocean import DigitalOcean
+    from components.clouds.hetzner import Hetzner
+
+    assert DigitalOcean.user_data_state(text) == labcloud.do_user_data_state(text)  # what Berth pins against
+    assert Hetzner.user_data_state(text) == labcloud.hcloud_user_data_state(text)
     server = _kind("hcloud", "hcloud:index/server:Server").schema
     sbase = {"name": "web-1", "serverType": "cx23"}
     assert server.diff({**sbase, "userData": "wK9leoEi2xH7hUH5D+q3hxwsPXE="}, {**sbase, "userData": text},

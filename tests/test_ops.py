@@ -15,21 +15,27 @@ from typer.testing import CliRunner
 from berth.__main__ import hoist_stack
 from berth.cli import Context, app
 from berth.outputs import StackOutputs
+from components.render.hostkeys import pinned_options
 from tooling.evaluate import PROJECT_DIR, unwrap
 
-SSH = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]
+SSH = ["ssh", "-o", "StrictHostKeyChecking=accept-new"]  # a host whose key Berth did not give it (existing hosts)
 
 
 class Recorder:
     """Stands in for subprocess on the hosts' side: records each command, streams a database for a backup.
     Pulumi is never asked here: the outputs are given to the Context."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssh_version: str = "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.22") -> None:
         self.calls: list[list[str]] = []
         self.inputs: list[str | None] = []
+        self.ssh_version = ssh_version
+        self.version_checks = 0
 
     def __call__(self, argv, capture=False, stdout=None, input=None):
         assert argv[0] != "pulumi", f"this test gives the outputs; it does not model the Pulumi CLI: {argv}"
+        if argv == ["ssh", "-V"]:  # asked once before the first pinned host (it prints on stderr)
+            self.version_checks += 1
+            return subprocess.CompletedProcess(argv, 0, "", self.ssh_version)
         self.calls.append(argv)
         self.inputs.append(input)
         if stdout is not None:
@@ -69,6 +75,12 @@ def _ip(evaluations, stack, host):
     return unwrap(evaluations[stack][1].outputs)["hosts"][host]["address"]
 
 
+def _ssh(evaluations, stack, host) -> list[str]:
+    """ssh to a server Berth created: it checks the key the stack's outputs name, with the Docker provider's options."""
+    key = unwrap(evaluations[stack][1].outputs)["hosts"][host]["hostKey"]
+    return ["ssh", *pinned_options(key)]
+
+
 def test_outputs_parse_from_a_real_evaluation(evaluations):
     outputs = StackOutputs.parse(unwrap(evaluations["zen-miner"][1].outputs))
     assert [h.name for h in outputs.hosts] == ["zen-miner-web-1", "zen-miner-web-2", "zen-miner-web-3"]
@@ -80,7 +92,7 @@ def test_logs_on_every_primary_host(recorded, evaluations):
     calls = recorded("zen-miner", "logs", "--lines", "50")
     outputs = unwrap(evaluations["zen-miner"][1].outputs)
     assert calls == [
-        [*SSH, f"root@{outputs['hosts'][h]['address']}",
+        [*_ssh(evaluations, "zen-miner", h), f"root@{outputs['hosts'][h]['address']}",
          f"docker logs --timestamps --tail 50 {outputs['release']['containers'][h]}"]
         for h in ("zen-miner-web-1", "zen-miner-web-2", "zen-miner-web-3")]
 
@@ -92,6 +104,7 @@ def test_follow_picks_one_host(recorded):
 
 def test_exec_and_console(recorded, evaluations):
     ip = _ip(evaluations, "production", "covertext-web-1")
+    SSH = _ssh(evaluations, "production", "covertext-web-1")
     container = unwrap(evaluations["production"][1].outputs)["release"]["containers"]["covertext-web-1"]
     assert recorded("production", "exec", "bin/rails runner 'puts 1'") == [
         [*SSH, f"root@{ip}", f"docker exec {container} sh -c 'bin/rails runner '\"'\"'puts 1'\"'\"''"]]
@@ -102,6 +115,7 @@ def test_exec_and_console(recorded, evaluations):
 
 def test_details_and_proxy_details(recorded, evaluations):
     ip = _ip(evaluations, "production", "covertext-web-1")
+    SSH = _ssh(evaluations, "production", "covertext-web-1")
     assert recorded("production", "details") == [
         [*SSH, f"root@{ip}", "docker ps --all --filter label=service=covertext --format "
                              "'{{.Names}}\t{{.Label \"version\"}}\t{{.Status}}'"]]
@@ -112,6 +126,7 @@ def test_details_and_proxy_details(recorded, evaluations):
 
 def test_rollback_without_a_version_lists_the_versions_kept_on_the_host(recorded, evaluations):
     ip = _ip(evaluations, "production", "covertext-web-1")
+    SSH = _ssh(evaluations, "production", "covertext-web-1")
     assert recorded("production", "rollback") == [
         [*SSH, f"root@{ip}", "docker ps --all --filter label=service=covertext --filter label=role=web --format "
                              "'{{.Label \"version\"}}\t{{.Status}}\t{{.Names}}'"]]
@@ -134,7 +149,8 @@ def test_backup_streams_a_restored_copy_of_each_database(recorded_with_input, ev
     out = tmp_path / "out"
     calls, scripts = recorded_with_input("staging", "backup", "--output", str(out))
     assert len(calls) == 3
-    assert calls[0] == [*SSH, f"root@{_ip(evaluations, 'staging', 'covertext-web-1')}", "bash -s"]
+    assert calls[0] == [*_ssh(evaluations, "staging", "covertext-web-1"),
+                        f"root@{_ip(evaluations, 'staging', 'covertext-web-1')}", "bash -s"]
     assert ("docker exec \"$container\" litestream restore -o \"$inside\" /rails/storage/staging_cache.sqlite3"
             in scripts[0])
     assert shellcheck({"backup": scripts[0]}, tmp_path) == ""
@@ -295,3 +311,106 @@ def test_a_state_store_that_refuses_is_said_with_what_to_do(output, words):
     url = "s3://berth-state?endpoint=https://10.231.0.1:9001&s3ForcePathStyle=true&region=us-east-1"
     assert words in backend.problem(output, url)
     assert backend.problem(output, "file://~") is None and backend.problem("no stack named x", url) is None
+
+
+# --- host keys: a server Berth created must present the key Berth gave it ----------------------------------------
+
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3qhwBYuWuDS9ihE9QHsvU686oTGZA1JmlkRqv1U8b1"
+
+
+class RefusingHost(Recorder):
+    """ssh exits 255 (its own failure), and ssh-keyscan finds `presents` (None: the host does not answer)."""
+
+    def __init__(self, presents: str | None, **options) -> None:
+        super().__init__(**options)
+        self.presents = presents
+
+    def __call__(self, argv, capture=False, stdout=None, input=None):
+        result = super().__call__(argv, capture, stdout, input)
+        if argv[0] == "ssh-keyscan":
+            line = f"[{argv[-1]}]:22 {self.presents}\n" if self.presents else ""
+            return subprocess.CompletedProcess(argv, 0 if line else 1, line, "")
+        if argv[0] == "ssh" and argv != ["ssh", "-V"]:
+            return subprocess.CompletedProcess(argv, 255, "", "")
+        return result
+
+
+def test_a_server_presenting_another_key_is_refused_with_which_host_why_and_what_to_do(evaluations):
+    recorder = RefusingHost(OTHER_KEY)
+    result = CliRunner().invoke(app, ["--stack", "production", "logs"], obj=context(evaluations, "production", recorder))
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    said = " ".join(result.output.split())
+    host = unwrap(evaluations["production"][1].outputs)["hosts"]["covertext-web-1"]
+    assert f"covertext-web-1 ({host['address']}) presents the host key SHA256:KDpPSEfpxG9LK+n0wVzOAWHML1uP8N/ZLNAVpjkMiEk" \
+           in said
+    assert "the key Berth gave this server when it created it, so Berth refuses to talk to it" in said
+    assert "the address now reaches another machine" in said and "reinstalled outside Berth" in said
+    assert f"pulumi up --stack production --replace '{host['serverUrn']}', then berth rebuilt covertext-web-1" in said
+    assert "Traceback" not in result.output
+    assert [c[0] for c in recorder.calls] == ["ssh", "ssh-keyscan"]
+    assert recorder.calls[1] == ["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", "22", host["address"]]
+
+
+def test_a_server_that_does_not_answer_is_not_called_another_machine(evaluations):
+    recorder = RefusingHost(None)
+    result = CliRunner().invoke(app, ["--stack", "production", "logs"], obj=context(evaluations, "production", recorder))
+    assert result.exit_code == 255 and "refuses" not in result.output
+
+
+def test_a_pinned_key_needs_an_ssh_that_can_check_it(evaluations):
+    recorder = Recorder(ssh_version="OpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w")
+    result = CliRunner().invoke(app, ["--stack", "production", "logs"], obj=context(evaluations, "production", recorder))
+    assert result.exit_code == 1 and recorder.calls == []
+    assert ("this machine's ssh is OpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w, and checking the host keys Berth "
+            "pinned needs OpenSSH 8.5 or later") in " ".join(result.output.split())
+
+
+def test_the_ssh_version_is_asked_once_and_only_for_pinned_hosts(evaluations):
+    pinned, existing = Recorder(), Recorder()
+    assert CliRunner().invoke(app, ["--stack", "zen-miner", "logs"],
+                              obj=context(evaluations, "zen-miner", pinned)).exit_code == 0
+    assert CliRunner().invoke(app, ["--stack", "dbcours", "logs"],
+                              obj=context(evaluations, "dbcours", existing)).exit_code == 0
+    assert (pinned.version_checks, len(pinned.calls), existing.version_checks) == (1, 3, 0)
+
+
+def test_a_server_from_before_pinning_is_reached_as_before_and_said_once(evaluations):
+    outputs = unwrap(evaluations["zen-miner"][1].outputs)
+    for host in outputs["hosts"].values():
+        host.pop("hostKey")  # as an earlier Berth's server: the stack output names no key
+    recorder = Recorder()
+    result = CliRunner().invoke(app, ["--stack", "zen-miner", "logs"], obj=Context(
+        "zen-miner", runner=recorder, loaded_outputs=StackOutputs.parse(outputs)))
+    assert result.exit_code == 0, result.output
+    assert all(call[:3] == SSH for call in recorder.calls) and recorder.version_checks == 0
+    said = " ".join(result.output.split())
+    urn = outputs["hosts"]["zen-miner-web-2"]["serverUrn"]
+    assert said.count("zen-miner-web-2: this server was created before Berth pinned host keys") == 1
+    assert f"pulumi up --stack zen-miner --replace '{urn}', then berth rebuilt zen-miner-web-2" in said
+
+
+def test_outputs_of_an_earlier_berth_parse_without_host_keys(evaluations):
+    outputs = unwrap(evaluations["dbcours"][1].outputs)
+    parsed = StackOutputs.parse(outputs)
+    assert [(h.host_key, h.server_urn) for h in parsed.hosts] == [(None, None)]
+
+
+@pytest.mark.parametrize("error", [
+    # pulumi-command (connection.go Dial: "after N failed attempts: " + golang.org/x/crypto/ssh's error)
+    "  command:remote:Command (zen-miner-web-2-bootstrap):\n"
+    "    error: after 60 failed attempts: ssh: handshake failed: ssh: host key mismatch\n",
+    # the Docker provider (docker/cli commandconn: the ssh command line, then ssh's stderr)
+    "  docker:index/container:Container (zen-miner-web-2-proxy):\n    error: command [ssh -l root -p 22 -o "
+    "StrictHostKeyChecking=yes -- {address} docker system dial-stdio] has exited with exit status 255, make sure the "
+    "URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=Host key for {address} has "
+    "changed and you have requested strict checking.\nHost key verification failed.\n",
+])
+def test_a_refused_key_in_pulumi_ups_output_names_its_host(evaluations, error):
+    from berth.hostkeys import refused_hosts
+
+    outputs = StackOutputs.parse(unwrap(evaluations["zen-miner"][1].outputs))
+    address = outputs.host("zen-miner-web-2").address
+    text = ("Updating (zen-miner):\n  pulumi:pulumi:Stack (berth-zen-miner):\n    zen-miner-web-1 zen-miner-web-3\n"
+            + error.format(address=address))
+    assert [h.name for h in refused_hosts(text, outputs.hosts)] == ["zen-miner-web-2"]
+    assert refused_hosts("error: exit status 1\n", outputs.hosts) == []

@@ -45,16 +45,27 @@ def _system_packages(tmp_path: Path, uid: int, present: tuple[str, ...], with_ap
                           env={"PATH": str(bin_dir)})
 
 
+# sshd is looked for in /usr/sbin too (a user's PATH may lack it): there, this machine's own answer counts.
+SSHD_MISSING = [] if Path("/usr/sbin/sshd").exists() else ["openssh-server"]
+
+
 def test_make_test_installs_cloud_init_where_it_can(tmp_path):
     """A fresh Debian or Ubuntu machine, as root: what the suite checks rendered texts with gets installed."""
-    result = _system_packages(tmp_path, uid=0, present=("npm",), with_apt=True)
+    result = _system_packages(tmp_path, uid=0, present=("npm", "ssh-keyscan", "sshd"), with_apt=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "apt.log").read_text().splitlines() == [
         "update -q", "install -y -q --no-install-recommends cloud-init"]
 
 
+def test_make_test_installs_the_ssh_client_and_server_where_it_can(tmp_path):
+    result = _system_packages(tmp_path, uid=0, present=("npm", "cloud-init"), with_apt=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "apt.log").read_text().splitlines() == [
+        "update -q", " ".join(["install -y -q --no-install-recommends openssh-client", *SSHD_MISSING])]
+
+
 def test_make_test_says_in_one_line_what_to_install_where_it_cannot(tmp_path):
     result = _system_packages(tmp_path, uid=1000, present=(), with_apt=False)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr == ("make test needs nodejs npm cloud-init: on Debian or Ubuntu, sudo apt-get install nodejs "
-                             "npm cloud-init\n")
+    packages = " ".join(["nodejs", "npm", "cloud-init", "openssh-client", *SSHD_MISSING])
+    assert result.stderr == f"make test needs {packages}: on Debian or Ubuntu, sudo apt-get install {packages}\n"

@@ -156,11 +156,19 @@ def _cloud_init_schema(text: str, tmp_path) -> subprocess.CompletedProcess:
     return subprocess.run([binary, "schema", "-c", str(path)], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize(("user", "port"), [("deploy", 22), ("root", 2222), ("deploy", 2222)])
-def test_cloud_init_sets_up_the_ssh_user_and_port_before_the_first_connection(user, port, tmp_path):
-    from components.render.cloudinit import PORT_DROP_IN, user_data
+HOST_KEY_PRIVATE = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBt6ocAWLlrg0vYoRPUB7L1OvOqExmQNSZpZEar9VPG9QAAAJA=
+-----END OPENSSH PRIVATE KEY-----
+"""
+HOST_KEY_PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3qhwBYuWuDS9ihE9QHsvU686oTGZA1JmlkRqv1U8b1"
 
-    text = user_data(user, port, [KEY])
+
+@pytest.mark.parametrize(("user", "port"), [("deploy", 22), ("root", 2222), ("deploy", 2222), ("root", 22)])
+def test_cloud_init_sets_up_the_ssh_user_port_and_host_key_before_the_first_connection(user, port, tmp_path):
+    from components.render.cloudinit import PORT_DROP_IN, CloudInit, HostKey, user_data
+
+    text = user_data(CloudInit(user, port, (KEY,)), HostKey(HOST_KEY_PRIVATE, HOST_KEY_PUBLIC))
     result = _cloud_init_schema(text, tmp_path)
     assert result.returncode == 0 and "Valid cloud-config" in result.stdout, result.stdout + result.stderr
     document = yaml.safe_load(text)
@@ -168,15 +176,29 @@ def test_cloud_init_sets_up_the_ssh_user_and_port_before_the_first_connection(us
         (created,) = [u for u in document["users"] if isinstance(u, dict)]
         assert created["name"] == user and created["ssh_authorized_keys"] == [KEY]
         assert created["sudo"] == "ALL=(ALL) NOPASSWD:ALL"
+    else:
+        assert "users" not in document
     contents = [f["content"] for f in document.get("write_files", [])]
     assert contents == ([f"Port {port}\n"] if port != 22 else [])
     assert (PORT_DROP_IN in text) == (port != 22)
+    # cloud-init writes these as /etc/ssh/ssh_host_ed25519_key{,.pub} (cc_ssh CONFIG_KEY_TO_FILE), byte for byte,
+    # and, given ssh_keys, deletes the image's keys and generates no other type
+    assert document["ssh_keys"] == {"ed25519_private": HOST_KEY_PRIVATE, "ed25519_public": HOST_KEY_PUBLIC}
+    assert "ssh_genkeytypes" not in document and "ssh_deletekeys" not in document
 
 
-def test_root_on_port_22_needs_no_user_data():
-    from components.render.cloudinit import user_data
+def test_root_on_port_22_without_a_host_key_needs_no_user_data():
+    from components.render.cloudinit import CloudInit, user_data
 
-    assert user_data("root", 22, [KEY]) is None
+    assert user_data(CloudInit("root", 22, (KEY,))) is None
+
+
+def test_a_misspelt_host_key_entry_is_refused_by_cloud_inits_schema(tmp_path):
+    """The schema check above is not vacuous for ssh_keys: cloud-init names only {dsa,ecdsa,ed25519,rsa}_{private,
+    public,certificate} there."""
+    result = _cloud_init_schema(f"#cloud-config\nssh_keys:\n  ed25519_secret: {HOST_KEY_PUBLIC}\n", tmp_path)
+    assert result.returncode != 0
+    assert "'ed25519_secret' does not match any of the regexes" in result.stdout + result.stderr
 
 
 def test_cloud_init_schema_check_is_not_vacuous(tmp_path):
@@ -234,3 +256,54 @@ def test_a_command_splits_as_a_posix_shell_splits_it(text):
 
     done = subprocess.run(["sh", "-c", f"set -f; set -- {text}\nprintf '%s\\0' \"$@\""], capture_output=True, check=True)
     assert shell_words(text) == done.stdout.decode().split("\0")[:-1]
+
+
+@pytest.mark.parametrize(("ssh_v", "refused"), [
+    ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.22 25 Aug 2026", False),
+    ("OpenSSH_8.5p1, OpenSSL 1.1.1k", False),
+    ("OpenSSH_9.0p1, LibreSSL 3.3.6", False),  # macOS 13
+    ("OpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w  27 May 2025", True),  # Debian 11
+    ("OpenSSH_8.2p1 Ubuntu-4ubuntu0.13, OpenSSL 1.1.1f  31 Mar 2020", True),  # Ubuntu 20.04
+    ("OpenSSH_for_Windows_8.1p1, LibreSSL 3.0.2", True),
+    ("Dropbear v2022.83", False),  # not OpenSSH: Berth cannot tell, ssh says it itself
+])
+def test_a_pinned_key_needs_openssh_8_5(ssh_v, refused):
+    from components.render.hostkeys import too_old
+
+    assert (too_old(ssh_v) is not None) == refused
+
+
+def test_this_machines_ssh_can_check_a_pinned_key():
+    import shutil
+
+    from components.render.hostkeys import too_old
+
+    if shutil.which("ssh") is None:
+        pytest.skip("no ssh client here")
+    version = subprocess.run(["ssh", "-V"], capture_output=True, text=True)
+    assert too_old(version.stderr) is None, version.stderr
+
+
+def test_pinned_options_accept_exactly_one_key_and_read_no_file():
+    from components.render.hostkeys import pinned_options, public_key
+
+    key = public_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3qhwBYuWuDS9ihE9QHsvU686oTGZA1JmlkRqv1U8b1 a comment\n")
+    options = dict(o.split("=", 1) for o in pinned_options(key)[1::2])
+    assert options == {"StrictHostKeyChecking": "yes", "UserKnownHostsFile": "/dev/null",
+                       "GlobalKnownHostsFile": "/dev/null", "HostKeyAlgorithms": "ssh-ed25519",
+                       "KnownHostsCommand": f"/bin/echo * {key}", "ControlPath": "none"}
+    with pytest.raises(ValueError):
+        public_key("ssh-rsa AAAAB3NzaC1yc2E")
+
+
+@pytest.mark.parametrize(("keepers", "pinned"), [
+    ({"userData": "h1", "kept": "h1", "hostKey": "K"}, "K"),  # created together: a new server, or a replaced one
+    ({"userData": "h2", "kept": "h1", "hostKey": "K"}, None),  # a server from before: its own user data's hash
+    ({"userData": "h2", "kept": "", "hostKey": "K"}, None),  # a server from before, created without user data
+    ({"userData": "", "kept": "", "hostKey": "K"}, None),
+    (None, None),
+])
+def test_a_server_is_pinned_only_when_it_was_created_from_the_user_data_that_carried_the_key(keepers, pinned):
+    from components.hostkeys import pinned as answer
+
+    assert answer(keepers) == pinned

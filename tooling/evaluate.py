@@ -9,6 +9,7 @@ evaluated in one process so the provider SDKs are imported once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import ipaddress
 import logging
@@ -49,6 +50,27 @@ def _fake_id(typ: str, name: str) -> str:
     return str(int(hashlib.sha256(f"{typ}/{name}".encode()).hexdigest()[:8], 16))
 
 
+def _fake_ed25519(seed: str) -> str:
+    """A well-formed, stable `ssh-ed25519` public key (RFC 8709 blob: its name, then 32 bytes)."""
+    blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + hashlib.sha256(seed.encode()).digest()
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()}\n"
+
+
+def _plain(value: Any) -> Any:
+    return value["value"] if rpc.is_rpc_secret(value) else value
+
+
+def _user_data_states() -> dict[str, Any]:
+    from components.clouds.digitalocean import DigitalOcean
+    from components.clouds.hetzner import Hetzner
+
+    return {"digitalocean:index/droplet:Droplet": DigitalOcean.user_data_state,
+            "hcloud:index/server:Server": Hetzner.user_data_state}
+
+
+# A server's `userData` output is what its provider keeps in state: a hash of the user data (clouds/*.py).
+USER_DATA_STATE = _user_data_states()
+
 SSH_KEY_LISTS = ("digitalocean:index/getSshKeys:getSshKeys", "hcloud:index/getSshKeys:getSshKeys")
 
 
@@ -77,6 +99,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def _new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
         name, typ = args.name, args.typ
+        if typ in USER_DATA_STATE and state.get("userData") is not None:
+            state["userData"] = USER_DATA_STATE[typ](_plain(state["userData"]))  # what the provider keeps
         if typ == "digitalocean:index/droplet:Droplet":
             state.update(ipv4Address=_fake_ipv4(name), ipv6Address=_fake_ipv6(name),
                          ipv4AddressPrivate=f"10.10.0.{_fake_ipv4(name).rsplit('.', 1)[1]}")
@@ -104,7 +128,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
                          endpoint=f"{args.inputs.get('region')}.digitaloceanspaces.com")
         elif typ == "tls:index/privateKey:PrivateKey":
             state.update(privateKeyPem=pulumi.Output.secret("-----BEGIN PRIVATE KEY-----\noffline\n"),
-                         publicKeyPem="-----BEGIN PUBLIC KEY-----\noffline\n")
+                         publicKeyPem="-----BEGIN PUBLIC KEY-----\noffline\n",
+                         privateKeyOpenssh=pulumi.Output.secret("-----BEGIN OPENSSH PRIVATE KEY-----\noffline\n"
+                                                                "-----END OPENSSH PRIVATE KEY-----\n"),
+                         publicKeyOpenssh=_fake_ed25519(name))
         elif typ == "tls:index/certRequest:CertRequest":
             state.update(certRequestPem="-----BEGIN CERTIFICATE REQUEST-----\noffline\n")
         elif typ == "cloudflare:index/originCaCertificate:OriginCaCertificate":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from ..render.cloudinit import CloudInit
 from ..render.firewall import RuleSet
 from ..sdk import random
 from .keys import AccountKey, KeyPlan, plan_keys
@@ -28,7 +29,7 @@ class HostSpec:
     tags: tuple[str, ...]
     volume_gb: int | None
     address: str | None = None  # existing hosts only
-    user_data: str | None = None  # cloud-init for a new cloud host (render/cloudinit.py)
+    cloud_init: CloudInit | None = None  # what a new cloud host's user data sets up (render/cloudinit.py)
 
     @property
     def number(self) -> int:
@@ -45,6 +46,9 @@ class Machine:
     server_id: pulumi.Output[str] | None
     volume_device: pulumi.Output[str] | None
     ready_after: list[pulumi.Resource] = field(default_factory=list)
+    server_urn: pulumi.Output[str] | None = None  # a server Berth created (what `pulumi up --replace` takes)
+    # What the provider kept of the user data the server was created with (a hash: `Cloud.user_data_state`).
+    user_data_state: pulumi.Output[str | None] | None = None
 
 
 def stateful(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
@@ -71,6 +75,7 @@ class Cloud(ABC):
 
     provider: str
     has_firewall: bool = True  # False: the bootstrap sets up a host firewall instead
+    creates_servers: bool = True  # False: hosts that exist already, which get no user data (and no pinned key)
 
     def __init__(self, service: str, stack: str, region: str | None):
         self.service = service
@@ -86,7 +91,14 @@ class Cloud(ABC):
     def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None: ...
 
     @abstractmethod
-    def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine: ...
+    def machine(self, spec: HostSpec, parent: pulumi.Resource,
+                user_data: pulumi.Input[str] | None = None) -> Machine: ...
+
+    @staticmethod
+    def user_data_state(user_data: str) -> str:
+        """What the cloud's Terraform provider keeps in state for the user data a server was created with (its
+        `user_data` StateFunc), which the server's `userData` output then shows."""
+        raise NotImplementedError
 
     @abstractmethod
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pulumi
 
 from ..render.firewall import RuleSet
@@ -33,12 +35,18 @@ class DigitalOcean(AccountCloud):
     def network_id(self) -> pulumi.Output[str]:
         return self.vpc.id
 
-    def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine:
+    @staticmethod
+    def user_data_state(user_data: str) -> str:
+        """SHA-1 in hex: `util.HashStringStateFunc()` on the droplet's `user_data` (digitalocean/util/hash.go)."""
+        return hashlib.sha1(user_data.encode()).hexdigest()
+
+    def machine(self, spec: HostSpec, parent: pulumi.Resource,
+                user_data: pulumi.Input[str] | None = None) -> Machine:
         child = pulumi.ResourceOptions(parent=parent)
         droplet = do.Droplet(
             spec.name, name=spec.name, region=self.region, size=spec.size, image=spec.os_image,
             vpc_uuid=self.vpc.id, monitoring=True, ipv6=True,
-            ssh_keys=self.ssh_keys, user_data=spec.user_data,
+            ssh_keys=self.ssh_keys, user_data=user_data,
             tags=[*spec.tags, self.tag.name],
             opts=server_options(parent, []),
         )
@@ -57,7 +65,8 @@ class DigitalOcean(AccountCloud):
                                                    droplet_id=droplet.id.apply(int), opts=child))
         return Machine(public_ipv4=reserved.ip_address, public_ipv6=droplet.ipv6_address,
                        private_ipv4=droplet.ipv4_address_private, server_id=droplet.id,
-                       volume_device=device, ready_after=ready_after)
+                       volume_device=device, ready_after=ready_after, server_urn=droplet.urn,
+                       user_data_state=droplet.user_data)
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(

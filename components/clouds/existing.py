@@ -11,11 +11,13 @@ from .base import Cloud, HostSpec, Machine
 class Existing(Cloud):
     provider = "existing"
     has_firewall = False
+    creates_servers = False  # no user data reaches them: their host keys stay their own (trusted when first seen)
 
     def prepare(self, authorized_keys: list[str], parent: pulumi.Resource) -> None:
         return None
 
-    def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine:
+    def machine(self, spec: HostSpec, parent: pulumi.Resource,
+                user_data: pulumi.Input[str] | None = None) -> Machine:
         return Machine(public_ipv4=pulumi.Output.from_input(spec.address), public_ipv6=None,
                        private_ipv4=None, server_id=None, volume_device=None)
 

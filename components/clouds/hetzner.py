@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pulumi
 
 from ..render.firewall import RuleSet
@@ -23,7 +26,13 @@ class Hetzner(AccountCloud):
     def key_reference(self, key: AccountKey) -> str:
         return key.id
 
-    def machine(self, spec: HostSpec, parent: pulumi.Resource) -> Machine:
+    @staticmethod
+    def user_data_state(user_data: str) -> str:
+        """SHA-1 in base64: `userDataHashSum`, the server's `user_data` StateFunc (internal/server/resource.go)."""
+        return base64.b64encode(hashlib.sha1(user_data.encode()).digest()).decode()
+
+    def machine(self, spec: HostSpec, parent: pulumi.Resource,
+                user_data: pulumi.Input[str] | None = None) -> Machine:
         child = pulumi.ResourceOptions(parent=parent)
         labels = {"berth": self.group_tag, "service": self.service, "role": spec.role}
         # Server, volume and primary IP names are unique per project: each carries the stack, and what
@@ -33,7 +42,7 @@ class Hetzner(AccountCloud):
                               opts=stateful(parent, ignore_changes=KEEP_NAME))
         server = hcloud.Server(
             spec.name, name=self.names.host(spec.role, spec.number), server_type=spec.size, image=spec.os_image,
-            location=self.region, ssh_keys=self.ssh_keys, labels=labels, user_data=spec.user_data,
+            location=self.region, ssh_keys=self.ssh_keys, labels=labels, user_data=user_data,
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv4=ip.id.apply(int), ipv6_enabled=True)],
             # Hetzner requires both protections to be equal; servers are replaceable, their data is not.
             delete_protection=False, rebuild_protection=False,
@@ -51,7 +60,8 @@ class Hetzner(AccountCloud):
                                                        opts=child))
             device = volume.id.apply(lambda volume_id: f"/dev/disk/by-id/scsi-0HC_Volume_{volume_id}")
         return Machine(public_ipv4=ip.ip_address, public_ipv6=server.ipv6_address, private_ipv4=None,
-                       server_id=server.id, volume_device=device, ready_after=ready_after)
+                       server_id=server.id, volume_device=device, ready_after=ready_after, server_urn=server.urn,
+                       user_data_state=server.user_data)
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         # The stack's own servers, for an accessory the other hosts use: by their primary IPs, which exist before

@@ -27,11 +27,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import engines
+from . import engines, machines
 from .engines import DockerEngine
 
 RUN_DIR = Path(os.environ.get("BERTH_E2E_RUN_DIR", "/var/tmp/berth-e2e"))
 PREFIX = "be2e"
+CLOUD_DIR = "cloud"  # the machine tier's lab cloud (tests/e2e/cloudlab.py), under RUN_DIR
 NET_NS = f"{PREFIX}-net"
 OPERATOR_IPV4, OPERATOR_IPV6 = "10.230.0.1", "fd00:be2e:ff::1"
 ROUTER_IPV4, ROUTER_IPV6 = "10.231.0.1", "fd00:be2e::1"
@@ -443,7 +444,10 @@ def _stop_docker(*inits: Path) -> None:
 
 
 def down(run_dir: Path = RUN_DIR) -> None:
-    """Stop and remove everything a run made; safe to call when nothing is there."""
+    """Stop and remove everything a run made; safe to call when nothing is there. The machine tier's cloud
+    goes first: its slirp4netns lives in the host's namespace and would outlive the lab's."""
+    if (run_dir / CLOUD_DIR).exists():
+        machines.down(run_dir / CLOUD_DIR)
     _stop_docker(*run_dir.glob("host*/init.pid"))
     namespaces = _namespaces()
     for netns in namespaces:

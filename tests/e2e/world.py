@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pickle
 import secrets as pysecrets
 import shutil
 import signal
@@ -31,9 +32,10 @@ from components import stackfile
 from components.config import Proxy
 from components.stackfile import StackFile
 
-from . import engines, images, postgres
+from . import cloudlab, engines, images, postgres
 from .engine import Engine, Step, Steps, cli_path
 from .kamal import KAMAL
+from .machines import Cloud
 from .testhost import ALLOWED, OPERATOR_IPV4, Lab, TestHost, sh
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +46,7 @@ REGISTRY_USER = "berth"
 BUCKET = "shop-backups"
 # The shop stack cut down to its web role: what a scenario on hosts of its own needs.
 MINIMAL = {"jobs": None, "accessories": None, "backups": None, "assetPath": None}
+POSTGRES_CLIENT = "postgres:18-alpine"  # the image Berth runs the managed database's grants in
 
 
 def _cli_child() -> int:
@@ -92,13 +95,16 @@ class World:
     litestream_image: str
     proxy_image: str
     origin_ranges: list[str] = field(default_factory=list)
+    cloud: Cloud | None = None  # the machine tier's booted machines (cloudlab.py); None in `make e2e`
     deployments: dict[str, Deployment] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # for make bench-release, never asserted
 
     # --- setup ---------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> World:
+    def start(cls, machines: bool = False) -> World:
+        """The lab; with `machines`, the machine tier's: one namespace host (it builds the images), the cloud of
+        booted machines and the stand-ins of Docker's repository and Docker Hub (cloudlab.py)."""
         base = yaml.safe_load(STACK.read_text())["config"]
         registry_password = pysecrets.token_urlsafe(18)
         secrets = {"REGISTRY_PASSWORD": registry_password, "SECRET_KEY_BASE": pysecrets.token_hex(32),
@@ -122,12 +128,13 @@ class World:
             database_env.update(access)
             return {"registry": ["docker-registry", "serve", str(lab.run / "registry.yml")],
                     "s3": [str(moto), "-H", host, "-p", port, "-c", str(cert), "-k", str(key)],
-                    "postgres": database}
+                    "postgres": database, **(cloudlab.services(lab) if machines else {})}
 
         shutil.rmtree(LOGS, ignore_errors=True)
         LOGS.mkdir(parents=True)
         cli = cli_path()  # before the lab: a first run builds it (minutes) without a lab standing idle
-        lab = Lab().up(hosts=2, services=services)
+        lab = Lab().up(hosts=1 if machines else 2, services=services)
+        cloud = cloudlab.up(lab) if machines else None
         secrets["E2E_SSH_KEY"] = lab.private_key
         agent = str(lab.run / "agent.sock")
         sh("ssh-agent", "-a", agent)
@@ -138,12 +145,12 @@ class World:
             "BERTH_LAB_CA_CERT": str(lab.ca_cert), "BERTH_LAB_CA_KEY": str(lab.ca_key),
             "BERTH_LAB_ORIGIN_RANGES": json.dumps({"ipv4": [r for r in origin_ranges if ":" not in r],
                                                    "ipv6": [r for r in origin_ranges if ":" in r]}),
-            **database_env,
+            **database_env, **({"BERTH_LAB_CLOUD": str(cloudlab.state_dir(lab))} if machines else {}),
         }).prepared()
         accessory = base["berth:accessories"]["litestream"]["image"]
         world = cls(lab=lab, engine=engine, secrets=secrets, app_repository=base["berth:image"],
                     litestream_image=accessory, proxy_image=f"basecamp/kamal-proxy:{Proxy().version}",
-                    origin_ranges=origin_ranges)
+                    origin_ranges=origin_ranges, cloud=cloud)
         world._images()
         world._bucket()
         return world
@@ -156,6 +163,10 @@ class World:
             tag = f"{self.app_repository}:{build.version}"
             images.app_image(builder, tag, build)
             images.push(builder, tag, REGISTRY_USER, self.secrets["REGISTRY_PASSWORD"])
+        if self.cloud is not None:  # what a machine pulls from Docker Hub
+            images.postgres_client_image(builder, POSTGRES_CLIENT)
+            for image in (self.proxy_image, self.litestream_image, POSTGRES_CLIENT):
+                cloudlab.publish_to_hub(builder, image)
 
     def _base_images(self, host: TestHost) -> None:
         """The images a host would pull from Docker Hub, which the lab cannot reach."""
@@ -330,10 +341,12 @@ class Deployment:
             getattr(self.stack, action)(on_event=steps.record, on_output=lines.append, color="never", **options)
         except auto.CommandError as failure:
             error = "\n".join(steps.diagnostics) or str(failure)
-        run = Run(steps, error, time.monotonic() - started, "\n".join(lines))
+        return self._record(Run(steps, error, time.monotonic() - started, "\n".join(lines)), action)
+
+    def _record(self, run: Run, action: str) -> Run:
         self.runs.append(run)
         log = LOGS / f"{len(list(LOGS.iterdir())):03d}-{self.key}-{action}.log"
-        log.write_text(run.output + (f"\n\nERROR:\n{error}\n" if error else "")
+        log.write_text(run.output + (f"\n\nERROR:\n{run.error}\n" if run.error else "")
                        + f"\n(the Automation API's {action}, start to end: {run.seconds:.1f} s)\n")
         return run
 
@@ -344,6 +357,31 @@ class Deployment:
         run = self._run("up", refresh=refresh)
         self._converged_from = text if run.ok and not changes else None
         return run
+
+    def up_in_child(self, refresh: bool = False, replace: tuple[str, ...] = (), **changes: Any) -> Callable[[], Run]:
+        """`pulumi up` started in a process of its own (tests/e2e/child_up.py), for stacks whose `up`s run at
+        once; the function returned waits for it and gives its Run. `replace`: URNs, as `--replace` takes them."""
+        text = self.write(**changes).read_text()
+        self.stack  # noqa: B018 - made (and its secrets set) here, before the child selects it
+        spec, out = self.work / "child-up.json", self.work / "child-up.pickle"
+        out.unlink(missing_ok=True)
+        engine = self.world.engine
+        spec.write_text(json.dumps({"root": str(engine.root), "cli": str(engine.cli), "extra_env": engine.extra_env,
+                                    "stack": self.stack_name, "work": str(self.work), "backend": self.backend,
+                                    "backend_env": self.backend_env, "refresh": refresh, "replace": list(replace)}))
+        child = subprocess.Popen([sys.executable, "-m", "tests.e2e.child_up", str(spec), str(out)],
+                                 cwd=HERE.parents[1], env={**os.environ, "PYTHONPATH": str(HERE.parents[1])})
+
+        def wait() -> Run:
+            child.wait()
+            if not out.exists():
+                raise AssertionError(f"the child up of {self.key} ended ({child.returncode}) without a result")
+            steps, error, seconds, output = pickle.loads(out.read_bytes())
+            run = self._record(Run(steps, error, seconds, output), "up")
+            self._converged_from = text if run.ok and not changes and not replace else None
+            return run
+
+        return wait
 
     def up_interrupted(self, when: Callable[[Step], bool], grace: float, **changes: Any) -> Run:
         """`pulumi up`, with the CLI interrupted as an operator's Ctrl-C would (SIGINT) once the engine
@@ -400,6 +438,11 @@ class Deployment:
 
     def refresh(self) -> Run:
         return self._run("refresh")
+
+    def destroy(self, exclude_protected: bool = False) -> Run:
+        """`pulumi destroy` (`--exclude-protected`: everything but the protected resources)."""
+        self.write()
+        return self._run("destroy", exclude_protected=exclude_protected)
 
     @property
     def last_up(self) -> Run:

@@ -101,7 +101,7 @@ class Cloud:
            ca_certificate: str | None = None, memory_cap_mib: int = DEFAULT_MEMORY_CAP_MIB) -> Cloud:
         """Bring up the cloud network in `settings.netns` and record everything in `state_dir`.
         `image`: a directory from tools/machine-image.sh (built when None). `ca_certificate`: PEM the
-        machines trust (vendor data's ca_certs). `memory_cap_mib`: machines get at most this much memory
+        machines trust (a vendor data boothook, seed.trusted_ca). `memory_cap_mib`: machines get at most this much memory
         whatever their size asks (TCG and the lab machine's RAM), which Machine.memory_mib shows."""
         store = Store(state_dir)
         if store.settings() is not None:
@@ -298,6 +298,9 @@ class Cloud:
     def volume(self, volume_id: str) -> Volume:
         r = self.store.require("volume", volume_id)
         return Volume(r["id"], r["size_gib"], r["vendor"], r["serial"], r["machine"])
+
+    def volumes(self) -> list[Volume]:
+        return [self.volume(r["id"]) for r in self.store.all("volume")]
 
     def create_volume(self, size_gib: int, vendor: str, serial: str) -> Volume:
         """A blank volume (a sparse file). vendor "DO" with the volume's name as serial, or "HC" with its

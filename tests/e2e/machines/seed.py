@@ -8,8 +8,8 @@ the same four things, which a NoCloud seed carries as files (cloud-init's noclou
   requires the file; empty means no user data);
 - vendor-data: what the cloud adds. DigitalOcean's (cloud-init's test fixture DO_META_2, taken from a
   droplet) is `disable_root: false` and `manage_etc_hosts: true`; Hetzner's is not published, but its
-  images let root in with the injected keys, so the lab gives it the same. The lab adds one thing: a
-  `ca_certs` section trusting the lab's CA, so the machine trusts the lab's HTTPS services;
+  images let root in with the injected keys, so the lab gives it the same. The lab adds one thing: its
+  CA, so the machine trusts the lab's HTTPS services (Docker's repository and registry stand-ins, S3);
 - network-config: the static address (the clouds' metadata carries it too; a NoCloud seed without it
   would make cloud-init try DHCP, which the lab does not serve).
 """
@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from pathlib import Path
 
 PROVIDERS = ("digitalocean", "hetzner")
@@ -33,10 +35,31 @@ def meta_data(instance_id: str, hostname: str, public_keys: list[str]) -> str:
 def vendor_data(provider: str, ca_certificate: str | None = None) -> str:
     if provider not in PROVIDERS:
         raise ValueError(f"provider must be one of {PROVIDERS}, not {provider!r}")
-    config: dict = {"disable_root": False, "manage_etc_hosts": True}
-    if ca_certificate:
-        config["ca_certs"] = {"trusted": [ca_certificate.strip() + "\n"]}
-    return "#cloud-config\n" + json.dumps(config, indent=1) + "\n"
+    config = "#cloud-config\n" + json.dumps({"disable_root": False, "manage_etc_hosts": True}, indent=1) + "\n"
+    if not ca_certificate:
+        return config
+    # DigitalOcean's own vendor data is MIME multipart too (DO_META_2); a part of its own keeps the CA out of
+    # the cloud-config that user data's keys override (a user data `write_files` replaces the vendor's).
+    message = MIMEMultipart()
+    message.attach(MIMEText(config, "cloud-config"))
+    message.attach(MIMEText(trusted_ca(ca_certificate), "cloud-boothook"))
+    return message.as_string()
+
+
+CA_FILE = "/usr/local/share/ca-certificates/berth-lab.crt"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def trusted_ca(ca_certificate: str) -> str:
+    """A boothook leaving the lab's CA as `update-ca-certificates` would, without running it: cloud-init's
+    `ca_certs` does run it, in the init stage before sshd, and under TCG that shell script took 150-170 s of
+    every boot (machines-note gotcha 1). The PEM goes where the script reads local CAs (a later run, an
+    upgrade of ca-certificates, keeps it) and is appended to the bundle it writes, which OpenSSL, GnuTLS
+    (apt), curl and Go (dockerd) read. Boothooks run in cloud-init's init stage, on every boot: once is
+    enough, so it stops when the file is there."""
+    pem = ca_certificate.strip() + "\n"
+    return (f"#cloud-boothook\n#!/bin/sh\n[ -f {CA_FILE} ] && exit 0\nmkdir -p \"$(dirname {CA_FILE})\"\n"
+            f"cat > {CA_FILE} <<'PEM'\n{pem}PEM\ncat {CA_FILE} >> {CA_BUNDLE}\n")
 
 
 def network_config(mac: str, address: str, prefixlen: int, gateway: str, nameserver: str) -> str:

@@ -162,7 +162,7 @@ def run() -> None:
                         "UserKnownHostsFile=/dev/null", str(WORK / "leaf.pem"), f"root@{web.address}:/root/leaf.pem"],
                        check=True)
         check("OK" in ssh(web.address, "openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /root/leaf.pem "
-                          "2>&1 || true").stdout, "web-1 trusts a certificate signed by the lab CA (vendor data ca_certs)")
+                          "2>&1 || true").stdout, "web-1 trusts a certificate signed by the lab CA (boothook)")
         check(ssh(web.address, "getent hosts download.docker.com").stdout.split()[0] == "10.241.0.1",
               "download.docker.com resolves to the lab router (dnsmasq's lab names)")
         check("127.0.1.1 web-1" in ssh(web.address, "grep web-1 /etc/hosts || true").stdout.replace("\t", " ")

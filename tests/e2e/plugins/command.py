@@ -6,7 +6,10 @@ As provider/pkg/provider/remote at v1.2.1 does it:
   attempt's TCP connect bounded by `perDialTimeout` (default 15 s; Go's ssh.Dial hands it to net.DialTimeout,
   so the SSH handshake is not bounded by it), waits of 100 ms growing 1.5x to at most 5 s between them
   (sdk/go/common/util/retry `Retryer`);
-- the host key is not checked unless `hostKey` is given (`ssh.InsecureIgnoreHostKey`);
+- the host key is not checked unless `hostKey` is given (`ssh.InsecureIgnoreHostKey`); given, only that key's type
+  is asked for (`HostKeyAlgorithms`) and any other key fails the dial, which is retried like any dial error,
+  as `ssh: handshake failed: ssh: host key mismatch` (golang.org/x/crypto/ssh v0.48.0 `FixedHostKey`,
+  `NewClientConn`);
 - `privateKey` alone when it is given (Go's client tries the "publickey" method once, so the agent's keys are
   never offered after it), else the ssh-agent at SSH_AUTH_SOCK; no ~/.ssh/config, no default key files;
 - `stdin` on the session's standard input; the previous stdout and stderr as PULUMI_COMMAND_STDOUT and
@@ -66,6 +69,18 @@ def _tcp_dial(host: str, port: int, timeout: int) -> str | None:
         return f"dial tcp {host}:{port}: connect: {(error.strerror or str(error)).lower()}"
 
 
+def go_dial_error(ssh_stderr: str, returncode: int) -> str:
+    """OpenSSH's words for a failed handshake, as the Go client says them (golang.org/x/crypto/ssh v0.48.0)."""
+    if "Host key verification failed" in ssh_stderr:
+        return "ssh: handshake failed: ssh: host key mismatch"
+    if "no matching host key type found" in ssh_stderr:
+        offered = ssh_stderr.rsplit("Their offer:", 1)[-1].strip().split(",") if "Their offer:" in ssh_stderr else []
+        return f"ssh: handshake failed: ssh: no common algorithm for host key; we offered: [ssh-ed25519], peer " \
+               f"offered: [{' '.join(offered)}]"
+    lines = ssh_stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {returncode}"
+
+
 class _Session:
     """An authenticated SSH connection to one host, over which commands run."""
 
@@ -79,7 +94,9 @@ class _Session:
             known = os.path.join(workdir, "known_hosts")
             with open(known, "w") as file:
                 file.write(f"{self._target(self.connection['host'])} {self.connection['hostKey']}\n")
-            self.options += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes"]
+            self.options += ["-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+                             "-o", "StrictHostKeyChecking=yes",
+                             "-o", f"HostKeyAlgorithms={self.connection['hostKey'].split()[0]}"]
         else:
             self.options += ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no",
                              "-o", "LogLevel=ERROR"]
@@ -117,8 +134,7 @@ class _Session:
                                             timeout=RUN_TIMEOUT)
                     if result.returncode == 0:
                         return
-                    lines = result.stderr.strip().splitlines()
-                    reason = lines[-1] if lines else f"exit {result.returncode}"
+                    reason = go_dial_error(result.stderr, result.returncode)
                 except subprocess.TimeoutExpired:
                     reason = f"the SSH handshake took more than {RUN_TIMEOUT}s"
             if limit != -1 and attempt + 1 > limit:
