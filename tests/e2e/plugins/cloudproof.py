@@ -79,7 +79,8 @@ def guest_open(address: str, target: str, port: int) -> bool:
 
 def listen(address: str, port: int) -> None:
     """A TCP listener in the guest (python3 is there: cloud-init needs it)."""
-    ssh(address, f"nohup python3 -m http.server {port} >/dev/null 2>&1 & sleep 1")
+    ssh(address, f"nohup python3 -m http.server {port} >/dev/null 2>&1 & "
+                 f"for i in $(seq 60); do ss -ltn | grep -q ':{port} ' && exit 0; sleep 1; done; exit 1")
 
 
 def net_up() -> NetworkSettings:
