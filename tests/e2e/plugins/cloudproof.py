@@ -108,6 +108,7 @@ def kinds(name: str) -> dict:
 
 
 def run() -> None:
+    from components.render.cloudinit import CloudInit, HostKey
     from components.render.cloudinit import user_data as berth_user_data
 
     config = Config()
@@ -120,7 +121,10 @@ def run() -> None:
         cloud = Cloud.up(STATE, net_up(), image=image, ca_certificate=None, memory_cap_mib=1024)
         os.environ[labcloud.ENV] = str(STATE)
         print(f"   {image}; {labcloud.ENV}={STATE}")
-    user_data = berth_user_data("deploy", 22, [key])  # what Berth renders for `ssh.user: deploy`
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(WORK / "host_ed25519"))
+    host_key = HostKey((WORK / "host_ed25519").read_text(), (WORK / "host_ed25519.pub").read_text().strip())
+    # What Berth renders for `ssh.user: deploy` and the host key it generated for the server.
+    user_data = berth_user_data(CloudInit("deploy", 22, (key,)), host_key)
 
     with step("account and network resources as Berth declares them (DigitalOcean and Hetzner)"):
         do_key_id, do_key = do["SshKey"].create(config, "k", {"name": "shop-production-key", "publicKey": key})
@@ -182,6 +186,9 @@ def run() -> None:
                   f"{address}: deploy logs in with the key and sudoes")
             check(key.split()[1] in ssh(address, "cat /root/.ssh/authorized_keys").stdout,
                   f"{address}: root has the account key")
+            scanned = subprocess.run(["ssh-keyscan", "-t", "ed25519", address], capture_output=True, text=True,
+                                     timeout=60).stdout.split()
+            check(scanned[-1:] == [host_key.public_openssh.split()[1]], f"{address}: its host key is the pinned one")
 
     with step("volumes: DigitalOcean's by name, Hetzner's by id, hot-plugged"):
         do_volume_id, do_volume = do["Volume"].create(config, "data", {
