@@ -79,6 +79,14 @@ class Kind(ABC):
         """Defaults of nested attributes, which Check fills in as the provider's schema has them."""
         return inputs
 
+    def problems(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        """Failures the provider's own validation adds to the schema's (property, reason), at Check."""
+        return []
+
+    def warnings(self, inputs: dict[str, Any]) -> list[str]:
+        """Warnings the provider's validation gives for these inputs (the engine shows them at Check)."""
+        return []
+
     def preview(self, config: Config, inputs: dict[str, Any]) -> dict[str, Any]:
         """A planned create: the inputs, and the outputs only the provider will know."""
         return {**inputs, **self.schema.unknown_outputs()}
@@ -138,10 +146,11 @@ def _secret_like(inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, A
 
 
 class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
-    def __init__(self, package: Package):
+    def __init__(self, package: Package, engine: str | None = None):
         self.package = package
         self.kinds = {kind.token: kind for kind in package.kinds}
         self.config = Config()
+        self.engine = engine  # the engine's address, for warnings (its Log service)
 
     # --- the provider itself ------------------------------------------------------------------------
 
@@ -201,6 +210,9 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
         kind = self._kind(request.type, context)
         inputs, failures = kind.schema.check(wire.decode(request.news))
         inputs = kind.defaults(inputs)
+        failures += kind.problems(inputs)
+        for warning in kind.warnings(inputs):
+            self._warn(request.urn, warning)
         return provider_pb2.CheckResponse(
             inputs=wire.encode(inputs),
             failures=[provider_pb2.CheckFailure(property=p, reason=r) for p, r in failures])
@@ -267,6 +279,20 @@ class LabProvider(provider_pb2_grpc.ResourceProviderServicer):
 
     # --- pieces ---------------------------------------------------------------------------------------
 
+    def _warn(self, urn: str, message: str) -> None:
+        """A warning on the resource, through the engine's Log service, as a provider's diagnostics of severity
+        warning reach the CLI (pulumi-terraform-bridge logs them with the resource's URN)."""
+        if not self.engine:
+            return
+        from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc  # noqa: PLC0415
+
+        try:
+            with grpc.insecure_channel(self.engine) as channel:
+                engine_pb2_grpc.EngineStub(channel).Log(
+                    engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn), timeout=10)
+        except grpc.RpcError as error:  # a warning that does not reach the CLI must not fail the step
+            print(f"warning not delivered ({error.code()}): {message}", file=sys.stderr)
+
     def _outputs(self, kind: Kind, inputs: dict[str, Any], state: dict[str, Any]):
         return wire.encode(kind.schema.secret_outputs(_secret_like(inputs, state)))
 
@@ -311,12 +337,12 @@ def serve(package: Package) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
                          options=[("grpc.max_receive_message_length", 400 * 1024 * 1024),
                                   ("grpc.max_send_message_length", 400 * 1024 * 1024)])
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(LabProvider(package), server)
+    engine = next((arg for arg in sys.argv[2:] if re.fullmatch(r"[\w.-]+:\d+", arg)), None)
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(LabProvider(package, engine), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
-    engine = next((arg for arg in sys.argv[2:] if re.fullmatch(r"[\w.-]+:\d+", arg)), None)
     if engine:  # the engine's address, which the engine passes every plugin it starts
         threading.Thread(target=_watch_engine, args=(engine, stopped), daemon=True).start()
     stopped.wait()
