@@ -11,7 +11,8 @@ from typing import Any
 from .schema import Attr, Schema
 from .server import Failed, Kind, Package
 
-SOURCE = "hashicorp/terraform-provider-tls internal/provider/resource_private_key.go, resource_cert_request.go"
+SOURCE = ("hashicorp/terraform-provider-tls internal/provider/resource_private_key.go (Create: RSA PKCS#1, ECDSA SEC1, "
+          "ED25519 PKCS#8 PEM; OpenSSH by ssh.MarshalPrivateKey), common_key.go, resource_cert_request.go")
 
 
 def _fingerprints(public: Any) -> dict[str, str]:
@@ -42,7 +43,7 @@ class PrivateKey(Kind):
     def create(self, config, name, inputs):
         # cryptography (requirements-e2e.txt) only where keys are made: a preview makes none.
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
         if inputs["algorithm"] == "ECDSA":
             curve = inputs.get("ecdsaCurve", "P224")
@@ -54,8 +55,12 @@ class PrivateKey(Kind):
             key = rsa.generate_private_key(65537, int(inputs.get("rsaBits", 2048)))
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                     serialization.NoEncryption())
+        elif inputs["algorithm"] == "ED25519":  # resource_private_key.go: the PEM is PKCS#8 ("PRIVATE KEY")
+            key = ed25519.Ed25519PrivateKey.generate()
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
         else:
-            raise Failed(f"the lab's tls plugin makes RSA and ECDSA keys, not {inputs['algorithm']}")
+            raise Failed(f"the lab's tls plugin makes RSA, ECDSA and ED25519 keys, not {inputs['algorithm']}")
         public = key.public_key()
         state = {
             **inputs, "privateKeyPem": pem.decode(),
