@@ -45,7 +45,9 @@ def test_the_outputs_have_the_documented_shape(world):
         "web": [{"name": "shop-web-1", "publicIpv4": web, "publicIpv6": None, "privateIp": None}],
         "jobs": [{"name": "shop-jobs-1", "publicIpv4": jobs, "publicIpv6": None, "privateIp": None}]}
     assert outputs["ssh"] == {"shop-web-1": f"ssh root@{web}", "shop-jobs-1": f"ssh root@{jobs}"}
-    assert outputs["hosts"]["shop-web-1"] == {"role": "web", "address": web, "user": "root", "port": 22}
+    # Existing hosts: Berth generated no host key and created no server, so both are null.
+    assert outputs["hosts"]["shop-web-1"] == {"role": "web", "roles": ["web"], "address": web, "user": "root",
+                                              "port": 22, "hostKey": None, "serverUrn": None}
     release = outputs["release"]
     assert release["image"] == f"{world.app_repository}:{release['version']}"
     assert release["digest"].startswith(f"{world.app_repository}@sha256:")
