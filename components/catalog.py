@@ -134,8 +134,8 @@ def hetzner_retirement(server_type: str, location: str | None) -> str | None:
         return None
     return (f"{server_type} is retired in {location}: servers that run on it keep running, but Hetzner refuses to "
             f"create one (\"server type not found\"), so a new or replaced host of this role fails. Its successor "
-            f"is {_successor(server_type, location)}; changing the size resizes a running server in place (Hetzner "
-            "powers it off for the change)")
+            f"is {_successor(server_type, location)}; changing the size resizes a running server in place, and Hetzner "
+            "leaves it powered off: power it on (`hcloud server poweron`, or the console), then `pulumi up` again")
 
 
 # Managed PostgreSQL, price per node.

@@ -142,7 +142,8 @@ class Host(pulumi.ComponentResource):
                                     depends_on=self.machine.ready_after, again_when_changed=False)
         info = f"docker info --format {shlex.quote(INFO_FORMAT)}"
         self.ready = self.run(f"{name}-ready", create=info, update=info, parent=self,
-                              triggers=[script.apply(script_hash)], depends_on=[bootstrap])
+                              triggers=[script.apply(script_hash)],
+                              depends_on=[bootstrap, *self.resized(name, info, bootstrap)])
         self.daemon = self.ready.stdout.apply(daemon_facts)
         self.docker_provider = docker.Provider(
             f"{name}-docker",
@@ -156,6 +157,15 @@ class Host(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
         )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})
+
+    def resized(self, name: str, info: str, bootstrap: remote.Command) -> list[remote.Command]:
+        """A cloud applies a new size in place, and Hetzner's provider leaves the server powered off after a type
+        change (DigitalOcean's powers the droplet on again): the host proves it answers after each resize, so such
+        an `up` fails on this host, named, instead of ending green with the site down."""
+        if self.machine.size is None:
+            return []
+        return [self.run(f"{name}-resized", create=info, parent=self, triggers=[self.machine.size],
+                         depends_on=[bootstrap], again_when_changed=False)]
 
     @property
     def private_address(self) -> pulumi.Output[str]:

@@ -111,6 +111,28 @@ def test_bootstrap_then_readiness_then_docker_provider(shipped):
         assert provider.plain_inputs["host"].startswith("ssh://root@")
 
 
+@pytest.mark.parametrize("stack, server_type, size", [("production", "digitalocean:index/droplet:Droplet", "size"),
+                                                       ("staging", "hcloud:index/server:Server", "serverType")])
+def test_a_resized_server_proves_it_answers_before_anything_is_released_onto_it(evaluations, stack, server_type,
+                                                                                size):
+    """A size is changed in place (no `replace_on_changes`: the root disk stays), and Hetzner's provider leaves
+    the server off afterwards: the size is the trigger of a `docker info` that `ready` waits for."""
+    _, ev = evaluations[stack]
+    servers = ev.of_type(server_type)
+    assert servers
+    for server in servers:
+        host = server.name
+        resized, ready = ev.named(f"{host}-resized"), ev.named(f"{host}-ready")
+        assert server.plain_inputs[size] in resized.plain_inputs["triggers"]
+        assert resized.plain_inputs["create"] == ready.plain_inputs["create"]
+        assert resized.urn in ready.dependencies and ev.named(f"{host}-bootstrap").urn in resized.dependencies
+
+
+def test_an_existing_host_has_no_size_to_watch(evaluations):
+    _, ev = evaluations["dbcours"]
+    assert not [c for c in ev.of_type("command:remote:Command") if c.name.endswith("-resized")]
+
+
 def _hex(generation) -> str:
     """The `hex` the offline mocks give a RandomId (tooling/evaluate.py `OfflineMocks`)."""
     return hashlib.sha256(generation.name.encode()).hexdigest()[:2 * int(generation.plain_inputs["byteLength"])]
@@ -144,7 +166,7 @@ def test_a_remote_command_runs_again_only_when_what_it_runs_changes(shipped):
             continue
         assert inputs["update"] in ("true", "sudo -n true"), command.name
         digest = command_digest(inputs["create"], inputs.get("stdin"))
-        if command.name.endswith(("-bootstrap", "-release-command")):
+        if command.name.endswith(("-bootstrap", "-release-command", "-resized")):
             assert digest not in inputs["triggers"], command.name
         else:
             assert digest in inputs["triggers"], command.name

@@ -758,3 +758,19 @@ def test_an_unchanged_up_after_berths_first_up_is_no_diff_for_any_cloud_resource
         {"direction": "in", "protocol": "tcp", "port": "443", "sourceIps": ["0.0.0.0/0", "::/0"]},
         {"direction": "out", "protocol": "tcp", "port": "443", "destinationIps": ["0.0.0.0/0", "::/0"]}]})
     same(hc["FirewallAttachment"], {"firewallId": int(firewall), "serverIds": [int(server)]})
+
+
+def test_an_ed25519_key_is_pkcs8_pem_and_an_openssh_public_key_as_terraform_provider_tls_writes_it():
+    """The servers' pinned host keys (components/hostkeys.py) are `tls.PrivateKey(algorithm="ED25519")`:
+    resource_private_key.go writes its PEM as PKCS#8 ("PRIVATE KEY"), and cloud-init takes the OpenSSH forms."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    tls = {k.token.split(":")[-1]: k for k in package("tls").kinds}
+    key_id, state = tls["PrivateKey"].create(Config(), "web-1-host-key", {"algorithm": "ED25519"})
+    assert state["privateKeyPem"].startswith("-----BEGIN PRIVATE KEY-----\n")
+    assert state["privateKeyPem"] == state["privateKeyPemPkcs8"]
+    assert state["privateKeyOpenssh"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    assert state["publicKeyOpenssh"].startswith("ssh-ed25519 ")
+    key = serialization.load_pem_private_key(state["privateKeyPem"].encode(), None)
+    assert isinstance(key, ed25519.Ed25519PrivateKey) and len(key_id) == 40

@@ -49,6 +49,8 @@ class Machine:
     server_urn: pulumi.Output[str] | None = None  # a server Berth created (what `pulumi up --replace` takes)
     # What the provider kept of the user data the server was created with (a hash: `Cloud.user_data_state`).
     user_data_state: pulumi.Output[str | None] | None = None
+    # The size the cloud reports (a droplet's size slug, a server's type): a resize is applied in place.
+    size: pulumi.Output[str] | None = None
 
 
 def stateful(parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:

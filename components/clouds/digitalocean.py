@@ -66,7 +66,7 @@ class DigitalOcean(AccountCloud):
         return Machine(public_ipv4=reserved.ip_address, public_ipv6=droplet.ipv6_address,
                        private_ipv4=droplet.ipv4_address_private, server_id=droplet.id,
                        volume_device=device, ready_after=ready_after, server_urn=droplet.urn,
-                       user_data_state=droplet.user_data)
+                       user_data_state=droplet.user_data, size=droplet.size)
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         do.Firewall(

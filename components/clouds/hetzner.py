@@ -61,7 +61,7 @@ class Hetzner(AccountCloud):
             device = volume.id.apply(lambda volume_id: f"/dev/disk/by-id/scsi-0HC_Volume_{volume_id}")
         return Machine(public_ipv4=ip.ip_address, public_ipv6=server.ipv6_address, private_ipv4=None,
                        server_id=server.id, volume_device=device, ready_after=ready_after, server_urn=server.urn,
-                       user_data_state=server.user_data)
+                       user_data_state=server.user_data, size=server.server_type)
 
     def firewall(self, rules: pulumi.Output[RuleSet], machines: list[Machine], parent: pulumi.Resource) -> None:
         # The stack's own servers, for an accessory the other hosts use: by their primary IPs, which exist before

@@ -10,6 +10,7 @@ engine's, the program inline (berth/engine.py).
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import pickle
@@ -139,7 +140,9 @@ class World:
         agent = str(lab.run / "agent.sock")
         sh("ssh-agent", "-a", agent)
         sh("ssh-add", "-q", str(lab.key), env={**os.environ, "SSH_AUTH_SOCK": agent})
-        origin_ranges = [f"{OPERATOR_IPV4}/30", ALLOWED.prefix4, "fd00:be2e:ff::/64", ALLOWED.prefix6]
+        # Networks as Cloudflare publishes them, host bits zero (Hetzner's firewall refuses any other CIDR).
+        origin_ranges = [str(ipaddress.ip_network(f"{OPERATOR_IPV4}/30", strict=False)), ALLOWED.prefix4,
+                         "fd00:be2e:ff::/64", ALLOWED.prefix6]
         engine = Engine(lab.run / "pulumi", cli, extra_env={
             **lab.client_env, "SSH_AUTH_SOCK": agent,
             "BERTH_LAB_CA_CERT": str(lab.ca_cert), "BERTH_LAB_CA_KEY": str(lab.ca_key),
