@@ -281,6 +281,29 @@ def _accessories(stack: Stack) -> list[Problem]:
             if accessory.database and accessory.database.env_var == stack.database.env_var:
                 problems.append(Problem(f"{at}.database.envVar", f"{stack.database.env_var} is already set by "
                                                                   "berth:database"))
+        problems += _accessory_mounts(stack, name)
+    return problems
+
+
+def _accessory_mounts(stack: Stack, name: str) -> list[Problem]:
+    """One mount per container path across an accessory's volumes, directories and files (and, for litestream,
+    the app's storage its preset mounts): Docker refuses a container with two ("Duplicate mount point", moby
+    daemon/volumes.go), so `pulumi up` would fail at the container after creating everything before it."""
+    accessory, at = stack.accessories[name], f"berth:accessories.{name}"
+    mounts: list[tuple[str, str]] = []
+    if accessory.kind == "litestream":
+        mounts += [(f"berth:volumes[{i}] (the app's storage, which the litestream preset mounts)",
+                    mount.target.rstrip("/") or "/") for i, mount in enumerate(stack.mounts)
+                   if any(db.startswith(mount.target.rstrip("/") + "/") for db in accessory.databases)]
+    mounts += [(f"{at}.{key}", target) for key, target in accessory.mounts()]
+    seen: dict[str, str] = {}
+    problems = []
+    for key, target in mounts:
+        if target in seen:
+            problems.append(Problem(key.split(" ")[0], f"mounts {target} again, which {seen[target]} mounts already: "
+                                                       "Docker refuses two mounts at one container path (\"Duplicate "
+                                                       "mount point\"); keep one"))
+        seen.setdefault(target, key)
     return problems
 
 

@@ -262,3 +262,50 @@ def test_the_multi_host_refusal_advises_for_its_accessory(kind, advice):
         assert ("berth:database" in problem.message) == (kind == "postgres")
     else:
         raise AssertionError("accepted")
+
+
+# --- one mount per container path (Docker: "Duplicate mount point") ---------------------------------------
+
+@pytest.mark.parametrize(("image", "target"), [("postgres:16.4", "/var/lib/postgresql/data"),
+                                               ("postgres:18.1", "/var/lib/postgresql")])
+def test_kamals_directories_at_the_postgres_data_directory_are_its_only_data_mount(image, target):
+    """The Rails generator's accessory (`directories: [data:/var/lib/postgresql/data]`, no volumes): the preset's
+    default data volume would be a second mount at the same path, which Docker refuses."""
+    ev = evaluate(variant(STAGING, accessories={"db": {"image": image, "volumes": [], "directories": [f"data:{target}"]}}))
+    db = _container(ev, "covertext-db")
+    assert [(v.get("hostPath"), v.get("volumeName"), v["containerPath"]) for v in db.plain_inputs["volumes"]] == [
+        ("/var/lib/berth/covertext/accessories/db/data", None, target)]
+
+
+def test_kamals_directories_at_the_meilisearch_data_directory_are_its_only_data_mount():
+    ev = evaluate(variant(BISAN, accessories={"meilisearch": {"volumes": [], "directories": ["data:/meili_data"]}}))
+    search = _container(ev, "bisan-meilisearch")
+    assert [v["containerPath"] for v in search.plain_inputs["volumes"]] == ["/meili_data"]
+
+
+def test_a_postgres_17_directory_at_the_parent_of_its_data_is_refused_as_a_volume_is():
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(STAGING, accessories={"db": {"image": "postgres:17.6", "volumes": [],
+                                                  "directories": ["data:/var/lib/postgresql"]}}).berth)
+    assert "postgres 17 keeps its data in /var/lib/postgresql/data" in str(caught.value)
+
+
+@pytest.mark.parametrize(("changes", "path", "first"), [
+    ({"volumes": ["pg:/var/lib/postgresql"], "directories": ["data:/var/lib/postgresql"]},
+     "berth:accessories.db.directories[0]", "berth:accessories.db.volumes[0]"),
+    ({"volumes": ["pg:/var/lib/postgresql", "/mnt/storage/pg:/var/lib/postgresql"]},
+     "berth:accessories.db.volumes[1]", "berth:accessories.db.volumes[0]"),
+    ({"directories": ["conf:/etc/app.conf"], "files": {"/etc/app.conf": "x"}},
+     "berth:accessories.db.files", "berth:accessories.db.directories[0]"),
+])
+def test_two_mounts_at_one_container_path_are_refused_with_both_key_paths(changes, path, first):
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(STAGING, accessories={"db": changes}).berth)
+    (problem,) = [p for p in caught.value.problems if "Duplicate mount point" in p.message]
+    assert problem.path == path and first in problem.message
