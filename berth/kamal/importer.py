@@ -289,10 +289,8 @@ def report(result: Result, options: Options, console: Console) -> None:
     step += 1
     s = plan.stack
     if s.provider == "existing":
-        names = ", ".join(["kamal-proxy", *(f"{s.service}-{a}" for a in s.accessories)])
-        out(f"{step}. These hosts run Kamal's containers, and Berth's take the same names ({names}): stop Kamal's "
-            "first (kamal app remove, kamal proxy remove, kamal accessory remove all; the site is down until `pulumi "
-            "up` ends), or import with --provider to start on new servers and move DNS once they serve.")
+        for line in stop_kamal(draft, options.destination, str(result.kamal.get("ssh", "user") or "root")):
+            out(line if line.startswith(" ") else f"{step}. {line}")
         step += 1
     if s.dns is not None:
         out(f"{step}. DNS: Berth creates the records for {', '.join(s.proxy.hosts)} in the Cloudflare zone "
@@ -307,3 +305,32 @@ def report(result: Result, options: Options, console: Console) -> None:
         step += 1
     out(f"{step}. Push the image {s.image}:{s.version} from CI (Berth builds nothing), load your SSH key "
         f"(ssh-add), then: {pulumi_c} up --stack {stack}")
+    if draft.to_copy:
+        out(f"{step + 1}. After that first `pulumi up` and before DNS points at the new hosts, copy "
+            f"{'; '.join(draft.to_copy)} from the Kamal hosts: the new servers start without them (the Check notes "
+            "above say how).")
+
+
+def stop_kamal(draft: translate.Draft, destination: str | None, user: str) -> list[str]:
+    """How to stop what Kamal runs on the hosts Berth takes over, keeping every byte of data: never `kamal accessory
+    remove`, which deletes the accessory's directory on the host (lib/kamal/cli/accessory.rb `remove_accessory`:
+    container, image, then `rm -rf <service_name>`), only `stop`, and `docker rm` of a stopped container whose name
+    Berth's takes. Accessories Berth does not run are named, to be left alone."""
+    d = f" -d {destination}" if destination else ""
+    lines = ["These hosts run Kamal's containers: stop them, keeping their data (the site is down until `pulumi up` "
+             "ends), or import with --provider to start on new servers and move DNS once they serve:",
+             f"  kamal app remove{d}   # the app's containers and images; its volumes and host paths stay",
+             f"  kamal proxy remove{d}   # Berth's kamal-proxy takes its name and ports"]
+    for accessory in draft.replaced:
+        lines.append(f"  kamal accessory stop {accessory.name}{d}   # Berth runs {accessory.berth} instead; the data "
+                     "stays on the host")
+        if accessory.container == accessory.berth:
+            lines += [f"  ssh {user}@{host} docker rm {accessory.container}   # the stopped container only, as "
+                      "Berth's takes its name; its directories and volumes stay" for host in accessory.hosts]
+    if draft.replaced:
+        lines.append("  Never `kamal accessory remove`: it deletes the accessory's data directory on the host with "
+                     "its container and image.")
+    for accessory in draft.left:
+        lines.append(f"  Leave {accessory.name} ({accessory.container} on {', '.join(accessory.hosts) or 'no host'}) "
+                     "running: Berth does not manage it, and none of the commands above touches it.")
+    return lines

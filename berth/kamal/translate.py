@@ -18,7 +18,7 @@ from typing import Any
 
 from . import accessories, docker_options, env, hosts, notes, proxy, registry, storage
 from .names import berth_name
-from .notes import Note
+from .notes import KamalAccessory, Note
 from .source import KamalConfig, Origin, Problem, erb_problems, renders_nothing
 
 PROVIDERS = ("existing", "digitalocean", "hetzner")
@@ -52,6 +52,10 @@ class Draft:
     origins: dict[tuple, Origin] = field(default_factory=dict)  # berth key path -> the Kamal line it came from
     kamal_keys: dict[tuple, tuple] = field(default_factory=dict)  # berth key path -> the Kamal key it came from
     problems: list[Problem] = field(default_factory=list)
+    # Kamal's accessories as the next steps name them: those Berth runs instead, and those it leaves running
+    replaced: list[KamalAccessory] = field(default_factory=list)
+    left: list[KamalAccessory] = field(default_factory=list)
+    to_copy: list[str] = field(default_factory=list)  # with --provider: data that stays on the Kamal hosts
 
 
 class Translation:

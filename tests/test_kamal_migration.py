@@ -1,0 +1,154 @@
+"""`berth import` of a Rails generator's app for a move off Kamal: what happens to the data, which names change, what
+the next steps tell the user to run (the new-user audit of 2026-12-07: /work/notes/newuser-audit.md)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from berth.kamal import importer
+
+# `rails new hey_pantry` with a postgres accessory beside web and job on one host, and redis with Kamal's data
+# directory; the MySQL accessory on a host of its own stays Kamal's.
+PANTRY = """\
+service: hey_pantry
+image: acme/hey_pantry
+servers:
+  web:
+    - 203.0.113.10
+  job:
+    hosts:
+      - 203.0.113.10
+    cmd: bin/jobs
+proxy:
+  ssl: true
+  host: pantry.example.com
+registry:
+  server: ghcr.io
+  username: acme-bot
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+env:
+  secret:
+    - RAILS_MASTER_KEY
+    - POSTGRES_PASSWORD
+  clear:
+    DB_HOST: hey_pantry-db
+    REDIS_URL: redis://hey_pantry-redis:6379/0
+    RAILS_LOG_LEVEL: info
+volumes:
+  - "hey_pantry_storage:/rails/storage"
+ssh:
+  user: deploy
+accessories:
+  db:
+    image: postgres:16.4
+    host: 203.0.113.10
+    port: "127.0.0.1:5432:5432"
+    env:
+      clear:
+        POSTGRES_USER: hey_pantry
+      secret:
+        - POSTGRES_PASSWORD
+    directories:
+      - data:/var/lib/postgresql/data
+  redis:
+    image: redis:7.0
+    host: 203.0.113.10
+    directories:
+      - data:/data
+  mysql:
+    image: mysql:8.0
+    host: 192.0.2.20
+    directories:
+      - data:/var/lib/mysql
+"""
+
+
+def app(tmp_path: Path, text: str = PANTRY) -> Path:
+    (tmp_path / "app" / "config").mkdir(parents=True)
+    (tmp_path / "app" / "config" / "deploy.yml").write_text(text)
+    return tmp_path / "app" / "config" / "deploy.yml"
+
+
+def run(config: Path, tmp_path: Path, **options) -> tuple[int, str, dict]:
+    out = io.StringIO()
+    base = dict(config=config, stack="production", allow_from=("198.51.100.7/32",), version="v1",
+                directory=tmp_path / "berth")
+    if options.get("provider", "existing") != "existing":
+        key = tmp_path / "id.pub"
+        key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1c3R5a2V5Zm9ydGVzdHNvbmx5MDEyMzQ1Njc4OQ x\n")
+        base["authorized_keys"] = (key,)
+    code = importer.run(importer.Options(**{**base, **options}), Console(file=out, width=400, emoji=False,
+                                                                           highlight=False))
+    written = tmp_path / "berth" / "Pulumi.production.yaml"
+    stack = yaml.safe_load(written.read_text())["config"] if written.exists() else {}
+    return code, out.getvalue(), stack
+
+
+# --- finding 1: the accessories' data on the hosts Kamal used --------------------------------------------------
+
+def test_on_the_same_hosts_an_accessory_mounts_the_directory_kamal_keeps_its_data_in(tmp_path):
+    """Kamal mounts `$PWD/<service>-<accessory>/data` (Accessory#directories), $PWD the SSH user's home; Berth's
+    own /var/lib/berth/... would be a new, empty directory: Postgres would start without its data."""
+    code, out, stack = run(app(tmp_path), tmp_path)
+    assert code == 0, out
+    accessories = stack["berth:accessories"]
+    assert accessories["db"]["directories"] == ["/home/deploy/hey_pantry-db/data:/var/lib/postgresql/data"]
+    assert accessories["redis"]["directories"] == ["/home/deploy/hey_pantry-redis/data:/data"]
+    assert "ssh deploy@203.0.113.10 ls -d ~/hey_pantry-db/data" in out
+
+
+def test_the_next_steps_stop_kamals_accessories_and_never_remove_them(tmp_path):
+    """`kamal accessory remove` deletes the data directory (cli/accessory.rb `remove_accessory` ends in
+    `remove_service_directory`: rm -rf <service_name>)."""
+    code, out, _ = run(app(tmp_path), tmp_path)
+    assert code == 0, out
+    steps = out.split("\nNext:\n", 1)[1]
+    assert "accessory remove all" not in steps
+    assert "kamal accessory stop db   # Berth runs hey-pantry-db instead" in steps
+    assert "kamal accessory stop redis" in steps and "kamal accessory stop mysql" not in steps
+    assert "Never `kamal accessory remove`" in steps
+    assert "Leave mysql (hey_pantry-mysql on 192.0.2.20) running: Berth does not manage it" in steps
+
+
+def test_a_container_whose_name_berths_takes_is_removed_alone_after_its_stop(tmp_path):
+    code, out, _ = run(app(tmp_path, PANTRY.replace("service: hey_pantry", "service: pantry")), tmp_path,
+                       destination=None)
+    assert code == 0, out
+    assert "kamal accessory stop db   # Berth runs pantry-db instead" in out
+    assert "ssh deploy@203.0.113.10 docker rm pantry-db   # the stopped container only" in out
+
+
+def test_kamals_commands_carry_the_destination(tmp_path):
+    config = app(tmp_path)
+    (config.parent / "deploy.production.yml").write_text("env:\n  clear:\n    RAILS_ENV: production\n")
+    code, out, _ = run(config, tmp_path, destination="production")
+    assert code == 0, out
+    assert "kamal accessory stop db -d production" in out and "kamal app remove -d production" in out
+
+
+# --- finding 5: new servers start without the data -------------------------------------------------------------
+
+def test_new_servers_are_told_that_directories_and_volumes_do_not_move_and_how_to_copy_them(tmp_path):
+    code, out, stack = run(app(tmp_path), tmp_path, provider="hetzner")
+    assert code == 0, out
+    assert stack["berth:accessories"]["db"]["directories"] == ["data:/var/lib/postgresql/data"]
+    assert "the data in /home/deploy/hey_pantry-db/data on 203.0.113.10 does not move" in out
+    assert "rsync -aHAX" in out and "/mnt/storage/hey-pantry-db-data:/var/lib/postgresql/data" in out
+    assert "the Docker volume hey_pantry_storage stays on the Kamal hosts" in out
+    assert "docker run --rm -v hey_pantry_storage:/from alpine tar -C /from -cf - ." in out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("4. After that first `pulumi up` and before DNS points at the new hosts, copy ")
+    assert "the Docker volume hey_pantry_storage" in last and "db's data (/home/deploy/hey_pantry-db/data)" in last
+
+
+@pytest.mark.parametrize("user,home", [("root", "/root"), ("app", "/home/app")])
+def test_the_directory_is_under_the_ssh_users_home(tmp_path, user, home):
+    code, out, stack = run(app(tmp_path, PANTRY.replace("user: deploy", f"user: {user}")), tmp_path)
+    assert code == 0, out
+    assert stack["berth:accessories"]["db"]["directories"] == [f"{home}/hey_pantry-db/data:/var/lib/postgresql/data"]
