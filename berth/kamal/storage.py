@@ -82,9 +82,9 @@ def named_volume_note(t: Translation, path: tuple, volume: str, hosts: str) -> N
     t.d.notes.append(Note("check", "/".join(map(str, path)), f"the Docker volume {volume} stays on {hosts}: the new "
                           f"{t.s.provider} servers start with an empty one. Copy it before you move traffic, with "
                           f"what writes to it stopped, from {hosts}: docker run --rm -v {volume}:/from alpine "
-                          f"tar -C /from -cf - . | ssh <new server> docker run --rm -i -v {volume}:/to alpine tar -C /to -xf - ; or mount "
-                          "a host path under berth:volume.mountPath instead, on a block volume that outlives the "
-                          "server", t.k.at(*path)))
+                          f"tar -C /from -cf - . | ssh <new server> docker run --rm -i -v {volume}:/to alpine "
+                          "tar -C /to -xf - ; or mount a host path under berth:volume.mountPath instead, on a "
+                          "block volume that outlives the server", t.k.at(*path)))
 
 
 def mount(t: Translation, text: str, path: tuple) -> str | None:
