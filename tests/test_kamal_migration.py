@@ -152,3 +152,31 @@ def test_the_directory_is_under_the_ssh_users_home(tmp_path, user, home):
     code, out, stack = run(app(tmp_path, PANTRY.replace("user: deploy", f"user: {user}")), tmp_path)
     assert code == 0, out
     assert stack["berth:accessories"]["db"]["directories"] == [f"{home}/hey_pantry-db/data:/var/lib/postgresql/data"]
+
+
+# --- finding 3: `service: hey_pantry` is hey-pantry, and so are its accessories' containers ----------------------
+
+def test_env_values_naming_a_renamed_accessory_container_name_berths_and_each_change_is_listed(tmp_path):
+    text = PANTRY.replace("    RAILS_LOG_LEVEL: info\n", "    RAILS_LOG_LEVEL: info\n    OTHER: hey_pantry-dbx\n")
+    text = text.replace("  job:\n    hosts:\n      - 203.0.113.10\n    cmd: bin/jobs\n",
+                        "  job:\n    hosts:\n      - 203.0.113.10\n    cmd: bin/jobs\n    env:\n      clear:\n"
+                        "        CACHE: hey_pantry-redis:6379\n")
+    code, out, stack = run(app(tmp_path, text), tmp_path)
+    assert code == 0, out
+    clear = stack["berth:env"]["clear"]
+    assert clear["DB_HOST"] == "hey-pantry-db" and clear["REDIS_URL"] == "redis://hey-pantry-redis:6379/0"
+    assert clear["OTHER"] == "hey_pantry-dbx"  # another name that starts alike
+    assert stack["berth:servers"]["job"]["env"]["clear"]["CACHE"] == "hey-pantry-redis:6379"
+    line = PANTRY.splitlines().index("    DB_HOST: hey_pantry-db") + 1 + 3  # the job's env: 3 lines above it
+    assert (f"env/clear/DB_HOST (config/deploy.yml line {line}): hey_pantry-db names Kamal's container "
+            "hey_pantry-db, which Berth runs as hey-pantry-db: the value is now hey-pantry-db") in out
+    assert "servers/job/env/clear/CACHE" in out
+    assert "set one that names a renamed container (a DATABASE_URL, say) with its new name" in out
+
+
+def test_an_accessorys_own_service_name_is_rewritten_too(tmp_path):
+    text = PANTRY.replace("    image: redis:7.0\n", "    image: redis:7.0\n    service: cache\n").replace(
+        "REDIS_URL: redis://hey_pantry-redis:6379/0", "REDIS_URL: redis://cache:6379/0")
+    code, out, stack = run(app(tmp_path, text), tmp_path)
+    assert code == 0, out
+    assert stack["berth:env"]["clear"]["REDIS_URL"] == "redis://hey-pantry-redis:6379/0"

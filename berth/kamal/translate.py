@@ -127,6 +127,7 @@ class Translation:
             proxy.translate(self, roles)
             env.translate(self, roles)
             accessories.translate(self, roles)
+            env.renamed_containers(self)
         storage.translate(self)
         self.scalars(roles)
         self.unaccounted()
@@ -144,7 +145,8 @@ class Translation:
         if name != raw:
             self.note("changed", ("service",), f"Berth names take a-z, 0-9 and '-': the service is {name}, so its "
                                                f"containers are {name}-<role>-<version> and its accessories "
-                                               f"{name}-<name> (Kamal: {raw}-...); values that name them change too")
+                                               f"{name}-<name> (Kamal: {raw}-...); the env values that name an accessory's "
+                                               "container are rewritten (each is listed)")
 
     def image(self) -> None:
         image = str(self.k.get("image", default="") or "")
