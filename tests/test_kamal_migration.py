@@ -180,3 +180,86 @@ def test_an_accessorys_own_service_name_is_rewritten_too(tmp_path):
     code, out, stack = run(app(tmp_path, text), tmp_path)
     assert code == 0, out
     assert stack["berth:env"]["clear"]["REDIS_URL"] == "redis://hey-pantry-redis:6379/0"
+
+
+# --- finding 4: with --provider, env values that name an old host's address ---------------------------------------
+
+LEDGER = """\
+service: ledger
+image: ledgerco/ledger
+servers:
+  web:
+    hosts:
+      - 10.0.0.1
+      - 10.0.0.2
+  worker:
+    hosts:
+      - 10.0.0.3
+    cmd: bundle exec sidekiq
+    proxy: false
+    env:
+      clear:
+        CACHE_HOST: 10.0.0.3:6379
+proxy:
+  ssl: false
+  host: app.ledger.io
+  app_port: 3000
+registry:
+  username: ledgerbot
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+env:
+  clear:
+    REDIS_URL: redis://10.0.0.3:6379/0
+    CALLBACK_URL: http://10.0.0.1:3000/hook
+    OTHER_HOST: 10.0.0.30
+  secret:
+    - RAILS_MASTER_KEY
+accessories:
+  redis:
+    image: redis:7.2-alpine
+    host: 10.0.0.3
+    port: "10.0.0.3:6379:6379"
+"""
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_with_new_servers_an_env_value_naming_an_old_host_is_rewritten_or_flagged_with_what_to_write(tmp_path):
+    """The new servers get addresses of their own: `redis://10.0.0.3:6379/0` would send the app to the old host."""
+    code, out, stack = run(app(tmp_path, LEDGER), tmp_path, provider="digitalocean")
+    assert code == 0, out
+    clear = stack["berth:env"]["clear"]
+    # seen from the web servers too: the new worker's private address is not known before `pulumi up`
+    assert clear["REDIS_URL"] == "redis://10.0.0.3:6379/0"
+    assert stack["berth:accessories"]["redis"]["publish"] == "private:6379"
+    assert (f"env/clear/REDIS_URL (config/deploy.yml line {line_of(LEDGER, 'REDIS_URL')}): redis://10.0.0.3:6379/0 "
+            "names a Kamal host the new digitalocean servers replace") in out
+    assert "write redis://<private ip of ledger-worker-1>:6379/0" in out
+    assert (f"env/clear/CALLBACK_URL (config/deploy.yml line {line_of(LEDGER, 'CALLBACK_URL')})" in out
+            and "write http://<ip of ledger-web-1>:3000/hook" in out)
+    # only the worker, on redis's own server, sees it: the container's name, as on the same host
+    assert stack["berth:servers"]["worker"]["env"]["clear"]["CACHE_HOST"] == "ledger-redis:6379"
+    assert (f"servers/worker/env/clear/CACHE_HOST (config/deploy.yml line {line_of(LEDGER, 'CACHE_HOST')}): "
+            "10.0.0.3:6379 names an accessory's Kamal address on the server that runs it") in out
+    assert clear["OTHER_HOST"] == "10.0.0.30" and "OTHER_HOST" not in out  # another address that starts alike
+    assert "one that names an address of the Kamal hosts (10.0.0.1, 10.0.0.2, 10.0.0.3) must name" in out
+
+
+def test_a_port_kamal_published_on_every_interface_is_published_on_the_new_servers_private_address(tmp_path):
+    """`port: 6379` published on 10.0.0.3 too; a new server cannot bind the old address."""
+    code, out, stack = run(app(tmp_path, LEDGER.replace('"10.0.0.3:6379:6379"', '"6379"')), tmp_path,
+                           provider="hetzner")
+    assert code == 0, out
+    assert stack["berth:accessories"]["redis"]["publish"] == "private:6379"
+    assert "write redis://<private ip of ledger-worker-1>:6379/0" in out
+
+
+def test_on_the_same_hosts_the_addresses_stay_and_nothing_is_flagged(tmp_path):
+    code, out, stack = run(app(tmp_path, LEDGER), tmp_path)
+    assert code == 0, out
+    assert stack["berth:env"]["clear"]["REDIS_URL"] == "redis://10.0.0.3:6379/0"
+    assert stack["berth:accessories"]["redis"]["publish"] == "10.0.0.3:6379"
+    assert "names a Kamal host" not in out and "must name the new" not in out

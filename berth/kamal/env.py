@@ -83,26 +83,35 @@ def renamed_containers(t: Translation) -> None:
         return
     pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, sorted(renames, key=len, reverse=True)))
                          + r")(?![\w-])")
+    for node, key, at in clear_values(t):
+        value = node[key]
+        if not isinstance(value, str) or not pattern.search(value):
+            continue
+        new = pattern.sub(lambda m: renames[m.group(1)], value)
+        node[key] = new
+        old_names = sorted({m.group(1) for m in pattern.finditer(value)})
+        t.note("changed", at, f"{value} names Kamal's container {', '.join(old_names)}, which Berth runs as "
+                              f"{', '.join(renames[o] for o in old_names)}: the value is now {new}")
+    if t.d.secrets:
+        names = ", ".join(f"{old} as {new}" for old, new in sorted(renames.items()))
+        t.d.notes.append(Note("check", "env/secret", "the import never reads a secret's value: set one that names a "
+                                                     f"renamed container (a DATABASE_URL, say) with its new name: {names}",
+                              t.k.at("env")))
+
+
+def clear_values(t: Translation) -> list[tuple[dict, str, tuple]]:
+    """(the stack's section, key, Kamal key path of the value) of every clear env value the import wrote, so a pass
+    that rewrites values can name each one by its Kamal line. The Kamal path is `env/clear/KEY` or `env/KEY` as
+    written there (Kamal's simple form has no `clear`)."""
+    out = []
     for berth_path, kamal_path in _clear_sections(t):
         node: Any = t.d.config
         for part in berth_path:
             node = node.get(part) if isinstance(node, dict) else None
         raw = t.k.get(*kamal_path)
         complex_ = isinstance(raw, dict) and bool(set(raw) & {"clear", "secret", "tags"})
-        for key, value in (node or {}).items():
-            if not isinstance(value, str) or not pattern.search(value):
-                continue
-            new = pattern.sub(lambda m: renames[m.group(1)], value)
-            node[key] = new
-            old_names = sorted({m.group(1) for m in pattern.finditer(value)})
-            t.note("changed", (*kamal_path, *(("clear",) if complex_ else ()), key),
-                   f"{value} names Kamal's container {', '.join(old_names)}, which Berth runs as "
-                   f"{', '.join(renames[o] for o in old_names)}: the value is now {new}")
-    if t.d.secrets:
-        names = ", ".join(f"{old} as {new}" for old, new in sorted(renames.items()))
-        t.d.notes.append(Note("check", "env/secret", "the import never reads a secret's value: set one that names a "
-                                                     f"renamed container (a DATABASE_URL, say) with its new name: {names}",
-                              t.k.at("env")))
+        out += [(node, key, (*kamal_path, *(("clear",) if complex_ else ()), key)) for key in node or {}]
+    return out
 
 
 def _clear_sections(t: Translation) -> list[tuple[tuple, tuple]]:

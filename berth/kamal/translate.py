@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accessories, docker_options, env, hosts, notes, proxy, registry, storage
+from . import accessories, addresses, docker_options, env, hosts, notes, proxy, registry, storage
 from .names import berth_name
 from .notes import KamalAccessory, Note
 from .source import KamalConfig, Origin, Problem, erb_problems, renders_nothing
@@ -128,6 +128,7 @@ class Translation:
             env.translate(self, roles)
             accessories.translate(self, roles)
             env.renamed_containers(self)
+            addresses.translate(self, roles)
         storage.translate(self)
         self.scalars(roles)
         self.unaccounted()
