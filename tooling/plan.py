@@ -341,17 +341,23 @@ def _published(inputs: dict[str, Any]) -> list[str]:
     return [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}" for p in inputs.get("ports") or []]
 
 
+_NO_HOST = ("127.0.0.1", "::1", "0.0.0.0", "::")  # published where no other host names it
+
+
 def reach(plan: Plan, here: tuple[str, ...], accessory: str, inputs: dict[str, Any],
           published: list[str]) -> dict[str, str]:
     """How each role's app containers reach the accessory: by name on the host's Docker network where they run
-    beside it, at the host's private address where it is published to the other hosts (`private:PORT`)."""
+    beside it, at the address it is published on where that is one the other hosts reach: the host's private
+    address (`private:PORT`) or the address written (`10.0.0.3:6379`, as the import keeps Kamal's
+    `10.0.0.3:6379:6379` on the same hosts); never loopback or every interface (`0.0.0.0`), which name no host."""
     config = plan.stack.accessories.get(accessory)
     if config is None:
         return {}
     port = config.port or next((_num(p.get("internal")) for p in inputs.get("ports") or []), None) or \
         {"postgres": 5432, "meilisearch": 7700}.get(config.kind)
     by_name = f"{inputs.get('name')}:{port}" if port else str(inputs.get("name"))
-    private = published[0].rsplit("->", 1)[0] if config.published_privately and published else None
+    ip = (config.publish or "").rpartition(":")[0]
+    private = published[0].rsplit("->", 1)[0] if published and ip and ip not in _NO_HOST else None
     return {role: by_name if role in here else private for role in plan.stack.servers
             if role in here or private is not None}
 
