@@ -77,6 +77,8 @@ def app(tmp_path: Path, text: str = PANTRY) -> Path:
 
 def run(config: Path, tmp_path: Path, **options) -> tuple[int, str, dict]:
     out = io.StringIO()
+    (tmp_path / "berth").mkdir(exist_ok=True)  # the Berth project: the stack file goes beside its Pulumi.yaml
+    (tmp_path / "berth" / "Pulumi.yaml").write_text("name: berth\nruntime: python\n")
     base = dict(config=config, stack="production", allow_from=("198.51.100.7/32",), version="v1",
                 directory=tmp_path / "berth")
     if options.get("provider", "existing") != "existing":
@@ -263,3 +265,31 @@ def test_on_the_same_hosts_the_addresses_stay_and_nothing_is_flagged(tmp_path):
     assert stack["berth:env"]["clear"]["REDIS_URL"] == "redis://10.0.0.3:6379/0"
     assert stack["berth:accessories"]["redis"]["publish"] == "10.0.0.3:6379"
     assert "names a Kamal host" not in out and "must name the new" not in out
+
+
+# --- finding 7: a stack file written where no Pulumi.yaml is ------------------------------------------------------
+
+def test_a_stack_file_written_where_no_pulumi_yaml_is_is_said_and_the_next_steps_move_it(tmp_path):
+    """Beside deploy.yml (the default when run in the app) `pulumi stack init` and every berth verb fail."""
+    from tooling.evaluate import PROJECT_DIR
+
+    code, out, _ = run(app(tmp_path), tmp_path, directory=tmp_path / "app")
+    assert code == 0, out
+    written = tmp_path.resolve() / "app" / "Pulumi.production.yaml"
+    assert (f"Warning: {written.parent} has no Pulumi.yaml, so neither pulumi nor berth reads Pulumi.production.yaml "
+            f"there. Run berth import from your Berth project ({PROJECT_DIR}), the directory with Pulumi.yaml, or pass "
+            "--dir with it") in out
+    next_steps = out[out.index("\nNext:\n"):]
+    assert f"\n1. Move the stack file into your Berth project, beside its Pulumi.yaml: mv -i {written} {PROJECT_DIR}/\n" \
+        in next_steps
+    assert "\n2. Create the stack and set its secrets" in next_steps
+    assert f"  pulumi -C {PROJECT_DIR} stack init production\n" in next_steps
+    assert f"pulumi -C {PROJECT_DIR} config set --stack production --secret --path 'secrets.RAILS_MASTER_KEY'" in out
+    assert f"then: pulumi -C {PROJECT_DIR} up --stack production" in out
+
+
+def test_beside_pulumi_yaml_nothing_is_said_and_pulumi_runs_there(tmp_path):
+    code, out, _ = run(app(tmp_path), tmp_path)  # into tmp_path/berth, which holds Pulumi.yaml
+    assert code == 0, out
+    assert "Warning:" not in out and "Move the stack file" not in out
+    assert f"  pulumi -C {tmp_path.resolve() / 'berth'} stack init production\n" in out
