@@ -19,6 +19,7 @@ from .clouds.names import (
 from .config import Stack, parse_mount
 from .errors import Problem
 from .fields import unpinned
+from .host_ports import port_clashes
 from .render.edge import resolves_itself
 from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
@@ -337,6 +338,7 @@ def _accessory_routes(stack: Stack) -> list[Problem]:
 
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
     _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories, _accessory_routes,
+    port_clashes,
 )
 
 
