@@ -38,6 +38,19 @@ def run(argv: list[str], capture: bool = False, stdout=None, input: str | None =
                           input=input.encode() if binary and input is not None else input)
 
 
+CHECKOUT = Path(__file__).resolve().parent.parent  # the Berth checkout this berth runs from (an editable install)
+NO_PROJECT = "no Pulumi.yaml project file found"  # the Pulumi CLI, outside a project (pkg/workspace/paths.go)
+
+
+def no_project(here: Path) -> str:
+    """Pulumi's own words ("either run this command from a directory containing a Pulumi project, or pass the
+    fully qualified stack name") point at its options, not berth's: one line that says where berth runs."""
+    checkout = CHECKOUT if (CHECKOUT / "Pulumi.yaml").is_file() else None
+    return (f"no Pulumi.yaml in {here} or above it: run berth in the Berth project directory, where Pulumi.yaml "
+            f"and your Pulumi.<stack>.yaml are{f' (cd {checkout})' if checkout else ''}, choosing the stack with "
+            "--stack")
+
+
 @dataclass
 class Context:
     chosen_stack: str | None = None  # --stack; otherwise the stack selected in Pulumi, then production
@@ -94,12 +107,16 @@ class Context:
 
     def call(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
         try:
-            return self.runner(argv, **kwargs)
+            result = self.runner(argv, **kwargs)
         except FileNotFoundError:
             if argv[0] == "pulumi":
                 self.fail(f"the Pulumi CLI is not installed: berth reads the stack through `pulumi stack output` "
                           f"and changes it through `pulumi up`. Install it: {INSTALL_PULUMI}")
             self.fail(f"{argv[0]} is not installed on this machine; berth needs it to reach the hosts")
+        said = [text for text in (result.stdout, result.stderr) if isinstance(text, str)]
+        if argv[0] == "pulumi" and result.returncode != 0 and any(NO_PROJECT in text for text in said):
+            self.fail(no_project(Path.cwd()))
+        return result
 
     def engine_stack(self) -> auto.Stack:
         """This stack, the program inline (see berth/engine.py), in the project directory berth runs in."""
@@ -108,6 +125,8 @@ class Context:
         try:
             return engine.select(self.stack, Path.cwd())
         except auto.CommandError as error:
+            if NO_PROJECT in str(error):
+                self.fail(no_project(Path.cwd()))
             self.fail(f"cannot open stack {self.stack}: {str(error).strip().splitlines()[-1]}")
 
     def echo(self, line: str) -> None:
@@ -384,7 +403,8 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
 KamalConfigArgument = typer.Argument(Path("config/deploy.yml"), help="Kamal's deploy.yml")
 AllowFromOption = typer.Option([], "--allow-from", help="A CIDR that may reach SSH (repeat it); required")
 AuthorizedKeyOption = typer.Option([], "--authorized-key", help="A public key file for new servers (repeat it)")
-DirectoryOption = typer.Option(Path("."), "--dir", help="Where Pulumi.STACK.yaml goes (beside Pulumi.yaml)")
+DirectoryOption = typer.Option(Path("."), "--dir", help="Where Pulumi.STACK.yaml goes: the Berth project, beside "
+                                                         "Pulumi.yaml")
 
 
 @app.command("import", rich_help_panel="Setup")
@@ -401,8 +421,9 @@ def import_(ctx: typer.Context, config: Path = KamalConfigArgument,
             directory: Path = DirectoryOption,
             force: bool = typer.Option(False, "--force", help="Replace an existing stack file")) -> None:
     """Write Pulumi.STACK.yaml from a Kamal configuration, plan it, and say what is left to do; --stack names
-    it (default: the destination, then production). Example: berth import config/deploy.yml -d production
-    --stack production --allow-from 203.0.113.7/32"""
+    it (default: the destination, then production). Run it in the Berth project (where Pulumi.yaml is) or pass
+    --dir. Example: berth import ../app/config/deploy.yml -d production --stack production --allow-from
+    203.0.113.7/32"""
     from .kamal import importer  # the import's modules load only for this verb
 
     c: Context = ctx.obj

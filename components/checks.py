@@ -19,6 +19,7 @@ from .clouds.names import (
 from .config import Stack, parse_mount
 from .errors import Problem
 from .fields import unpinned
+from .host_ports import port_clashes
 from .render.edge import resolves_itself
 from .render.registry import auth_addresses, docker_registry, provider_registry, same_registry
 
@@ -281,6 +282,29 @@ def _accessories(stack: Stack) -> list[Problem]:
             if accessory.database and accessory.database.env_var == stack.database.env_var:
                 problems.append(Problem(f"{at}.database.envVar", f"{stack.database.env_var} is already set by "
                                                                   "berth:database"))
+        problems += _accessory_mounts(stack, name)
+    return problems
+
+
+def _accessory_mounts(stack: Stack, name: str) -> list[Problem]:
+    """One mount per container path across an accessory's volumes, directories and files (and, for litestream,
+    the app's storage its preset mounts): Docker refuses a container with two ("Duplicate mount point", moby
+    daemon/volumes.go), so `pulumi up` would fail at the container after creating everything before it."""
+    accessory, at = stack.accessories[name], f"berth:accessories.{name}"
+    mounts: list[tuple[str, str]] = []
+    if accessory.kind == "litestream":
+        mounts += [(f"berth:volumes[{i}] (the app's storage, which the litestream preset mounts)",
+                    mount.target.rstrip("/") or "/") for i, mount in enumerate(stack.mounts)
+                   if any(db.startswith(mount.target.rstrip("/") + "/") for db in accessory.databases)]
+    mounts += [(f"{at}.{key}", target) for key, target in accessory.mounts()]
+    seen: dict[str, str] = {}
+    problems = []
+    for key, target in mounts:
+        if target in seen:
+            problems.append(Problem(key.split(" ")[0], f"mounts {target} again, which {seen[target]} mounts already: "
+                                                       "Docker refuses two mounts at one container path (\"Duplicate "
+                                                       "mount point\"); keep one"))
+        seen.setdefault(target, key)
     return problems
 
 
@@ -314,6 +338,7 @@ def _accessory_routes(stack: Stack) -> list[Problem]:
 
 CHECKS: tuple[Callable[[Stack], list[Problem]], ...] = (
     _servers, _proxy, _edge, _secrets, _registry, _database, _volume, _mounts, _accessories, _accessory_routes,
+    port_clashes,
 )
 
 

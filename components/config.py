@@ -623,11 +623,11 @@ class Accessory(Section):
         leaves the data in an anonymous volume; 18: PGDATA /var/lib/postgresql/18/docker under
         VOLUME /var/lib/postgresql, and the entrypoint refuses a mount at /var/lib/postgresql/data."""
         major = self.postgres_major
-        targets = [parse_mount(v).target for v in self.volumes]
+        targets = [parse_mount(v).target.rstrip("/") or "/" for v in (*self.volumes, *self.directories)]
         if major is None:
             if not targets:
-                raise ValueError("pin postgres by a tag with its major version (postgres:18.1), or give `volumes`, "
-                                 "so the data directory is known")
+                raise ValueError("pin postgres by a tag with its major version (postgres:18.1), or give `volumes` "
+                                 "(or `directories`), so the data directory is known")
             return
         if major <= 17 and "/var/lib/postgresql" in targets:
             raise ValueError(f"postgres {major} keeps its data in /var/lib/postgresql/data (its VOLUME); a mount at "
@@ -643,6 +643,24 @@ class Accessory(Section):
     def postgres_data_dir(self) -> str:
         major = self.postgres_major
         return "/var/lib/postgresql" if major is None or major >= 18 else "/var/lib/postgresql/data"
+
+    def mounts(self) -> list[tuple[str, str]]:
+        """(key path below the accessory, container path) of every mount the stack file gives it: volumes,
+        directories, then files, each container path without a trailing '/' (Docker's own comparison)."""
+        out = [(f"volumes[{i}]", parse_mount(v).target) for i, v in enumerate(self.volumes)]
+        out += [(f"directories[{i}]", parse_mount(d).target) for i, d in enumerate(self.directories)]
+        out += [("files", path) for path in self.files]
+        return [(key, target.rstrip("/") or "/") for key, target in out]
+
+    def default_data_mount(self, service: str, name: str) -> str | None:
+        """The named volume a postgres or meilisearch preset mounts at the image's data directory when the stack
+        file mounts nothing there: no `volumes` at all (as before `directories` counted) and no directory at that
+        path, since Kamal's `directories: [data:/var/lib/postgresql/data]` is the data mount itself, and a second
+        mount at one path is one Docker refuses ("Duplicate mount point")."""
+        target = {"postgres": self.postgres_data_dir, "meilisearch": "/meili_data"}.get(self.kind)
+        if target is None or self.volumes or target in {t for key, t in self.mounts() if key.startswith("directories")}:
+            return None
+        return f"{service}-{name}-data:{target}"
 
     def secret_refs(self) -> list[tuple[str, str]]:
         refs = [(f"env.secret[{i}]", secret) for i, (_, secret) in enumerate(self.env.secret_pairs())]

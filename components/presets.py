@@ -57,12 +57,13 @@ def litestream(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
 
 
 def meilisearch(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
-    """The master key comes from `masterKey`, or from `env.secret: [MEILI_MASTER_KEY]` as Kamal writes it."""
+    """The master key comes from `masterKey`, or from `env.secret: [MEILI_MASTER_KEY]` as Kamal writes it; the data
+    in a named volume unless the stack file mounts /meili_data (AccessoryConfig.default_data_mount)."""
     key = {"MEILI_MASTER_KEY": c.secrets.output(c.config.master_key)} if c.config.master_key else {}
     return replace(
         args, env_clear={"MEILI_ENV": "production", "MEILI_NO_ANALYTICS": "true", **args.env_clear},
         env_secret={**args.env_secret, **key},
-        volumes=args.volumes or [f"{args.service}-{args.name}-data:/meili_data"],
+        volumes=[*args.volumes, *filter(None, [c.config.default_data_mount(args.service, args.name)])],
     )
 
 
@@ -80,7 +81,7 @@ def postgres(args: AccessoryArgs, c: PresetContext) -> AccessoryArgs:
     database = env_clear.get("POSTGRES_DB", user)
     return replace(
         args, env_clear=env_clear, env_secret=env_secret,
-        volumes=args.volumes or [f"{args.service}-{args.name}-data:{c.config.postgres_data_dir}"],
+        volumes=[*args.volumes, *filter(None, [c.config.default_data_mount(args.service, args.name)])],
         healthcheck=["CMD-SHELL", f"pg_isready -U {shlex.quote(user)} -d {shlex.quote(database)}"],
     )
 

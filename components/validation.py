@@ -6,6 +6,7 @@ imports the other) and turns their findings into one ConfigError, with lines whe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,23 @@ def load(raw: dict[str, Any], lines: Callable[[tuple], int | None] | None = None
             problems += cross_section_problems(partial, tolerant=True) + _name_problems(partial, stack_name, True)
     if problems:
         locate = lines or (lambda loc: None)
-        raise ConfigError([p.at(locate(loc_of(p.path))) for p in problems])
+        raise ConfigError([_other_key_lines(p, locate).at(locate(loc_of(p.path))) for p in problems])
     return stack
+
+
+_OTHER_KEY = re.compile(r"\((berth:[A-Za-z0-9_.\[\]-]+)\)")  # "(berth:proxy.run.httpsPort)" in a message
+
+
+def _other_key_lines(problem: Problem, locate: Callable[[tuple], int | None]) -> Problem:
+    """A rule that names a second key, in parentheses, as the other side of a clash: that key's line too, so
+    both places are found from the one message."""
+    def lined(match: re.Match) -> str:
+        line = locate(loc_of(match.group(1)))
+        return f"({match.group(1)}, line {line})" if line else match.group(0)
+
+    message = _OTHER_KEY.sub(lined, problem.message)
+    return problem if message == problem.message else Problem(problem.path, message, problem.missing_secret,
+                                                              problem.line)
 
 
 def _name_problems(stack: Stack, stack_name: str | None, tolerant: bool = False) -> list[Problem]:

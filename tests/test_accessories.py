@@ -262,3 +262,132 @@ def test_the_multi_host_refusal_advises_for_its_accessory(kind, advice):
         assert ("berth:database" in problem.message) == (kind == "postgres")
     else:
         raise AssertionError("accepted")
+
+
+# --- one mount per container path (Docker: "Duplicate mount point") ---------------------------------------
+
+@pytest.mark.parametrize(("image", "target"), [("postgres:16.4", "/var/lib/postgresql/data"),
+                                               ("postgres:18.1", "/var/lib/postgresql")])
+def test_kamals_directories_at_the_postgres_data_directory_are_its_only_data_mount(image, target):
+    """The Rails generator's accessory (`directories: [data:/var/lib/postgresql/data]`, no volumes): the preset's
+    default data volume would be a second mount at the same path, which Docker refuses."""
+    ev = evaluate(variant(STAGING, accessories={"db": {"image": image, "volumes": [], "directories": [f"data:{target}"]}}))
+    db = _container(ev, "covertext-db")
+    assert [(v.get("hostPath"), v.get("volumeName"), v["containerPath"]) for v in db.plain_inputs["volumes"]] == [
+        ("/var/lib/berth/covertext/accessories/db/data", None, target)]
+
+
+def test_kamals_directories_at_the_meilisearch_data_directory_are_its_only_data_mount():
+    ev = evaluate(variant(BISAN, accessories={"meilisearch": {"volumes": [], "directories": ["data:/meili_data"]}}))
+    search = _container(ev, "bisan-meilisearch")
+    assert [v["containerPath"] for v in search.plain_inputs["volumes"]] == ["/meili_data"]
+
+
+def test_a_postgres_17_directory_at_the_parent_of_its_data_is_refused_as_a_volume_is():
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(STAGING, accessories={"db": {"image": "postgres:17.6", "volumes": [],
+                                                  "directories": ["data:/var/lib/postgresql"]}}).berth)
+    assert "postgres 17 keeps its data in /var/lib/postgresql/data" in str(caught.value)
+
+
+@pytest.mark.parametrize(("changes", "path", "first"), [
+    ({"volumes": ["pg:/var/lib/postgresql"], "directories": ["data:/var/lib/postgresql"]},
+     "berth:accessories.db.directories[0]", "berth:accessories.db.volumes[0]"),
+    ({"volumes": ["pg:/var/lib/postgresql", "/mnt/storage/pg:/var/lib/postgresql"]},
+     "berth:accessories.db.volumes[1]", "berth:accessories.db.volumes[0]"),
+    ({"directories": ["conf:/etc/app.conf"], "files": {"/etc/app.conf": "x"}},
+     "berth:accessories.db.files", "berth:accessories.db.directories[0]"),
+])
+def test_two_mounts_at_one_container_path_are_refused_with_both_key_paths(changes, path, first):
+    from components.errors import ConfigError
+    from components.validation import load
+
+    with pytest.raises(ConfigError) as caught:
+        load(variant(STAGING, accessories={"db": changes}).berth)
+    (problem,) = [p for p in caught.value.problems if "Duplicate mount point" in p.message]
+    assert problem.path == path and first in problem.message
+
+
+# --- one listener per host port and address (Docker: "address already in use") --------------------------------
+
+REDIS = {"image": "redis:7.2-alpine", "port": 6379}
+
+
+def _problems(stack_file) -> list:
+    from components.errors import ConfigError
+    from components.validation import load
+
+    try:
+        load(stack_file.berth)
+    except ConfigError as error:
+        return [(p.path, p.message) for p in error.faults]
+    return []
+
+
+@pytest.mark.parametrize(("changes", "path", "other", "shown"), [
+    ({"accessories": {"redis": {**REDIS, "publish": "127.0.0.1:443"}}},
+     "berth:accessories.redis.publish", "berth:proxy.run.httpsPort", "listens on 0.0.0.0:443"),
+    ({"accessories": {"redis": {**REDIS, "publish": "private:80"}}},
+     "berth:accessories.redis.publish", "berth:proxy.run.httpPort", "would listen on private:80"),
+    ({"accessories": {"redis": {**REDIS, "publish": "127.0.0.1:22"}}},
+     "berth:accessories.redis.publish", "berth:ssh.port", "sshd"),
+    ({"proxy": {"run": {"httpPort": 8080}}, "accessories": {"redis": {**REDIS, "publish": "127.0.0.1:8080"}}},
+     "berth:accessories.redis.publish", "berth:proxy.run.httpPort", "listens on 0.0.0.0:8080"),
+    ({"accessories": {"redis": {**REDIS, "publish": "127.0.0.1:6379"},
+                      "cache": {**REDIS, "publish": "127.0.0.1:6379"}}},
+     "berth:accessories.cache.publish", "berth:accessories.redis.publish", "the accessory redis"),
+])
+def test_a_host_port_taken_twice_on_a_machine_is_refused_naming_both_keys(changes, path, other, shown):
+    """kamal-proxy publishes 80 and 443 on 0.0.0.0 and :: where it runs; Docker would refuse the second binding
+    at `pulumi up`, after creating everything before it."""
+    clashes = [(p, m) for p, m in _problems(variant(STAGING, **changes)) if "address already in use" in m]
+    assert len(clashes) == 1, clashes
+    (found, message), = clashes
+    assert found == path and f"({other})" in message and shown in message and "covertext-web-1" in message
+
+
+@pytest.mark.parametrize("changes", [
+    {"accessories": {"redis": {**REDIS, "publish": "127.0.0.1:6379"}, "cache": {**REDIS, "publish": "127.0.0.1:6380"}}},
+    {"proxy": {"run": {"httpPort": 8080}}, "accessories": {"redis": {**REDIS, "publish": "127.0.0.1:80"}}},
+    {"proxy": {"run": {"bindIps": ["10.0.0.5"]}}, "accessories": {"redis": {**REDIS, "publish": "127.0.0.1:443"}}},
+    {"proxy": {"run": {"publish": False}}, "accessories": {"redis": {**REDIS, "publish": "127.0.0.1:443"}}},
+    # on the worker's machine, which runs no kamal-proxy
+    {"servers": {"worker": {"count": 1, "size": "cx23", "proxy": False, "cmd": "bin/jobs"}},
+     "accessories": {"redis": {**REDIS, "roles": ["worker"], "publish": "127.0.0.1:443"}}},
+])
+def test_ports_on_other_addresses_or_machines_do_not_clash(changes):
+    assert not [m for _, m in _problems(variant(STAGING, **changes)) if "address already in use" in m]
+
+
+def test_a_role_on_the_proxys_machine_brings_the_proxy_to_its_accessories():
+    """`runsOn: web`: the worker's accessory runs on the web machine, where kamal-proxy publishes 443."""
+    changes = {"servers": {"worker": {"runsOn": "web", "proxy": False, "cmd": "bin/jobs"}},
+               "accessories": {"redis": {**REDIS, "roles": ["worker"], "publish": "127.0.0.1:443"}}}
+    assert [p for p, m in _problems(variant(STAGING, **changes)) if "address already in use" in m] == [
+        "berth:accessories.redis.publish"]
+
+
+def test_the_plan_gives_the_line_of_both_keys(tmp_path):
+    from typer.testing import CliRunner
+
+    import tooling.plan
+
+    text = STAGING.read_text().replace("    hosts: [staging.covertext.app]\n",
+                                       "    hosts: [staging.covertext.app]\n    run: {httpsPort: 8443}\n")
+    text = text.replace("      volumes: [/mnt/storage/postgres:/var/lib/postgresql]\n",
+                        "      volumes: [/mnt/storage/postgres:/var/lib/postgresql]\n      publish: 127.0.0.1:8443\n")
+    path = tmp_path / "Pulumi.staging.yaml"
+    path.write_text(text)
+    lines = text.splitlines()
+    run_line = lines.index("    run: {httpsPort: 8443}") + 1
+    publish_line = lines.index("      publish: 127.0.0.1:8443") + 1
+    app = tooling.plan.typer.Typer()
+    app.command()(tooling.plan.main)
+    result = CliRunner().invoke(app, ["--file", str(path)], env={"COLUMNS": "400"})
+    assert result.exit_code == 1
+    assert (f"berth:accessories.db.publish (line {publish_line}): the accessory db would listen on 127.0.0.1:8443 on "
+            f"covertext-web-1, where kamal-proxy's HTTPS port (berth:proxy.run.httpsPort, line {run_line}) listens on "
+            "0.0.0.0:8443") in result.output

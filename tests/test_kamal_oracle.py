@@ -316,7 +316,10 @@ def compare(printed: dict[str, Any], facts: dict[str, Any], plan: dict[str, Any]
             check("accessory cmd", at, sh_words(accessory["cmd"]) if accessory["cmd"] else None, mine["command"])
             check("accessory env", at, sorted(_names(accessory["env"])), sorted(mine["env"]))
             check("accessory port", at, _published(accessory["port"]), mine["published"])
-            kamal_run = kamal_docker({**accessory["docker"], "volumes": [], "raw": accessory["docker"]["volumes"]})
+            home = "/root" if str(printed["ssh_options"][":user"]) == "root" else f"/home/{printed['ssh_options'][':user']}"
+            directories = [d.replace("$PWD/", f"{home}/", 1) for d in accessory["docker"].get("directories", [])]
+            kamal_run = kamal_docker({**accessory["docker"], "volumes": [],
+                                      "raw": accessory["docker"]["volumes"] + directories})
             berth_run = berth_docker(mine, ("/var/lib/berth/",))
             for key in kamal_run:
                 check("accessory docker", f"{at} {key}", kamal_run[key], berth_run[key])
@@ -624,7 +627,8 @@ def test_each_teams_configuration_plans_cleanly(name, scratch):
     app.command()(planning.main)
     printed = CliRunner().invoke(app, ["--file", str(result.path), "--json"])
     assert printed.exit_code == 0, printed.output
-    assert json.loads(printed.output) == plan
+    shown = json.loads(printed.output)
+    assert shown.pop("file") == str(result.path.resolve()) and shown == plan
     assert plan["policy"]["violations"] == [] and "error" not in plan
 
 

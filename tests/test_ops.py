@@ -414,3 +414,21 @@ def test_a_refused_key_in_pulumi_ups_output_names_its_host(evaluations, error):
             + error.format(address=address))
     assert [h.name for h in refused_hosts(text, outputs.hosts)] == ["zen-miner-web-2"]
     assert refused_hosts("error: exit status 1\n", outputs.hosts) == []
+
+
+def test_outside_the_project_pulumis_no_project_error_is_one_berth_line(tmp_path, monkeypatch):
+    """Pulumi says "either run this command from a directory containing a Pulumi project, or pass the fully
+    qualified stack name": its options, not berth's."""
+    said = ("error: no Pulumi.yaml project file found; either run this command from a directory containing a Pulumi "
+            "project, or pass the fully qualified stack name (organization/project/stack)\n")  # pulumi v3.274.1
+
+    def pulumi(argv, capture=False, stdout=None, input=None):
+        assert argv[0] == "pulumi"
+        return subprocess.CompletedProcess(argv, 1, "", said)
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["--stack", "production", "logs"], obj=Context("production", runner=pulumi))
+    assert result.exit_code == 1
+    assert result.output == (f"no Pulumi.yaml in {tmp_path.resolve()} or above it: run berth in the Berth project "
+                             f"directory, where Pulumi.yaml and your Pulumi.<stack>.yaml are (cd {PROJECT_DIR}), "
+                             "choosing the stack with --stack\n")

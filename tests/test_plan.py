@@ -18,6 +18,12 @@ app.command()(__import__("tooling.plan", fromlist=["main"]).main)
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _in_the_project(monkeypatch):
+    """`make plan` runs `berth-plan --stack NAME` in the project, where it finds Pulumi.NAME.yaml."""
+    monkeypatch.chdir(PROJECT_DIR)
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
 def test_plan_shows_resources_cost_and_unset_secrets(path):
     result = runner.invoke(app, ["--file", str(path)], env={"COLUMNS": "200"})
@@ -141,3 +147,33 @@ def test_user_text_is_never_markup_or_emoji(tmp_path):
 def test_the_plan_says_existing_hosts_keep_their_keys():
     result = runner.invoke(app, ["--file", str(PROJECT_DIR / "examples" / "dbcours.yaml")], env={"COLUMNS": "200"})
     assert "existing hosts keep the keys already installed; Berth adds none" in result.output
+
+
+def test_stack_reads_the_stack_file_of_the_current_directory_and_says_which(tmp_path, monkeypatch):
+    """Not the Berth checkout's own Pulumi.production.yaml: that would plan another app, with exit 0."""
+    text = (PROJECT_DIR / "examples" / "bisan.yaml").read_text()
+    (tmp_path / "Pulumi.production.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    plan = json.loads(runner.invoke(app, ["--stack", "production", "--json"]).output)
+    assert plan["file"] == str(tmp_path.resolve() / "Pulumi.production.yaml")
+    assert plan["release"]["image"] == "docker.io/abukhadijah/bisan"
+    shown = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0 and shown.output.startswith(f"read {tmp_path.resolve() / 'Pulumi.production.yaml'}\n")
+
+
+def test_stack_reads_beside_the_nearest_pulumi_yaml_above(tmp_path, monkeypatch):
+    (tmp_path / "Pulumi.yaml").write_text("name: berth\nruntime: python\n")
+    (tmp_path / "Pulumi.production.yaml").write_text((PROJECT_DIR / "examples" / "bisan.yaml").read_text())
+    (tmp_path / "app" / "config").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "app" / "config")
+    plan = json.loads(runner.invoke(app, ["--stack", "production", "--json"]).output)
+    assert plan["file"] == str(tmp_path.resolve() / "Pulumi.production.yaml")
+
+
+def test_no_stack_file_here_is_one_line_and_exit_1(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["--stack", "production"], env={"COLUMNS": "400"})
+    assert result.exit_code == 1, result.output
+    assert result.output == (f"berth-plan: no Pulumi.production.yaml in {tmp_path.resolve()}, nor beside a Pulumi.yaml "
+                             "above it: run berth-plan where the stack file is (your Berth project), or pass --file "
+                             "PATH\n")

@@ -143,3 +143,26 @@ def test_the_plan_says_how_each_role_reaches_each_accessory():
         plan = as_json(build(path))
     (db,) = [h for h in plan["hosts"] if h["name"] == "dbcours-db-1"]
     assert db["accessories"]["pg"]["reach"] == {"web": "192.0.2.12:5432", "db": "dbcours-pg:5432"}
+
+
+def test_an_accessory_published_on_a_written_address_is_reached_there_from_the_other_roles():
+    """The import keeps Kamal's `10.0.0.3:6379:6379` on the same hosts as `publish: 10.0.0.3:6379`: the web role
+    reaches it at that address (its REDIS_URL says so), not only the role beside it."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from tooling.plan import as_json, build
+
+    redis = {"image": "redis:7.2-alpine", "roles": ["db"], "port": 6379, "publish": "192.0.2.12:6379"}
+    local = {"image": "redis:7.2-alpine", "roles": ["db"], "port": 6380, "publish": "127.0.0.1:6380"}
+    stack_file = variant(DBCOURS, **THREE_EXISTING, accessories={"redis": redis, "local": local})
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "Pulumi.dbcours.yaml"
+        path.write_text(yaml.safe_dump({"config": {f"berth:{k}": v for k, v in stack_file.berth.items()
+                                                   if k != "secrets"}}))
+        plan = as_json(build(path))
+    (db,) = [h for h in plan["hosts"] if h["name"] == "dbcours-db-1"]
+    assert db["accessories"]["redis"]["reach"] == {"web": "192.0.2.12:6379", "db": "dbcours-redis:6379"}
+    assert db["accessories"]["local"]["reach"] == {"db": "dbcours-local:6380"}  # loopback: the host's own

@@ -33,7 +33,7 @@ from components.validation import load
 from policy import berth_rules
 
 from . import pricing
-from .evaluate import PROJECT_DIR, Evaluation, OfflineMocks, Registration, evaluate
+from .evaluate import Evaluation, OfflineMocks, Registration, evaluate
 
 POLICY_RULES = len(berth_rules.RESOURCE_RULES) + len(berth_rules.STACK_RULES)
 
@@ -341,17 +341,23 @@ def _published(inputs: dict[str, Any]) -> list[str]:
     return [f"{p.get('ip')}:{_num(p.get('external'))}->{_num(p.get('internal'))}" for p in inputs.get("ports") or []]
 
 
+_NO_HOST = ("127.0.0.1", "::1", "0.0.0.0", "::")  # published where no other host names it
+
+
 def reach(plan: Plan, here: tuple[str, ...], accessory: str, inputs: dict[str, Any],
           published: list[str]) -> dict[str, str]:
     """How each role's app containers reach the accessory: by name on the host's Docker network where they run
-    beside it, at the host's private address where it is published to the other hosts (`private:PORT`)."""
+    beside it, at the address it is published on where that is one the other hosts reach: the host's private
+    address (`private:PORT`) or the address written (`10.0.0.3:6379`, as the import keeps Kamal's
+    `10.0.0.3:6379:6379` on the same hosts); never loopback or every interface (`0.0.0.0`), which name no host."""
     config = plan.stack.accessories.get(accessory)
     if config is None:
         return {}
     port = config.port or next((_num(p.get("internal")) for p in inputs.get("ports") or []), None) or \
         {"postgres": 5432, "meilisearch": 7700}.get(config.kind)
     by_name = f"{inputs.get('name')}:{port}" if port else str(inputs.get("name"))
-    private = published[0].rsplit("->", 1)[0] if config.published_privately and published else None
+    ip = (config.publish or "").rpartition(":")[0]
+    private = published[0].rsplit("->", 1)[0] if published and ip and ip not in _NO_HOST else None
     return {role: by_name if role in here else private for role in plan.stack.servers
             if role in here or private is not None}
 
@@ -376,11 +382,36 @@ def as_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.<stack>.yaml"),
+def stack_file(stack: str, here: Path) -> Path | None:
+    """Where `--stack NAME` is: ./Pulumi.NAME.yaml, else beside the nearest Pulumi.yaml upward, as the Pulumi CLI
+    finds its project; never the Berth checkout's own stack files, which would plan another app with exit 0
+    (new-user audit, finding 6). None when there is none."""
+    here = here.resolve()
+    if (here / f"Pulumi.{stack}.yaml").is_file():
+        return here / f"Pulumi.{stack}.yaml"
+    project = next((d for d in (here, *here.parents) if (d / "Pulumi.yaml").is_file()), None)
+    if project is not None and (project / f"Pulumi.{stack}.yaml").is_file():
+        return project / f"Pulumi.{stack}.yaml"
+    return None
+
+
+def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.<stack>.yaml here, or beside "
+                                                        "the nearest Pulumi.yaml above"),
          file: Path | None = typer.Option(None, help="A stack file elsewhere (examples/...)"),
          as_json_: bool = typer.Option(False, "--json", help="The plan as JSON, for CI and other tools")) -> None:
     console = Console(emoji=False)  # "berth:cloud:" is a key path, not an emoji
-    path = file or PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    if file is None:
+        found = stack_file(stack, Path.cwd())
+        if found is None:
+            message = (f"berth-plan: no Pulumi.{stack}.yaml in {Path.cwd()}, nor beside a Pulumi.yaml above it: run "
+                       "berth-plan where the stack file is (your Berth project), or pass --file PATH")
+            if as_json_:
+                print(json.dumps({"stack": stack, "file": None, "error": message}, indent=2))
+            else:
+                console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        file = found
+    path = file
     name = stackfile.stack_name(path)
     if not path.exists():
         if as_json_:
@@ -397,8 +428,9 @@ def main(stack: str = typer.Option("production", help="Stack name: reads Pulumi.
             console.print(str(error), markup=False, highlight=False, soft_wrap=True, style="red")
         raise typer.Exit(1) from None
     if as_json_:
-        print(json.dumps(as_json(plan), indent=2))
+        print(json.dumps({"file": str(path.resolve()), **as_json(plan)}, indent=2))
     else:
+        console.print(f"read {path.resolve()}", markup=False, highlight=False, soft_wrap=True)
         render(plan, console)
     if plan.violations:
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ container Kamal ran.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 import shlex
 from pathlib import PurePosixPath
@@ -23,7 +24,7 @@ from components.checks import unpinned_image
 from components.fields import looks_like_credential
 
 from . import docker_options, env, reach, storage
-from .notes import Note
+from .notes import KamalAccessory, Note
 from .source import MAX_LOCAL_FILE
 
 if TYPE_CHECKING:
@@ -74,7 +75,9 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             continue
         berth_name = t.role(name)
         placement = _placement(t, spec, roles, path)
+        found = tuple(kamal_hosts(spec, roles, t.k.get("servers")) or ())
         if placement is None:
+            t.d.left.append(KamalAccessory(str(name), kamal_container(t, spec, name), found))
             continue
         image = _image(t, spec, path)
         if image is None:
@@ -86,7 +89,7 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
         else:
             if kind == "litestream":
                 entry["preset"] = "generic"
-            _generic(t, spec, path, entry, berth_name)
+            _generic(t, spec, path, entry, berth_name, found)
             reach.translate(t, berth_name, spec, entry, kamal_hosts(spec, roles, t.k.get("servers")) or [], roles)
             if kind == "meilisearch" and not _has_secret(entry, "MEILI_MASTER_KEY"):
                 entry["preset"] = "generic"
@@ -100,6 +103,8 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
             if key in spec:
                 _side_key(t, spec, path, key, berth_name)
         out[berth_name] = entry
+        t.d.replaced.append(KamalAccessory(str(name), kamal_container(t, spec, name), found,
+                                           f"{t.d.config.get('service')}-{berth_name}"))
         t.d.origins[("accessories", berth_name)] = t.k.at(*path)
         t.d.kamal_keys[("accessories", berth_name)] = tuple(path)
         if berth_name != name:
@@ -107,6 +112,12 @@ def translate(t: Translation, roles: dict[str, list[str]]) -> None:
                                     f"{t.d.config.get('service')}-{berth_name}")
     if out:
         t.put(("accessories",), out, ("accessories",))
+
+
+def kamal_container(t: Translation, spec: dict, name: str) -> str:
+    """Accessory#service_name: its own `service`, else `<service>-<name>`: the container's name and the directory
+    on the host that holds its files and `directories` (`$PWD/<service_name>/...`)."""
+    return str(spec.get("service") or f"{t.k.get('service')}-{name}")
 
 
 def _placement(t: Translation, spec: dict, roles: dict[str, list[str]], path: tuple) -> dict[str, Any] | None:
@@ -151,7 +162,8 @@ def _image(t: Translation, spec: dict, path: tuple) -> str | None:
     return image
 
 
-def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], name: str) -> None:
+def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], name: str,
+             hosts: tuple[str, ...]) -> None:
     if spec.get("cmd"):
         entry["cmd"] = str(spec["cmd"])
         t.take(*path, "cmd")
@@ -165,7 +177,8 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
     files = _files(t, spec.get("files") or [], (*path, "files"), name)
     if files:
         entry["files"] = files
-    directories = [d for i, item in enumerate(spec.get("directories") or [])
+    directories = [_kamals_directory(t, spec, (*path, "directories", i), d, name, hosts)
+                   for i, item in enumerate(spec.get("directories") or [])
                    if (d := _directory(t, item, (*path, "directories", i)))]
     if directories:
         entry["directories"] = directories
@@ -173,6 +186,11 @@ def _generic(t: Translation, spec: dict, path: tuple, entry: dict[str, Any], nam
                if (v := storage.mount(t, str(item), (*path, "volumes", i)))]
     if volumes:
         entry["volumes"] = volumes
+    if t.s.provider != "existing":
+        for i, volume in enumerate(volumes):
+            if not volume.startswith("/"):
+                storage.named_volume_note(t, (*path, "volumes", i), volume.split(":")[0],
+                                          ", ".join(hosts) or "the Kamal host")
     host_paths = [v.split(":")[0] for v in volumes if v.startswith("/")]
     if host_paths and t.s.provider != "existing":
         t.d.notes.append(Note("check", "/".join(map(str, path)), f"mounts {', '.join(host_paths)} from the host: a new "
@@ -313,6 +331,38 @@ def _directory(t: Translation, item: Any, path: tuple) -> str | None:
     else:
         local, remote = (str(item).split(":") + [""])[:2]
     return f"{local}:{remote}"
+
+
+def _kamals_directory(t: Translation, spec: dict, path: tuple, directory: str, name: str,
+                      hosts: tuple[str, ...]) -> str:
+    """Kamal keeps a relative `directories` entry in `$PWD/<service_name>/<name>` (Accessory#directories,
+    `expand_host_path_for_volume`), `$PWD` being the SSH user's login directory. On the same hosts Berth mounts
+    that very directory, so the data is used in place (and Kamal's accessory could start on it again); a new
+    server has none of it, which is said with how to copy it. An absolute path is the same path either way."""
+    local, _, remote = directory.partition(":")
+    if local.startswith("/"):
+        return directory
+    container = kamal_container(t, spec, path[1])
+    kamal_dir = posixpath.normpath(f"{storage.ssh_home(t)}/{container}/{local}")
+    host = hosts[0] if hosts else "<host>"
+    user = storage.ssh_user(t)
+    if t.s.provider == "existing":
+        t.note("changed", path, f"Kamal keeps {local} in $HOME/{container}/{local} of the SSH user {user}, "
+                                f"{kamal_dir} (its home on a standard host); Berth mounts that same directory, so "
+                                f"the data stays where it is. Check before `pulumi up`: ssh {user}@{host} ls -d "
+                                f"~/{container}/{local} (if the home is elsewhere, write that path here)")
+        return f"{kamal_dir}:{remote}"
+    berth_container = f"{t.d.config.get('service')}-{name}"
+    t.d.to_copy.append(f"{path[1]}'s {local} ({kamal_dir})")
+    fresh = f"/var/lib/berth/{t.d.config.get('service')}/accessories/{name}/{local}"
+    t.note("check", path, f"the data in {kamal_dir} on {', '.join(hosts) or 'the Kamal host'} does not move: on the "
+                          f"new {t.s.provider} server the accessory starts with an empty {fresh}, on its boot disk. "
+                          f"Copy it before you move traffic, the accessory stopped on both sides (kamal accessory stop "
+                          f"{path[1]}; docker stop {berth_container}), as root keeping owners (rsync -aHAX), then "
+                          f"docker start {berth_container}; or dump and restore with the database's own tools. To keep "
+                          f"it on a block volume that outlives the server, write {storage.STORAGE}/{berth_container}-"
+                          f"{local.replace('/', '-')}:{remote} here with berth:volume")
+    return directory
 
 
 def _has_secret(entry: dict[str, Any], name: str) -> bool:

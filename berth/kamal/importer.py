@@ -24,7 +24,7 @@ from components.errors import ConfigError, loc_of
 from components.errors import Problem as PlanProblem
 from tooling import plan as planning
 
-from . import secrets_file, source, translate, writer
+from . import project, secrets_file, source, translate, writer
 from .notes import TITLES, Note
 from .source import ImportError_, Origin, Problem
 
@@ -52,6 +52,7 @@ class Result:
     plan: planning.Plan
     commands: list[str]
     kamal: source.KamalConfig
+    project: project.Project
 
 
 def app_dir_of(config: Path) -> Path:
@@ -108,11 +109,19 @@ def build(options: Options) -> Result:
         plan = _plan(trial, draft)
     options.directory.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
-    berth_dir = options.directory.resolve() if options.directory.resolve() != app_dir else None
+    found = project.of(options.directory)
+    berth_dir = _berth_dir(found, app_dir)
     commands = secrets_file.set_commands(stack, sorted(draft.secrets), {**defined, **{
         name: secrets_file.SecretLine(name, Origin("berth import", 0), expression)
         for name, expression in draft.expressions.items() if name not in defined}}, berth_dir)
-    return Result(target, draft, plan, commands, kamal)
+    return Result(target, draft, plan, commands, kamal, found)
+
+
+def _berth_dir(found: project.Project, app_dir: Path) -> Path | None:
+    """Where the next steps' `pulumi -C` points: the Berth project, unless they run there anyway (the app's own
+    directory is the project); a placeholder when the project is not known."""
+    directory = found.directory or Path("<your Berth project>")
+    return None if directory == app_dir else directory
 
 
 def _option_problems(options: Options, stack: str, target: Path) -> list[Problem]:
@@ -264,6 +273,8 @@ def report(result: Result, options: Options, console: Console) -> None:
     out = lambda text="", **kw: console.print(text, markup=False, highlight=False, soft_wrap=True, **kw)  # noqa: E731
     plan, draft = result.plan, result.draft
     out(f"Read {', '.join(result.kamal.files)} as Kamal 2.11 reads it; wrote {result.path}.")
+    if result.project.misplaced:
+        out(project.warning(result.path.resolve(), result.project), style="yellow")
     for kind, title in TITLES.items():
         chosen = [n for n in draft.notes if n.kind == kind]
         if chosen:
@@ -277,11 +288,15 @@ def report(result: Result, options: Options, console: Console) -> None:
     out("Next:", style="bold")
     step = 1
     app_dir = result.kamal.app_dir
-    berth_dir = options.directory.resolve()
+    berth_dir = _berth_dir(result.project, app_dir)
     cd = f"cd {shlex.quote(str(app_dir))}   # the secrets' commands run where Kamal ran them\n  " \
-        if app_dir != berth_dir else ""
-    pulumi_c = f"pulumi -C {shlex.quote(str(berth_dir))}" if app_dir != berth_dir else "pulumi"
+        if berth_dir is not None else ""
+    pulumi_c = f"pulumi -C {shlex.quote(str(berth_dir))}" if berth_dir is not None else "pulumi"
     stack = plan.evaluation.stack
+    if result.project.misplaced:
+        out(f"{step}. Move the stack file into your Berth project, beside its Pulumi.yaml: mv -i "
+            f"{shlex.quote(str(result.path.resolve()))} {shlex.quote(str(berth_dir or '<your Berth project>'))}/")
+        step += 1
     out(f"{step}. Create the stack and set its secrets (expressions from .kamal/secrets, never evaluated here):")
     out(f"  {cd}{pulumi_c} stack init {stack}")
     for command in result.commands:
@@ -289,10 +304,8 @@ def report(result: Result, options: Options, console: Console) -> None:
     step += 1
     s = plan.stack
     if s.provider == "existing":
-        names = ", ".join(["kamal-proxy", *(f"{s.service}-{a}" for a in s.accessories)])
-        out(f"{step}. These hosts run Kamal's containers, and Berth's take the same names ({names}): stop Kamal's "
-            "first (kamal app remove, kamal proxy remove, kamal accessory remove all; the site is down until `pulumi "
-            "up` ends), or import with --provider to start on new servers and move DNS once they serve.")
+        for line in stop_kamal(draft, options.destination, str(result.kamal.get("ssh", "user") or "root")):
+            out(line if line.startswith(" ") else f"{step}. {line}")
         step += 1
     if s.dns is not None:
         out(f"{step}. DNS: Berth creates the records for {', '.join(s.proxy.hosts)} in the Cloudflare zone "
@@ -307,3 +320,32 @@ def report(result: Result, options: Options, console: Console) -> None:
         step += 1
     out(f"{step}. Push the image {s.image}:{s.version} from CI (Berth builds nothing), load your SSH key "
         f"(ssh-add), then: {pulumi_c} up --stack {stack}")
+    if draft.to_copy:
+        out(f"{step + 1}. After that first `pulumi up` and before DNS points at the new hosts, copy "
+            f"{'; '.join(draft.to_copy)} from the Kamal hosts: the new servers start without them (the Check notes "
+            "above say how).")
+
+
+def stop_kamal(draft: translate.Draft, destination: str | None, user: str) -> list[str]:
+    """How to stop what Kamal runs on the hosts Berth takes over, keeping every byte of data: never `kamal accessory
+    remove`, which deletes the accessory's directory on the host (lib/kamal/cli/accessory.rb `remove_accessory`:
+    container, image, then `rm -rf <service_name>`), only `stop`, and `docker rm` of a stopped container whose name
+    Berth's takes. Accessories Berth does not run are named, to be left alone."""
+    d = f" -d {destination}" if destination else ""
+    lines = ["These hosts run Kamal's containers: stop them, keeping their data (the site is down until `pulumi up` "
+             "ends), or import with --provider to start on new servers and move DNS once they serve:",
+             f"  kamal app remove{d}   # the app's containers and images; its volumes and host paths stay",
+             f"  kamal proxy remove{d}   # Berth's kamal-proxy takes its name and ports"]
+    for accessory in draft.replaced:
+        lines.append(f"  kamal accessory stop {accessory.name}{d}   # Berth runs {accessory.berth} instead; the data "
+                     "stays on the host")
+        if accessory.container == accessory.berth:
+            lines += [f"  ssh {user}@{host} docker rm {accessory.container}   # the stopped container only, as "
+                      "Berth's takes its name; its directories and volumes stay" for host in accessory.hosts]
+    if draft.replaced:
+        lines.append("  Never `kamal accessory remove`: it deletes the accessory's data directory on the host with "
+                     "its container and image.")
+    for accessory in draft.left:
+        lines.append(f"  Leave {accessory.name} ({accessory.container} on {', '.join(accessory.hosts) or 'no host'}) "
+                     "running: Berth does not manage it, and none of the commands above touches it.")
+    return lines

@@ -28,6 +28,17 @@ class Note:
         return f"{self.key}{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class KamalAccessory:
+    """A Kamal accessory as the hosts know it: its name in `kamal accessory`, its container (and data directory)
+    name, its hosts; `berth`: the container Berth runs instead (None: left to Kamal)."""
+
+    name: str
+    container: str
+    hosts: tuple[str, ...]
+    berth: str | None = None
+
+
 # Why Berth does not take a whole top-level section, and what does the job instead.
 SECTIONS = {
     "builder": "Berth releases an image your CI built and pushed as <image>:<version> (berth:version); it builds "

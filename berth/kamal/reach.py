@@ -5,7 +5,8 @@ would lose it, since Berth keeps an accessory's port on the Docker network. So, 
 - every app container that names it runs on the accessory's host: the value names the container instead
   (`redis://<service>-redis:6379`), reached over the kamal network, as the rest of Berth's accessories are;
 - app containers on other hosts name it, at a private address: the port is published on that address only
-  (`publish: 10.0.0.5:6379`), which the private network reaches and the internet does not;
+  (`publish: 10.0.0.5:6379`; a new server's own: `private:6379`), which the private network reaches and the
+  internet does not;
 - at a public address or a name: refused, with why (Kamal published it to the internet).
 
 Only clear values are read: a secret's value is never seen here, and the note says so.
@@ -45,6 +46,12 @@ def translate(t: Translation, name: str, spec: dict, entry: dict[str, Any], host
             t.note("changed", ("accessories", name, "port"),
                    f"the app reaches it at {needle} (its env says so); on the same host Berth's app reaches it over "
                    f"the kamal network, so the env names {target} instead")
+        elif _private(address) and t.s.provider != "existing":
+            entry["publish"] = f"private:{host_port}"  # the new server's address is not known yet: addresses.py
+            t.note("changed", ("accessories", name, "port"),
+                   f"the app on other hosts reaches it at {needle} (its env says so): the new {t.s.provider} server "
+                   "publishes it on its own private address only, not on every interface as Kamal did (each env "
+                   "value that names the old address is listed under Check)")
         elif _private(address):
             entry["publish"] = needle
             t.note("changed", ("accessories", name, "port"),

@@ -23,12 +23,15 @@ def translate(t: Translation) -> None:
         text = mount(t, str(volume), ("volumes", i))
         if text is not None:
             out.append(_placed(t, text, moved))
+            if t.s.provider != "existing" and not text.startswith("/"):
+                named_volume_note(t, ("volumes", i), text.split(":")[0], "the Kamal hosts")
     if out:
         t.put(("volumes",), out, ("volumes",))
     for role in (t.d.config.get("servers") or {}).values():  # a role's own mounts (its docker options)
         if role.get("volumes"):
             role["volumes"] = [_placed(t, text, moved) for text in role["volumes"]]
     if moved:
+        t.d.to_copy += [f"the host path {m.split(' -> ')[0]}" for m in moved]
         t.put(("volume",), {"sizeGb": STORAGE_GB, "mountPath": STORAGE},
                  comment="host paths live on a block volume that outlives the server; size it for your data")
         t.d.notes.append(Note("changed", "volumes", f"host paths move onto a {STORAGE_GB} GB block volume at "
@@ -62,6 +65,28 @@ def _placed(t: Translation, text: str, moved: list[str]) -> str:
     return f"{new}:{rest}"
 
 
+def ssh_user(t: Translation) -> str:
+    return str(t.k.get("ssh", "user") or "root")
+
+
+def ssh_home(t: Translation) -> str:
+    """Where Kamal's commands start on a host: the SSH user's login directory (`$PWD` in the paths it mounts), which
+    is /root for root and /home/<user> on the hosts Kamal is run against (Debian's and Ubuntu's useradd -m)."""
+    user = ssh_user(t)
+    return "/root" if user == "root" else f"/home/{user}"
+
+
+def named_volume_note(t: Translation, path: tuple, volume: str, hosts: str) -> None:
+    """With --provider a Docker volume stays in the old hosts' Docker: the new servers start with empty ones."""
+    t.d.to_copy.append(f"the Docker volume {volume}")
+    t.d.notes.append(Note("check", "/".join(map(str, path)), f"the Docker volume {volume} stays on {hosts}: the new "
+                          f"{t.s.provider} servers start with an empty one. Copy it before you move traffic, with "
+                          f"what writes to it stopped, from {hosts}: docker run --rm -v {volume}:/from alpine "
+                          f"tar -C /from -cf - . | ssh <new server> docker run --rm -i -v {volume}:/to alpine "
+                          "tar -C /to -xf - ; or mount a host path under berth:volume.mountPath instead, on a "
+                          "block volume that outlives the server", t.k.at(*path)))
+
+
 def mount(t: Translation, text: str, path: tuple) -> str | None:
     """Kamal passes volumes to `docker run --volume` as written; Berth takes `source:target[:ro]`."""
     parts = text.split(":")
@@ -69,8 +94,7 @@ def mount(t: Translation, text: str, path: tuple) -> str | None:
         t.problem(path, f"{text!r} is not source:target; Berth mounts only named volumes and host paths")
         return None
     if parts[0].startswith((".", "~")):
-        user = t.k.get("ssh", "user") or "root"
-        home = "/root" if user == "root" else f"/home/{user}"
+        home = ssh_home(t)
         where = "/".join(map(str, path))
         t.problem(path, f"{where}: {parts[0]} is a host path relative to where `docker run` starts, the SSH "
                         "user's home when Kamal runs it; Berth mounts absolute paths: write it as one (likely "

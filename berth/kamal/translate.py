@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accessories, docker_options, env, hosts, notes, proxy, registry, storage
+from . import accessories, addresses, docker_options, env, hosts, notes, proxy, registry, storage
 from .names import berth_name
-from .notes import Note
+from .notes import KamalAccessory, Note
 from .source import KamalConfig, Origin, Problem, erb_problems, renders_nothing
 
 PROVIDERS = ("existing", "digitalocean", "hetzner")
@@ -52,6 +52,10 @@ class Draft:
     origins: dict[tuple, Origin] = field(default_factory=dict)  # berth key path -> the Kamal line it came from
     kamal_keys: dict[tuple, tuple] = field(default_factory=dict)  # berth key path -> the Kamal key it came from
     problems: list[Problem] = field(default_factory=list)
+    # Kamal's accessories as the next steps name them: those Berth runs instead, and those it leaves running
+    replaced: list[KamalAccessory] = field(default_factory=list)
+    left: list[KamalAccessory] = field(default_factory=list)
+    to_copy: list[str] = field(default_factory=list)  # with --provider: data that stays on the Kamal hosts
 
 
 class Translation:
@@ -123,6 +127,8 @@ class Translation:
             proxy.translate(self, roles)
             env.translate(self, roles)
             accessories.translate(self, roles)
+            env.renamed_containers(self)
+            addresses.translate(self, roles)
         storage.translate(self)
         self.scalars(roles)
         self.unaccounted()
@@ -140,7 +146,8 @@ class Translation:
         if name != raw:
             self.note("changed", ("service",), f"Berth names take a-z, 0-9 and '-': the service is {name}, so its "
                                                f"containers are {name}-<role>-<version> and its accessories "
-                                               f"{name}-<name> (Kamal: {raw}-...); values that name them change too")
+                                               f"{name}-<name> (Kamal: {raw}-...); the env values that name an accessory's "
+                                               "container are rewritten (each is listed)")
 
     def image(self) -> None:
         image = str(self.k.get("image", default="") or "")

@@ -4,8 +4,8 @@
 # objects resolve per role and per accessory, which `kamal config` does not print: each role's hosts, its
 # `kamal-proxy deploy` options (Proxy#deploy_options), its env per host (Role#env: root, role and tags
 # merged), its `docker run` options, logging and volumes, each accessory's hosts (Accessory#hosts), image, port,
-# env, options and volumes. Only Kamal's public readers are
-# called; nothing here resolves a secret's value.
+# env, options, volumes and directories (as `--volume` arguments: `$PWD/<service_name>/<dir>:<path>`). Only
+# Kamal's public readers are called, and two private ones (specific_volumes, path_volumes); nothing here resolves a secret's value.
 at_exit do
   succeeded = $!.nil? || ($!.is_a?(SystemExit) && $!.success?)
   out = ENV["BERTH_KAMAL_FACTS"]
@@ -43,7 +43,8 @@ at_exit do
           "proxy" => (accessory.proxy.deploy_options.merge("app_port" => accessory.proxy.app_port) if accessory.running_proxy?),
           "env" => env_of.(accessory.env),
           "docker" => { "options" => accessory.option_args.map(&:to_s), "logging" => config.logging_args.map(&:to_s),
-                        "volumes" => accessory.send(:specific_volumes).map(&:to_s) }
+                        "volumes" => accessory.send(:specific_volumes).map(&:to_s),
+                        "directories" => accessory.send(:path_volumes, accessory.directories).map(&:docker_args_string) }
         } ]
       }
     }
