@@ -78,8 +78,10 @@ def test_bench_release(world):
         "kamal": f"{kamal_switch['requests']} / {kamal_switch['failed']}"}
 
     started = time.monotonic()
-    assert Ops(bench)("rollback", "v1", "--yes").exit_code == 0
+    rolled_back = Ops(bench)("rollback", "v1", "--yes")
     berth_rollback = time.monotonic() - started
+    assert rolled_back.exit_code == 0, rolled_back.output
+    (LOGS / "bench-rollback.log").write_text(rolled_back.output)  # berth's own output: where the time went
     result, kamal_rollback = kamal("rollback", "v1")
     assert result.returncode == 0, result.stdout[-2000:]
     rows["rollback to v1 (s)"] = {"berth": f"{berth_rollback:.1f}", "kamal": f"{kamal_rollback:.1f}"}
