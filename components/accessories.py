@@ -36,8 +36,7 @@ class Accessory(pulumi.ComponentResource):
         super().__init__("berth:index:Accessory", name, {}, opts)
         host = args.host
         self.accessory, self.host = args.name, host  # for its route (accessory_routes.py)
-        on_host = pulumi.ResourceOptions(parent=self, provider=host.docker_provider)
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=host.on_machine(self))
 
         host_files = resolved(args.file_secrets).apply(lambda secrets: [
             File(text.file_host_path(args.service, args.name, f.container_path),
@@ -82,9 +81,8 @@ class Accessory(pulumi.ComponentResource):
             # The provider "updates" a changed health check in state only (resourceDockerContainerUpdate applies
             # restart and resources, nothing else), and cannot lift a memory limit: a new container is the only
             # way to change either, and to start one whose first start failed (containers.REPLACE_ON_ANY_CHANGE).
-            opts=pulumi.ResourceOptions(parent=self, provider=host.docker_provider, depends_on=depends_on,
-                                        delete_before_replace=True, ignore_changes=containers.IGNORED,
-                                        replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
+            opts=host.on_machine(self, depends_on=depends_on, delete_before_replace=True,
+                                 ignore_changes=containers.IGNORED, replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
         )
         self.register_outputs({"container": self.container.name})
 

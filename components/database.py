@@ -76,7 +76,9 @@ class ManagedPostgres(pulumi.ComponentResource):
             tags=["berth", args.service], opts=stateful(self),
         )
         self.db = do.DatabaseDb(f"{name}-db", cluster_id=self.cluster.id, name=args.database, opts=stateful(self))
-        self.user = do.DatabaseUser(f"{name}-user", cluster_id=self.cluster.id, name=args.user, opts=child)
+        # Kept with the database: the release command creates the app's tables as this user, and PostgreSQL
+        # refuses to drop a role that owns objects or holds grants in a database that stays (DROP ROLE).
+        self.user = do.DatabaseUser(f"{name}-user", cluster_id=self.cluster.id, name=args.user, opts=stateful(self))
         self.firewall = do.DatabaseFirewall(
             f"{name}-trusted-sources", cluster_id=self.cluster.id,
             rules=[do.DatabaseFirewallRuleArgs(type=source.kind, value=source.value)

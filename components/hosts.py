@@ -167,6 +167,14 @@ class Host(pulumi.ComponentResource):
         return [self.run(f"{name}-resized", create=info, parent=self, triggers=[self.machine.size],
                          depends_on=[bootstrap], again_when_changed=False)]
 
+    def on_machine(self, parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
+        """Options for what Docker keeps on this machine (images, containers). A new machine behind the host (its
+        generation: a replaced server, another address) has none of them, though the state still lists them: the
+        generation is their replacement trigger, so they are made again there, as its commands run again. A
+        trigger that was null before (a stack from an earlier Berth) replaces nothing (`shouldTriggerReplace`)."""
+        return pulumi.ResourceOptions(parent=parent, provider=self.docker_provider,
+                                      replacement_trigger=self.machine_generation.hex, **kwargs)
+
     @property
     def private_address(self) -> pulumi.Output[str]:
         """Where the stack's other hosts reach this one: its private network address (DigitalOcean's VPC), else

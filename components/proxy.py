@@ -79,9 +79,8 @@ class KamalProxy(pulumi.ComponentResource):
 
         The stop grace is ignored in the diff too: any change replaces the proxy (containers.REPLACE_ON_ANY_CHANGE),
         and a longer drain should not cost an outage; a replacement for another reason takes the new grace."""
-        provider = args.host.docker_provider
         image = docker.RemoteImage(f"{name}-image", name=f"{proxy.IMAGE}:{args.version}", keep_locally=True,
-                                   opts=pulumi.ResourceOptions(parent=self, provider=provider))
+                                   opts=args.host.on_machine(self))
         run = args.run
         bindings = proxy.bindings(run.http_port, run.https_port, tuple(run.bind_ips), run.publish)
         logs = containers.logging()  # Kamal's proxy: `--log-opt max-size=10m` whatever the app's logging
@@ -102,7 +101,7 @@ class KamalProxy(pulumi.ComponentResource):
                     logs.label],
             # Stopped with time to drain what is in flight, at least as long as this stack's own drain.
             destroy_grace_seconds=max(containers.STOP_SECONDS, args.drain_seconds),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, delete_before_replace=True,
-                                        ignore_changes=["ports", "destroyGraceSeconds", *containers.IGNORED],
-                                        replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
+            opts=args.host.on_machine(self, delete_before_replace=True,
+                                      ignore_changes=["ports", "destroyGraceSeconds", *containers.IGNORED],
+                                      replace_on_changes=containers.REPLACE_ON_ANY_CHANGE),
         )

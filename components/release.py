@@ -157,7 +157,7 @@ class Release(pulumi.ComponentResource):
     # --- pieces ------------------------------------------------------------------------------------
 
     def _opts(self, host: Host, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=host.docker_provider, **kwargs)
+        return host.on_machine(self, **kwargs)
 
     def _image(self, host: Host) -> docker.RemoteImage:
         """Pulled with the registry credentials of the host's provider; kept, so a rollback needs no pull."""

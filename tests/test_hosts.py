@@ -128,6 +128,19 @@ def test_a_resized_server_proves_it_answers_before_anything_is_released_onto_it(
         assert resized.urn in ready.dependencies and ev.named(f"{host}-bootstrap").urn in resized.dependencies
 
 
+def test_what_docker_keeps_on_a_machine_is_made_again_on_a_new_machine(shipped):
+    """Images and containers live on the machine, not behind its address: a replaced server (or an existing host
+    at another address) gets a new generation, and it is their replacement trigger, so `pulumi up --replace
+    <server>` sets the new machine up in one `up`, not only its commands."""
+    _, ev = shipped
+    on_machines = [r for r in ev.resources if r.type in ("docker:index/container:Container",
+                                                          "docker:index/remoteImage:RemoteImage")]
+    assert on_machines
+    generations = {_hex(ev.named(f"{h.name}-machine")) for h in ev.of_type("berth:index:Host")}
+    for resource in on_machines:
+        assert resource.replacement_trigger in generations, resource.name
+
+
 def test_an_existing_host_has_no_size_to_watch(evaluations):
     _, ev = evaluations["dbcours"]
     assert not [c for c in ev.of_type("command:remote:Command") if c.name.endswith("-resized")]

@@ -774,3 +774,19 @@ def test_an_ed25519_key_is_pkcs8_pem_and_an_openssh_public_key_as_terraform_prov
     assert state["publicKeyOpenssh"].startswith("ssh-ed25519 ")
     key = serialization.load_pem_private_key(state["privateKeyPem"].encode(), None)
     assert isinstance(key, ed25519.Ed25519PrivateKey) and len(key_id) == 40
+
+
+def test_a_connection_its_ssh_ended_says_what_ssh_said_as_docker_clis_commandconn_does():
+    """The Docker provider reaches a host through docker/cli's connhelper: when ssh exits (a refused host key),
+    the error carries its exit status and stderr (commandconn.go `handleEOF`), which is how an operator learns
+    the key was refused."""
+    from tests.e2e.plugins.dockerapi import ApiError, DockerApi
+
+    api = DockerApi("ssh://root@192.0.2.1", [])
+    api.argv = ["sh", "-c", "echo 'Host key verification failed.' >&2; exit 255"]
+    with pytest.raises(ApiError) as refused:
+        api.request("GET", "/images/json")
+    said = str(refused.value)
+    assert said.startswith("error during connect: command [sh -c echo 'Host key verification failed.' >&2; exit 255]"
+                           " has exited with exit status 255, make sure the URL is valid"), said
+    assert said.endswith("stderr=Host key verification failed.\n"), said

@@ -17,6 +17,7 @@ from tooling.evaluate import PROJECT_DIR, evaluate, secret_paths, unwrap
 STATEFUL = {
     "digitalocean:index/volume:Volume", "digitalocean:index/reservedIp:ReservedIp",
     "digitalocean:index/databaseCluster:DatabaseCluster", "digitalocean:index/databaseDb:DatabaseDb",
+    "digitalocean:index/databaseUser:DatabaseUser",
     "digitalocean:index/spacesBucket:SpacesBucket", "hcloud:index/volume:Volume", "hcloud:index/primaryIp:PrimaryIp",
 }
 SERVER_TYPES = {"digitalocean:index/droplet:Droplet", "hcloud:index/server:Server"}

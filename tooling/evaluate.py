@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
@@ -173,6 +174,7 @@ class Registration:
     ignore_changes: list[str]
     delete_before_replace: bool
     replace_on_changes: list[str]
+    replacement_trigger: Any  # the `replacement_trigger` option, as the engine compares it (None: unset)
     provider: str
     import_id: str  # the `import_` option: adopt this cloud resource if the state does not have it
     alias_names: list[str]  # earlier names (the `aliases` option) the engine looks the state up under
@@ -228,6 +230,15 @@ def secret_paths(value: Any, path: str = "") -> list[str]:
     return []
 
 
+def _replacement_trigger(request) -> Any:
+    """The request carries it as one protobuf Value; the SDK's own deserializer reads Structs."""
+    if not request.HasField("replacement_trigger"):
+        return None
+    holder = struct_pb2.Struct()
+    holder.fields["value"].CopyFrom(request.replacement_trigger)
+    return unwrap(rpc.deserialize_properties(holder, keep_unknowns=True)["value"])
+
+
 def registration(request, urn: str, id_: str) -> Registration:
     """A RegisterResource request as the engine would read it."""
     return Registration(
@@ -245,6 +256,7 @@ def registration(request, urn: str, id_: str) -> Registration:
         ignore_changes=list(request.ignoreChanges),
         delete_before_replace=request.deleteBeforeReplace,
         replace_on_changes=list(request.replaceOnChanges),
+        replacement_trigger=_replacement_trigger(request),
         provider=request.provider,
         import_id=request.importId,
         alias_names=[alias.spec.name for alias in request.aliases if alias.spec.name],

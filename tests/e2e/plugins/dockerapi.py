@@ -71,6 +71,7 @@ class _Connection(http.client.HTTPConnection):
         super().__init__("docker", timeout=timeout)
         self.argv = argv
         self.process: subprocess.Popen | None = None
+        self.ended: tuple[int, str] | None = None  # what its ssh exited with, and said, when it ended on its own
 
     def connect(self) -> None:
         ours, theirs = socket.socketpair()
@@ -80,16 +81,36 @@ class _Connection(http.client.HTTPConnection):
         self.sock = ours
 
     def close(self) -> None:
+        """http.client closes the connection itself on a reset (`getresponse`), before the caller can ask why: what
+        ssh exited with is kept. An ssh whose stdout just ended is exiting: it is given a moment to."""
         super().close()
         if self.process is not None:
-            self.process.kill()
-            self.process.wait()
+            try:
+                code = self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            else:
+                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                self.ended = (code, stderr)
             self.process = None
 
-    def failure(self) -> str:
-        if self.process is None or self.process.poll() is None:
+    def failure(self, error: BaseException | None = None) -> str:
+        """docker/cli's commandconn `handleEOF`: a connection ended by its command says what the command exited with
+        and its stderr (ssh's "Host key verification failed."); a timeout is said as it is."""
+        if isinstance(error, TimeoutError):
             return ""
-        return self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return f"command [{' '.join(self.argv)}] did not exit after EOF"
+            self.close()
+        if self.ended is None or self.ended[0] == 0:
+            return ""
+        code, stderr = self.ended
+        return (f"command [{' '.join(self.argv)}] has exited with exit status {code}, make sure the URL is valid, "
+                f"and Docker 18.09 or later is installed on the remote host: stderr={stderr}")
 
 
 @dataclass
@@ -154,7 +175,7 @@ class DockerApi:
                 answer = connection.getresponse()
                 data = answer.read()
             except (OSError, http.client.HTTPException) as error:
-                reason = connection.failure() or str(error)
+                reason = connection.failure(error) or str(error)
                 connection.close()
                 if reused and attempt == 1:  # a kept connection the daemon or ssh has closed: dial again
                     continue
