@@ -456,6 +456,10 @@ def recover(ctx: typer.Context, yes: bool = YesOption) -> None:
         c.console.print(f"pending create: {create.label}{where}", markup=False)
     if not pending:
         c.console.print("no pending creates in the state", markup=False)
+        if recovery.unlocked(probe.stdout + probe.stderr):
+            c.console.print(f"nothing to recover: stack {c.stack} is ready for `pulumi up --stack {c.stack}`",
+                            markup=False)
+            return
     c.confirm(f"Release stack {c.stack}'s lock and put its state right as above?", yes)
     c.local(commands.pulumi_cancel(c.stack))  # fails harmlessly when no update holds the lock
     for create in pending:

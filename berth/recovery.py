@@ -105,6 +105,12 @@ def lock_holders(cli_output: str) -> list[LockHolder] | None:
     return [LockHolder(m["user"], m["host"], int(m["pid"]), m["since"]) for m in _HOLDER.finditer(cli_output)]
 
 
+def unlocked(cli_output: str) -> bool:
+    """The lock probe took the lock, so nobody held it: a DIY backend then refuses the stack's own name (`a stack
+    named X already exists`, backend.go `renameStack`). Any other answer (another backend) proves nothing."""
+    return _LOCKED not in cli_output and "already exists" in cli_output
+
+
 def locked_message(stack: str, holders: list[LockHolder], doing: str) -> str:
     """Berth's words for an operation the stack's lock refused: whose lock, and what to do."""
     who = ", ".join(map(str, holders)) or "another operation"

@@ -4,6 +4,7 @@ outputs, a rollback or maintenance through preview and up) runs against the real
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -432,3 +433,33 @@ def test_outside_the_project_pulumis_no_project_error_is_one_berth_line(tmp_path
     assert result.output == (f"no Pulumi.yaml in {tmp_path.resolve()} or above it: run berth in the Berth project "
                              f"directory, where Pulumi.yaml and your Pulumi.<stack>.yaml are (cd {PROJECT_DIR}), "
                              "choosing the stack with --stack\n")
+
+
+class PulumiAnswers:
+    """The Pulumi CLI as `berth recover` asks it: an export, the lock probe, and whatever it runs after."""
+
+    def __init__(self, export: dict, probe: str) -> None:
+        self.export, self.probe, self.calls = export, probe, []
+
+    def __call__(self, argv, capture=False, stdout=None, input=None):
+        self.calls.append(argv)
+        if argv[:3] == ["pulumi", "stack", "export"]:
+            return subprocess.CompletedProcess(argv, 0, json.dumps({"deployment": self.export}), "")
+        if argv[:3] == ["pulumi", "stack", "rename"]:
+            return subprocess.CompletedProcess(argv, 255, "", self.probe)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+@pytest.mark.parametrize("probe, cancels", [
+    ("error: a stack named organization/berth/production already exists\n", False),  # the probe took the lock
+    ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the "
+     "lock file with `pulumi cancel`.\n  file:///state/.pulumi/locks/organization/berth/production/x.json: created by "
+     "ann@laptop (pid 4242) at 2026-12-07T06:00:00Z\n", True),
+    ("error: [409] Conflict: Another update is currently in progress.\n", True),  # another backend: unknown, cancel
+])
+def test_recover_cancels_only_what_may_hold_the_lock(probe, cancels):
+    runner = PulumiAnswers({"resources": []}, probe)
+    result = CliRunner().invoke(app, ["recover", "--yes"], obj=Context("production", runner=runner))
+    assert result.exit_code == 0, result.output
+    assert (["pulumi", "cancel", "--stack", "production", "--yes"] in runner.calls) is cancels, runner.calls
+    assert ("nothing to recover" in result.output) is not cancels
