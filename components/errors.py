@@ -109,6 +109,14 @@ def _suggested_name(loc: tuple) -> str:
     return "NAME"
 
 
+def _env_form(loc: tuple) -> str:
+    """Kamal's simple env form (`env: {RAILS_ENV: production}`) is Berth's env.clear."""
+    if len(loc) >= 2 and loc[-2] == "env":
+        return (f"; a value goes under {key_path(loc[:-1])}.clear ({loc[-1]}: ...), a secret's name under "
+                f"{key_path(loc[:-1])}.secret, as Kamal's env clear and secret")
+    return ""
+
+
 def from_pydantic(errors: list[dict[str, Any]], keys_at: Callable[[tuple], list[str]],
                   homes: Callable[[str], list[str]] = lambda key: []) -> list[Problem]:
     """Turn pydantic's error list into Problems with key paths and plain wording."""
@@ -117,7 +125,9 @@ def from_pydantic(errors: list[dict[str, Any]], keys_at: Callable[[tuple], list[
         loc = tuple(error["loc"])
         path = key_path(loc)
         kind = error["type"]
-        shown = "" if _quiet(loc) else f" (got {error.get('input')!r})"
+        given = error.get("input")
+        # As the file says it: YAML's true/false, not Python's True/False.
+        shown = "" if _quiet(loc) else f" (got {str(given).lower() if isinstance(given, bool) else repr(given)})"
         if kind == "missing":
             message = "is required"
         elif kind == "extra_forbidden":
@@ -126,7 +136,7 @@ def from_pydantic(errors: list[dict[str, Any]], keys_at: Callable[[tuple], list[
             elsewhere = [f"berth:{h}" for h in homes(str(loc[-1])) if h.rsplit(".", 1)[0] != key_path(loc[:-1])]
             message = "is not a known key" + (f"; did you mean {close[0]!r}?" if close else
                                               f"; it belongs under {' or '.join(elsewhere)}: check its indentation"
-                                              if elsewhere else "")
+                                              if elsewhere else _env_form(loc))
         elif kind == "secret_name":
             name = _suggested_name(loc)
             message = (f"is not the name of a berth:secrets entry (a NAME in capitals). If it is the credential "
@@ -135,7 +145,9 @@ def from_pydantic(errors: list[dict[str, Any]], keys_at: Callable[[tuple], list[
         elif kind == "value_error":
             message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
         elif kind == "literal_error":
-            message = f"expected {error['ctx']['expected']}{shown}"
+            message = f"expected {error['ctx']['expected']}{shown}" + (
+                f"; Kamal's ssl: {str(given).lower()} is {'letsencrypt' if given else 'external'} here"
+                if loc[-1:] == ("ssl",) and isinstance(given, bool) else "")
         else:
             message = f"{error['msg'][0].lower()}{error['msg'][1:]}{shown}"
         problems.append(Problem(path, message))

@@ -77,6 +77,10 @@ BAD_INPUTS = {
                                                            "publish": "0.0.0.0:7700"}}),
                               "berth:accessories.search:"),
     "unknown key": (dict(proxyy={"hosts": []}), "berth:proxyy: is not a known key; did you mean 'proxy'?"),
+    "kamal's simple env form": (dict(env={"RAILS_ENV": "production"}),
+                                "berth:env.RAILS_ENV: is not a known key; a value goes under berth:env.clear "
+                                "(RAILS_ENV: ...), a secret's name under berth:env.secret"),
+    "kamal's ssl: true": (dict(proxy__ssl=True), "(got true); Kamal's ssl: true is letsencrypt here"),
     "nested unknown key": (dict(servers={"web": {"cout": 1}}), "did you mean 'count'?"),
     "letsencrypt on three hosts": (dict(servers={"web": {"count": 3}}), "berth:proxy.ssl:"),
     "postgres accessory with two hosts": (
