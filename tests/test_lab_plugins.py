@@ -469,6 +469,9 @@ def test_a_droplet_boots_with_the_user_data_and_the_accounts_keys_and_reads_back
         do["SshKey"].create(Config(), "k2", {"name": "again", "publicKey": KEY + " other-comment"})
     listed = package("digitalocean").invokes["digitalocean:index/getSshKeys:getSshKeys"](Config(), {}, False)
     assert [k["id"] for k in listed["sshKeys"]] == [77, int(key_id)]
+    # Read back: the key's own record, or a key the account already had (refresh keeps both).
+    assert do["SshKey"].read(Config(), key_id, key, {})["fingerprint"] == key["fingerprint"]
+    assert do["SshKey"].read(Config(), "77", {}, {})["fingerprint"] == listed["sshKeys"][0]["fingerprint"]
     user_data = "#cloud-config\nusers: [default]\n"
     inputs = {"name": "web-1", "image": "debian-12-x64", "size": "s-1vcpu-2gb", "region": "NYC3",
               "sshKeys": [key["fingerprint"], "77"], "userData": user_data, "tags": ["shop-prod"], "ipv6": True}
@@ -581,7 +584,8 @@ def test_a_hetzner_server_takes_its_primary_ip_and_a_type_change_leaves_it_off(l
     assert [p for p, _ in primary.problems({"type": "ipv4"})] == ["location"]
     ip_id, ip = primary.create(Config(), "ip", berth_ip)
     assert ip_id.isdigit() and ip["assigneeId"] == 0
-    key_id, _ = hc["SshKey"].create(Config(), "k", {"name": "berth-key", "publicKey": KEY})
+    key_id, created = hc["SshKey"].create(Config(), "k", {"name": "berth-key", "publicKey": KEY})
+    assert hc["SshKey"].read(Config(), key_id, created, {})["fingerprint"] == created["fingerprint"]
     with pytest.raises(Failed, match=r"SSH key with the same fingerprint already exists \(uniqueness_error\)"):
         hc["SshKey"].create(Config(), "k", {"name": "again", "publicKey": KEY})
     user_data = "#cloud-config\n"

@@ -125,3 +125,8 @@ def account_key_list(records: labcloud.Records) -> list[dict]:
     keys += [{"id": r["id"], "name": r["name"], "publicKey": r["publicKey"], "fingerprint": r["fingerprint"]}
              for r in records.all("sshkey")]
     return keys
+
+
+def account_key(records: labcloud.Records, id_: str) -> dict | None:
+    """The key an SshKey resource reads back: its own record, else a key already in the account."""
+    return records.get("sshkey", id_) or next((k for k in account_key_list(records) if k["id"] == id_), None)

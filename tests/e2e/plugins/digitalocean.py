@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 from . import labcloud
-from .clouds import CloudKind, Lab, PreviewOnly, account_key_list, kind, ssh_keys_answer
+from .clouds import CloudKind, Lab, PreviewOnly, account_key, account_key_list, kind, ssh_keys_answer
 from .labcloud import godo_error, require
 from .schema import Diff, Schema
 from .server import Failed, Package
@@ -179,8 +179,7 @@ class SshKey(CloudKind):
         return {"name": record["name"], "publicKey": record["publicKey"], "fingerprint": record["fingerprint"]}
 
     def look(self, lab, id_, state, inputs):
-        record = lab.records.get("sshkey", id_) or next(
-            (k for k in account_key_list(lab.records) if k["id"] == id_), None)
+        record = account_key(lab.records, id_)
         return None if record is None else self._state(record)
 
     def change(self, lab, id_, olds, news):

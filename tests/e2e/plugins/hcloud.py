@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 
 from . import labcloud
-from .clouds import CloudKind, Lab, account_key_list, kind, ssh_keys_answer
+from .clouds import CloudKind, Lab, account_key, account_key_list, kind, ssh_keys_answer
 from .labcloud import PROTECTED, hcloud_error, hcloud_framework_error, require
 from .server import Failed, Package
 from .wire import has_unknown
@@ -81,8 +81,7 @@ class SshKey(CloudKind):
                 "labels": record.get("labels") or {}}
 
     def look(self, lab, id_, state, inputs):
-        record = lab.records.get("sshkey", id_) or next(
-            (k for k in account_key_list(lab.records) if k["id"] == id_), None)
+        record = account_key(lab.records, id_)
         return None if record is None else self._state(record)
 
     def change(self, lab, id_, olds, news):
