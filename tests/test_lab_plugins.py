@@ -4,6 +4,9 @@ in tests/e2e show the behaviour these facts produce on real hosts."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.e2e.plugins import PACKAGES, package, wire
@@ -234,7 +237,6 @@ def test_the_lab_says_a_refused_host_key_as_pulumi_commands_go_client_does(tmp_p
 import hashlib  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from tests.e2e.plugins import labcloud  # noqa: E402
@@ -794,3 +796,40 @@ def test_a_connection_its_ssh_ended_says_what_ssh_said_as_docker_clis_commandcon
     assert said.startswith("error during connect: command [sh -c echo 'Host key verification failed.' >&2; exit 255]"
                            " has exited with exit status 255, make sure the URL is valid"), said
     assert said.endswith("stderr=Host key verification failed.\n"), said
+
+
+def test_the_wire_signatures_are_the_sdks():
+    """wire.py writes the engine's signatures out (a plugin starts without the SDK's runtime); they are the
+    pinned Python SDK's, which mirror sdk/go/common/resource/sig/sig.go."""
+    from pulumi.runtime import rpc
+
+    assert (wire._special_sig_key, wire._special_secret_sig, wire.UNKNOWN_TEXT) == (
+        rpc._special_sig_key, rpc._special_secret_sig, rpc.UNKNOWN)
+
+
+def test_a_plugin_starts_without_the_sdks_runtime_and_serves_the_engines_protocol():
+    """The launcher's bare `pulumi` packages (plugins/__main__.py): the generated protocol modules load, the
+    SDK's runtime does not, and the plugin prints its port and answers GetPluginInfo as the engine asks it."""
+    import os
+    import signal
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc
+
+    from tests.e2e.plugins import ROOT
+
+    plugin = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "tests.e2e.plugins", "random"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        port = int(plugin.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            info = provider_pb2_grpc.ResourceProviderStub(channel).GetPluginInfo(empty_pb2.Empty(), timeout=10)
+        assert info.version
+    finally:
+        os.killpg(plugin.pid, signal.SIGINT)
+        _, imports = plugin.communicate(timeout=10)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in imports.splitlines() if line.startswith("import time:")}
+    assert "pulumi.runtime.proto.provider_pb2" in loaded
+    assert not {"pulumi.runtime.rpc", "pulumi.automation", "pulumi.runtime.stack"} & loaded

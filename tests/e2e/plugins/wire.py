@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import struct_pb2
-from pulumi.runtime.rpc import UNKNOWN as UNKNOWN_TEXT
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
+
+# The engine's signatures (sdk/go/common/resource/sig/sig.go `Key`, `Secret`, `UnknownStringValue`), written
+# here rather than imported from the Python SDK's `pulumi.runtime.rpc`, which loads the whole SDK: a plugin
+# starts without it (plugins/__main__.py). tests/test_lab_plugins.py pins them to the SDK's.
+_special_sig_key = "4dabf18193072939515e22adb298388d"
+_special_secret_sig = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN_TEXT = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 class _Unknown:
