@@ -17,15 +17,18 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pulumi import automation as auto
 from rich.console import Console
 
 from components.render.hostkeys import too_old
 
 from . import backend, commands, hostkeys, recovery
 from .outputs import HostAccess, StackOutputs
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
 
 Runner = Callable[..., subprocess.CompletedProcess]
 DEFAULT_STACK = "production"
@@ -97,6 +100,11 @@ class Context:
                 self.fail(f"stack {self.stack} has no outputs yet: run `pulumi up --stack {self.stack}` first")
         return self.loaded_outputs
 
+    @property
+    def stack_file(self) -> Path:
+        """`Pulumi.<stack>.yaml` beside Pulumi.yaml, in the project directory berth runs in."""
+        return Path.cwd() / f"Pulumi.{self.stack.rsplit('/', 1)[-1]}.yaml"
+
     def hosts(self, role: str | None, host: str | None) -> list[HostAccess]:
         try:
             return self.outputs.select(role, host)
@@ -124,7 +132,7 @@ class Context:
 
         try:
             return engine.select(self.stack, Path.cwd())
-        except auto.CommandError as error:
+        except engine.automation().CommandError as error:
             if NO_PROJECT in str(error):
                 self.fail(no_project(Path.cwd()))
             self.fail(f"cannot open stack {self.stack}: {str(error).strip().splitlines()[-1]}")
@@ -316,43 +324,64 @@ def proxy_logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow"
 # --- Deploy: changes go through `pulumi up`, after a preview and a question ------------------------------
 
 def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question: str | None = None) -> None:
-    """Set config, ask, then `pulumi up` (or put the config back). The question is about the preview of exactly
-    what `pulumi up` will do, unless the caller knows that already (`question`: a rollback, which changes the
+    """Ask, then `pulumi up` with the new settings. The question is about the preview of exactly what
+    `pulumi up` will do, unless the caller knows that already (`question`: a rollback, which changes the
     release alone), which spares the program's second run.
 
-    The preview and the up run the program inline through the Automation API (berth/engine.py): the
-    real CLI and engine, without the Python language host and its virtualenv."""
+    The program runs inline (berth/engine.py): the real CLI and engine, without the Python language host and
+    its virtualenv. Until the up starts, the stack file can be put back as it was: a "no", a failed preview or
+    another operator's lock leaves the stack as it was."""
+    stack_file = c.stack_file
+    before = stack_file.read_bytes() if stack_file.exists() else None
+
+    def put_back() -> None:
+        if before is None:
+            stack_file.unlink(missing_ok=True)
+        else:
+            stack_file.write_bytes(before)
+
     if question is not None:  # asked before anything is set: a "no" leaves the stack as it was
         c.confirm(question, yes)
-    previous = {key: c.call(commands.pulumi_get(c.stack, key), capture=True) for key in settings}
+    else:
+        for key, value in settings.items():
+            _exit(c.local(commands.pulumi_set(c.stack, key, value)))
+        settings = {}  # set: the preview reads them from the stack file, and so does the up
+        try:
+            _preview(c, what)
+            c.confirm(f"{what}: apply the preview above?", yes)
+        except typer.Exit:
+            put_back()
+            raise
+    _up(c, what, settings, put_back)
 
-    def put_back() -> None:  # the stack's settings as they were: nothing was applied
-        for key, result in previous.items():
-            argv = (commands.pulumi_set(c.stack, key, result.stdout.strip()) if result.returncode == 0
-                    else commands.pulumi_rm(c.stack, key))
-            c.call(argv, capture=True)
 
-    for key, value in settings.items():
-        _exit(c.local(commands.pulumi_set(c.stack, key, value)))
+def _preview(c: Context, what: str) -> None:
+    from . import engine
+
     stack = c.engine_stack()
     try:
-        if question is None:
-            try:
-                stack.preview(diff=True, on_output=c.echo)
-            except auto.CommandError:
-                c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
-            c.confirm(f"{what}: apply the preview above?", yes)
-    except typer.Exit:
-        put_back()
-        raise
+        stack.preview(diff=True, on_output=c.echo)
+    except engine.automation().CommandError:
+        c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
+
+
+def _up(c: Context, what: str, settings: dict[str, str], put_back: Callable[[], None]) -> None:
+    """`pulumi up`, saving `settings` to the stack file as it starts (`--config`)."""
+    from . import engine
+
+    shown = "".join(f" --config berth:{key}={value}" for key, value in settings.items())
+    c.console.print(f"$ pulumi up --stack {c.stack}{shown}", style="dim", markup=False)
     with c.timed(what):
         try:
-            stack.up(on_output=c.echo)
-        except auto.CommandError as error:
+            engine.up(c.stack, Path.cwd(), settings, on_output=c.echo)
+        except engine.UpFailed as error:
             holders = recovery.lock_holders(str(error))
             if holders is not None:  # another operation runs: this one never started
                 put_back()
                 c.fail(recovery.locked_message(c.stack, holders, what))
+            if NO_PROJECT in str(error):
+                put_back()
+                c.fail(no_project(Path.cwd()))
             c.explain_refused_keys(str(error))
             c.fail(f"pulumi up failed ({what}); the output above says where")
 
@@ -364,11 +393,17 @@ def maintenance(ctx: typer.Context, state: str = typer.Argument(..., help="on or
     c: Context = ctx.obj
     if state not in ("on", "off"):
         c.fail("maintenance takes on or off")
+    from . import engine
+
+    engine.warm(c.stack_file)  # the program's modules load while the CLI reads the outputs and previews
     c.outputs  # noqa: B018 - the stack must exist and have been deployed
     settings = {"maintenance": "true" if state == "on" else "false"}
     if message is not None:
         settings["maintenanceMessage"] = message
     _change(c, settings, f"maintenance {state} for stack {c.stack}", yes)
+
+
+@app.command(rich_help_panel="Deploy")
 
 
 @app.command(rich_help_panel="Deploy")
@@ -382,19 +417,27 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
         c.console.print(f"current: {c.outputs.version}; roll back with: berth --stack {c.stack} rollback VERSION",
                         markup=False)
         return
+    from . import engine
+
+    engine.warm(c.stack_file)  # the program's modules load while the CLI reads the outputs
     if version == c.outputs.version:
         c.fail(f"stack {c.stack} runs {version} already")
     # A version is a release and nothing else (the stack's invariant, tests/test_stacks.py): what changes needs no
-    # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls.
-    h = c.outputs.select()[0]
-    kept = c.ssh(h, commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service, c.outputs.primary_role))),
-                 capture=True)
-    versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
-    pulled = "kept on the hosts, so nothing is pulled" if version in versions else \
-        f"not among the versions kept on {h.name}, so the hosts pull it from the registry"
+    # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls,
+    # for the question; --yes asks none, and spares the look.
     what = f"roll stack {c.stack} back to {version} (now {c.outputs.version})"
+    pulls = ""
+    if not yes:
+        h = c.outputs.select()[0]
+        kept = c.ssh(h, commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service,
+                                                                                    c.outputs.primary_role))),
+                     capture=True)
+        versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
+        pulls = "; " + version + (" is kept on the hosts, so nothing is pulled" if version in versions else
+                                  f" is not among the versions kept on {h.name}, so the hosts pull it from the "
+                                  "registry")
     question = (f"{what}: the app's containers of every role are replaced, kamal-proxy switches after their health "
-                f"checks, nothing else changes; {version} is {pulled}. Go ahead?")
+                f"checks, nothing else changes{pulls}. Go ahead?")
     _change(c, {"version": version}, what, yes, question)
 
 
@@ -499,10 +542,13 @@ def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, 
         c.console.print(f"{target.name} ({target.address}): its old host key is forgotten "
                         f"({', '.join(files) or 'none'}); `pulumi up --refresh` finds what is gone and sets the host "
                         "up again", markup=False)
+    from . import engine
+
+    CommandError = engine.automation().CommandError  # noqa: N806
     stack = c.engine_stack()
     try:
         stack.preview(diff=True, refresh=True, replace=[generation], on_output=c.echo)
-    except auto.CommandError as error:
+    except CommandError as error:
         c.echo(str(error).strip()[-3000:])
         c.explain_refused_keys(str(error))
         c.fail("the preview failed; nothing was changed on the hosts")
@@ -510,7 +556,7 @@ def rebuilt(ctx: typer.Context, host: str = typer.Argument(..., help="The host, 
     with c.timed(f"set {target.name} up again"):
         try:
             stack.up(refresh=True, replace=[generation], on_output=c.echo)
-        except auto.CommandError as error:
+        except CommandError as error:
             c.explain_refused_keys(str(error))
             c.fail(f"pulumi up failed (setting {target.name} up again); the output above says where")
 

@@ -58,14 +58,6 @@ def pulumi_set(stack: str, key: str, value: str) -> list[str]:
     return ["pulumi", "config", "set", "--stack", stack, f"berth:{key}", value]
 
 
-def pulumi_get(stack: str, key: str) -> list[str]:
-    return ["pulumi", "config", "get", "--stack", stack, f"berth:{key}"]
-
-
-def pulumi_rm(stack: str, key: str) -> list[str]:
-    return ["pulumi", "config", "rm", "--stack", stack, f"berth:{key}"]
-
-
 def pulumi_selected_stack() -> list[str]:
     return ["pulumi", "stack", "--show-name"]
 

@@ -3,21 +3,32 @@
 `pulumi up` starts the Python language host, which needs the project's virtualenv to be found and
 complete. Running the program inline (`program=`) lets the Automation API serve the language runtime from
 this process instead: the CLI and the engine are the real ones, the program is the same `__main__.py`, and
-no language host is involved. `berth` uses it for the verbs that change a stack (rollback, maintenance);
-the real-host suite uses it for every `preview` and `up`.
+no language host is involved. The real-host suite uses it for every `preview` and `up`.
+
+`berth`'s changes (rollback, maintenance) run `up` as the Automation API runs an inline program, without
+its calls around it: it serves the same language runtime and starts the CLI once (`up`).
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import importlib
 import os
 import runpy
-from collections.abc import Callable
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from concurrent import futures
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pulumi
-from pulumi import automation as auto
+if TYPE_CHECKING:
+    from pulumi import automation as auto
 
-from components.settings import STACK_FILE_ENV
+# The Pulumi SDK and the program's modules are imported where they are used: `warm` loads them on a thread
+# while berth waits on the CLI, and a berth verb that never runs the program never loads them.
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -27,6 +38,11 @@ PROJECT = "berth"  # Pulumi.yaml's name; the workspace reads the file itself fro
 def program(work_dir: Path) -> Callable[[], None]:
     """The program, reading `Pulumi.<stack>.yaml` from `work_dir` (an inline program runs in this
     process, whose working directory is not the project's)."""
+    _warmed()
+
+    import pulumi
+
+    from components.settings import STACK_FILE_ENV
 
     def run() -> None:
         stack_file = Path(work_dir) / f"Pulumi.{pulumi.get_stack()}.yaml"
@@ -41,6 +57,9 @@ def program(work_dir: Path) -> Callable[[], None]:
 
 def pulumi_command(cli: str | os.PathLike | None = None) -> auto.PulumiCommand | None:
     """The CLI at `cli` (its path), or the one on PATH."""
+    _warmed()
+    from pulumi import automation as auto
+
     if cli is None:
         return None
     return auto.PulumiCommand(root=str(Path(cli).resolve().parent.parent))
@@ -49,6 +68,129 @@ def pulumi_command(cli: str | os.PathLike | None = None) -> auto.PulumiCommand |
 def select(stack: str, work_dir: Path, env: dict[str, str] | None = None, cli: str | os.PathLike | None = None,
            create: bool = False) -> auto.Stack:
     """The stack `stack` of the project in `work_dir`, with the Berth program inline."""
+    _warmed()
+    from pulumi import automation as auto
+
     options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=env, pulumi_command=pulumi_command(cli))
     chooser = auto.create_or_select_stack if create else auto.select_stack
     return chooser(stack, project_name=PROJECT, program=program(work_dir), opts=options)
+
+
+def warm(stack_file: Path | None = None) -> None:
+    """Load what the program imports on a thread, while berth waits on the CLI and the hosts: the Pulumi SDK,
+    Berth's components and the provider SDKs the stack uses (about 1 s of Python for a stack behind Cloudflare)
+    would otherwise load only once the engine asks the program to run. A subprocess berth waits on releases
+    the interpreter's lock, so the two overlap.
+
+    First the modules `__main__.py` imports (read from it, so the list never drifts); every use of the SDK here
+    waits for those (`_warmed`), as two threads importing one package at once see it half-initialized. Then
+    the provider SDKs, each behind components/sdk.py's own lock, which the program waits on if it gets there
+    first."""
+    if _imported.is_set() or _warming.is_set():
+        return
+    _warming.set()
+
+    def load() -> None:
+        try:
+            names = ["pulumi", "pulumi.automation._server", "components.settings", "components.sdk"]
+            for node in ast.walk(ast.parse(PROGRAM.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.append(node.module)
+                elif isinstance(node, ast.Import):
+                    names.extend(alias.name for alias in node.names)
+            for name in names:
+                with contextlib.suppress(Exception):  # the program's own import says it, with its traceback
+                    importlib.import_module(name)
+        finally:
+            _imported.set()
+        from components import sdk
+
+        for name in provider_sdks(stack_file):
+            with contextlib.suppress(Exception):
+                getattr(sdk, name).load()
+
+    threading.Thread(target=load, name="berth-warm", daemon=True).start()
+
+
+_warming, _imported = threading.Event(), threading.Event()
+
+
+def _warmed() -> None:
+    if _warming.is_set():
+        _imported.wait()
+
+
+def provider_sdks(stack_file: Path | None) -> list[str]:
+    """The provider SDKs (components/sdk.py) the program loads for the stack in `stack_file`, in the order it
+    first needs them: the origin's Cloudflare ranges, then each host's resources. Only a hint for `warm`: were
+    it wrong, the program would load what it needs itself, later."""
+    import yaml
+
+    try:
+        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {} if stack_file else {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        config = {}
+    cloud = config.get("berth:cloud") if isinstance(config.get("berth:cloud"), dict) else {}
+    return [*(["cloudflare"] if "berth:dns" in config else []), "random", "remote", "tls", "docker",
+            *{"digitalocean": ["digitalocean"], "hetzner": ["hcloud"]}.get(cloud.get("provider"), [])]
+
+
+def automation():
+    """The Automation API, once `warm` is done importing it."""
+    _warmed()
+    from pulumi import automation as auto
+
+    return auto
+
+
+class UpFailed(Exception):
+    """`pulumi up` ended non-zero; the text is the CLI's own (its errors, then its progress)."""
+
+
+def up_argv(stack: str, address: str, config: Mapping[str, str]) -> list[str]:
+    """What the Automation API runs for an inline program's `up` (sdk/python/lib/pulumi/automation/_stack.py
+    `Stack.up`): the engine reaches the program at `--client`. `--config` saves each setting to the stack file
+    before the update, as `pulumi config set` would, in the same start of the CLI."""
+    settings = [f"--config=berth:{key}={value}" for key, value in config.items()]
+    return ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack, *settings,
+            f"--client={address}", "--exec-kind", "auto.inline"]
+
+
+def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callable[[str], None]) -> None:
+    """One `pulumi up` of the program, inline: the CLI started once, its progress streamed line by line.
+
+    The Automation API's `Stack.up` also runs `pulumi version` and `pulumi stack select` before, and two
+    `pulumi stack output` and a `pulumi stack history` after, for a result berth does not read: about 1.2 s of
+    a rollback's time on the lab's machine."""
+    _warmed()
+    import grpc
+    from pulumi.automation._server import LanguageServer  # the runtime the Automation API serves (pinned SDK)
+    from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+    from pulumi.runtime.proto import language_pb2_grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageServer(program(work_dir)), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        cli = subprocess.Popen(up_argv(stack, f"127.0.0.1:{port}", config), cwd=work_dir, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        errors: list[str] = []
+
+        def read_errors() -> None:  # the CLI's own errors (a lock, a missing project) reach the operator as said
+            for line in cli.stderr:
+                errors.append(line)
+                sys.stderr.write(line)
+
+        reader = threading.Thread(target=read_errors, daemon=True)
+        reader.start()
+        said = []
+        for line in cli.stdout:
+            said.append(line)
+            on_output(line.rstrip("\n"))
+        code = cli.wait()
+        reader.join()
+    finally:
+        server.stop(0)
+    if code != 0:
+        raise UpFailed("".join(errors) + "".join(said))

@@ -111,6 +111,10 @@ class Sdk:
                 self._names = {name: getattr(module, name) for module in loaded + shared for name in module.__all__}
             return self._names
 
+    def load(self) -> None:
+        """Load the modules now (berth/engine.py `warm` does, on a thread, before the program needs them)."""
+        self._load()
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # no SDK exports one; `__wrapped__` and the like, asked by tools, load nothing
             raise AttributeError(name)

@@ -463,3 +463,37 @@ def test_recover_cancels_only_what_may_hold_the_lock(probe, cancels):
     assert result.exit_code == 0, result.output
     assert (["pulumi", "cancel", "--stack", "production", "--yes"] in runner.calls) is cancels, runner.calls
     assert ("nothing to recover" in result.output) is not cancels
+
+
+def test_a_change_runs_the_up_the_automation_api_runs_for_an_inline_program_and_nothing_around_it(tmp_path):
+    """berth/engine.py starts the CLI as the pinned SDK's `Stack.up` does for an inline program (the same
+    arguments, the program reached at --client), plus --config for the settings; the SDK's own calls before
+    and after (`version`, `stack select`, two `stack output`, `stack history`) are the ones berth leaves out."""
+    from pulumi import automation as auto
+    from pulumi.automation._cmd import CommandResult
+
+    from berth import engine
+
+    calls: list[list[str]] = []
+
+    class Recording(auto.PulumiCommand):
+        def __init__(self):  # no `pulumi version`: nothing here runs a CLI
+            self.command, self.version = "pulumi", None
+
+        def run(self, args, cwd, additional_env, on_output=None, on_error=None):
+            calls.append(list(args))
+            history = [{"kind": "update", "startTime": "2026-12-07T10:00:00.000000Z", "message": "",
+                        "environment": {}, "config": {}, "result": "succeeded"}]
+            return CommandResult(stdout=json.dumps(history) if args[:2] == ["stack", "history"] else "{}",
+                                 stderr="", code=0)
+
+    workspace = auto.LocalWorkspace(work_dir=str(tmp_path), pulumi_command=Recording(), program=lambda: None)
+    auto.Stack.select("production", workspace).up()
+    (sdk_up,) = [args for args in calls if args[:1] == ["up"]]
+    address = next(arg for arg in sdk_up if arg.startswith("--client="))
+    ours = engine.up_argv("production", address.removeprefix("--client="), {"version": "v1"})
+    assert ours[0] == "pulumi" and "--config=berth:version=v1" in ours
+    assert "--non-interactive" in ours  # the SDK's PulumiCommand.run adds it to every command (_cmd.py)
+    assert sorted(a for a in ours[1:] if not a.startswith("--config") and a != "--non-interactive") == sorted(sdk_up)
+    assert [args[:2] for args in calls if args[:1] != ["up"]] == [
+        ["stack", "select"], ["stack", "output"], ["stack", "output"], ["stack", "history"]]
