@@ -4,8 +4,10 @@ API), its SSH and docker commands reaching the lab's hosts."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,11 @@ BERTH = Path(sys.executable).parent / "berth"
 class Result:
     exit_code: int
     output: str
+    lines: tuple[tuple[float, str], ...] = ()  # (seconds from the start, line) as they came: make bench-release
+
+    def when(self, pattern: str) -> float | None:
+        """When the first line matching `pattern` came."""
+        return next((at for at, line in self.lines if re.search(pattern, line)), None)
 
 
 _OWN = object()
@@ -36,3 +43,22 @@ class Ops:
                                 timeout=timeout, check=False)
         self.deployment.adopt()
         return Result(result.returncode, result.stdout + result.stderr)
+
+    def timed(self, *args: str, timeout: int = 600) -> Result:
+        """`berth [--stack <stack>] <args>`, each line of its output (merged) timed as it arrives."""
+        self.deployment.write()
+        stack = self.deployment.stack_name if self.stack is _OWN else self.stack
+        started = time.monotonic()
+        berth = subprocess.Popen([str(BERTH), *(["--stack", stack] if stack else []), *args], cwd=self.deployment.work,
+                                 env=self.deployment.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        try:
+            for line in berth.stdout:
+                lines.append((time.monotonic() - started, line.rstrip("\n")))
+            code = berth.wait(timeout=max(1, timeout - (time.monotonic() - started)))
+        finally:
+            if berth.poll() is None:
+                berth.kill()
+        lines.append((time.monotonic() - started, ""))  # the end
+        self.deployment.adopt()
+        return Result(code, "\n".join(line for _, line in lines), tuple(lines))
