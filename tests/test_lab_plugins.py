@@ -782,6 +782,24 @@ def test_an_ed25519_key_is_pkcs8_pem_and_an_openssh_public_key_as_terraform_prov
     assert isinstance(key, ed25519.Ed25519PrivateKey) and len(key_id) == 40
 
 
+@pytest.mark.parametrize(("algorithm", "named"), [("ED25519", "ED25519"), ("ECDSA", "ECDSA"), ("RSA", "RSA")])
+def test_a_cert_request_is_signed_by_its_key_and_names_its_algorithm(algorithm, named):
+    """resource_cert_request.go signs with the key it is given and reports that key's algorithm
+    (`key_algorithm`, one of internal/provider/types.go `Algorithm`); an ED25519 key signs with PureEd25519, no hash."""
+    from cryptography import x509
+
+    tls = {k.token.split(":")[-1]: k for k in package("tls").kinds}
+    _, key = tls["PrivateKey"].create(Config(), "origin-key", {"algorithm": algorithm, "rsaBits": 2048,
+                                                               "ecdsaCurve": "P256"})
+    _, request = tls["CertRequest"].create(Config(), "origin-csr", {
+        "privateKeyPem": key["privateKeyPem"], "subject": {"commonName": "shop.example"},
+        "dnsNames": ["shop.example"]})
+    assert request["keyAlgorithm"] == named
+    csr = x509.load_pem_x509_csr(request["certRequestPem"].encode())
+    assert csr.is_signature_valid
+    assert csr.subject.rfc4514_string() == "CN=shop.example"
+
+
 def test_a_connection_its_ssh_ended_says_what_ssh_said_as_docker_clis_commandconn_does():
     """The Docker provider reaches a host through docker/cli's connhelper: when ssh exits (a refused host key),
     the error carries its exit status and stderr (commandconn.go `handleEOF`), which is how an operator learns

@@ -127,7 +127,7 @@ def _rollback_breakdown(rolled_back) -> list[str]:
 def _first_release_breakdown(world) -> list[str]:
     """Where a first release's time goes: the shop stack (accessories, release command) on a fresh host."""
     host = world.add_host()
-    shop = world.deployment("bench-shop", servers={"web": {"hosts": [host.address]}}, jobs=None)
+    shop = world.deployment("bench-shop", servers={"web": {"hosts": [host.address]}, "jobs": None})
     started = time.monotonic()
     up = shop.up()
     total = time.monotonic() - started
@@ -153,8 +153,10 @@ def _hosts_in_parallel(world) -> list[str]:
     times, runs, starts = {}, {}, {}
     for count in (1, 4):
         hosts = [world.add_host() for _ in range(count)]
-        stack = world.deployment(f"bench-{count}-hosts", servers={"web": {"hosts": [h.address for h in hosts]}},
-                                 jobs=None, accessories=None, backups=None, assetPath=None, releaseCommand=None)
+        # "jobs": None under servers drops the test stack's jobs role (and its host): one web host, or four
+        stack = world.deployment(f"bench-{count}-hosts", servers={"web": {"hosts": [h.address for h in hosts]},
+                                                                  "jobs": None},
+                                 accessories=None, backups=None, assetPath=None, releaseCommand=None)
         assert stack.up().ok
         started = time.monotonic()
         up = stack.up(version="v2")

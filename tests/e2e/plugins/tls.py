@@ -90,7 +90,7 @@ class CertRequest(Kind):
     def create(self, config, name, inputs):
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
         from cryptography.x509.oid import NameOID
 
         key = serialization.load_pem_private_key(inputs["privateKeyPem"].encode(), None)
@@ -106,8 +106,13 @@ class CertRequest(Kind):
         if inputs.get("dnsNames"):
             builder = builder.add_extension(x509.SubjectAlternativeName(
                 [x509.DNSName(n) for n in inputs["dnsNames"]]), critical=False)
-        csr = builder.sign(key, hashes.SHA256())
-        algorithm = "ECDSA" if isinstance(key, ec.EllipticCurvePrivateKey) else "RSA"
+        # The key's algorithm, as the provider names it (internal/provider/types.go `Algorithm`: RSA, ECDSA, ED25519); an
+        # ED25519 key signs with PureEd25519, which takes no hash (Go's x509.CreateCertificateRequest).
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            csr, algorithm = builder.sign(key, None), "ED25519"
+        else:
+            csr = builder.sign(key, hashes.SHA256())
+            algorithm = "ECDSA" if isinstance(key, ec.EllipticCurvePrivateKey) else "RSA"
         pem = csr.public_bytes(serialization.Encoding.PEM).decode()
         return str(uuid.uuid4()), {**inputs, "certRequestPem": pem, "keyAlgorithm": algorithm}
 
