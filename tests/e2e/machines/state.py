@@ -10,7 +10,8 @@ Layout under the state directory:
     lock                      the flock every operation takes
     cloud.json                the network's settings (written by `Cloud.up`)
     counter.json              the next id per kind
-    <kind>/<id>.json          one record per machine, volume, address, firewall
+    records/<kind>/<id>.json  one record per machine, volume, address, firewall
+    providers/<name>/<kind>/  the lab plugins' own records (plugins/labcloud.py)
     machines/<id>/            a machine's files: disk.qcow2, seed.iso, console.log, qmp.sock, qemu.pid
     volumes/<id>.raw          a volume's disk
 """
@@ -68,18 +69,13 @@ class Store:
 
     # --- records -------------------------------------------------------------------------------
 
-    def _path(self, kind: str, key: str) -> Path:
-        if kind not in KINDS:
-            raise ValueError(f"unknown record kind {kind!r}")
-        if not key or "/" in key or key.startswith("."):
-            raise ValueError(f"bad {kind} id {key!r}")
-        return self.root / "records" / kind / f"{key}.json"
+    @property
+    def records(self) -> Shelf:
+        """The Cloud's own records (`records/<kind>/<id>.json`)."""
+        return Shelf(self, self.root / "records", kinds=KINDS)
 
     def get(self, kind: str, key: str) -> dict | None:
-        try:
-            return json.loads(self._path(kind, key).read_text())
-        except FileNotFoundError:
-            return None
+        return self.records.get(kind, key)
 
     def require(self, kind: str, key: str) -> dict:
         record = self.get(kind, key)
@@ -88,23 +84,13 @@ class Store:
         return record
 
     def put(self, kind: str, key: str, record: dict) -> None:
-        self._assert_locked()
-        write_json(self._path(kind, key), record)
+        self.records.put(kind, key, record)
 
     def delete(self, kind: str, key: str) -> None:
-        self._assert_locked()
-        with contextlib.suppress(FileNotFoundError):
-            self._path(kind, key).unlink()
+        self.records.delete(kind, key)
 
     def all(self, kind: str) -> list[dict]:
-        directory = self.root / "records" / kind
-        if not directory.is_dir():
-            return []
-        records = []
-        for path in sorted(directory.glob("*.json")):
-            with contextlib.suppress(FileNotFoundError):
-                records.append(json.loads(path.read_text()))
-        return records
+        return self.records.all(kind)
 
     def next_id(self, kind: str, start: int = 1) -> str:
         """A fresh numeric id (as text, as both providers' ids reach Pulumi), never reused in this state."""
@@ -131,6 +117,46 @@ class Store:
     def _assert_locked(self) -> None:
         if not self._depth:
             raise RuntimeError("lab cloud: a record was written without the state lock")
+
+
+class Shelf:
+    """JSON records in a directory, one file per `<kind>/<key>.json`, changed only under the store's lock: the
+    Cloud's records, and each lab plugin's own (plugins/labcloud.py `Records`)."""
+
+    def __init__(self, store: Store, root: Path, kinds: tuple[str, ...] | None = None):
+        self.store, self.root, self.kinds = store, root, kinds
+
+    def _path(self, kind: str, key: str) -> Path:
+        if self.kinds is not None and kind not in self.kinds:
+            raise ValueError(f"unknown record kind {kind!r}")
+        if not key or "/" in key or key.startswith("."):
+            raise ValueError(f"bad {kind} id {key!r}")
+        return self.root / kind / f"{key}.json"
+
+    def get(self, kind: str, key: str) -> dict | None:
+        try:
+            return json.loads(self._path(kind, key).read_text())
+        except FileNotFoundError:
+            return None
+
+    def put(self, kind: str, key: str, record: dict) -> None:
+        self.store._assert_locked()  # noqa: SLF001 - the store's lock guards its shelves
+        write_json(self._path(kind, key), record)
+
+    def delete(self, kind: str, key: str) -> None:
+        self.store._assert_locked()  # noqa: SLF001
+        with contextlib.suppress(FileNotFoundError):
+            self._path(kind, key).unlink()
+
+    def all(self, kind: str) -> list[dict]:
+        directory = self.root / kind
+        if not directory.is_dir():
+            return []
+        records = []
+        for path in sorted(directory.glob("*.json")):
+            with contextlib.suppress(FileNotFoundError):
+                records.append(json.loads(path.read_text()))
+        return records
 
 
 def write_json(path: Path, value) -> None:

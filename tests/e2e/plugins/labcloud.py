@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import datetime
 import hashlib
 import json
@@ -42,51 +41,32 @@ def lab_cloud():
 
 
 class Records:
-    """One provider's records under the cloud's state dir. Use `with records.locked():` around every
-    read-modify-write (it is the Cloud's lock: a record and the Cloud call it goes with change together)."""
+    """One provider's records under the cloud's state dir (a `Shelf` of the Cloud's store). Use
+    `with records.locked():` around every read-modify-write (it is the Cloud's lock: a record and the Cloud call
+    it goes with change together)."""
 
     def __init__(self, cloud, provider: str):
+        from ..machines.state import Shelf  # noqa: PLC0415 - only plugins that act import the backend
+
         self.cloud = cloud
         self.store = cloud.store
         self.provider = provider
-        self.root = Path(self.store.root) / "providers" / provider
+        self.shelf = Shelf(self.store, Path(self.store.root) / "providers" / provider)
 
     def locked(self):
         return self.store.locked()
 
-    def _path(self, kind: str, key: str) -> Path:
-        if not key or "/" in key or key.startswith("."):
-            raise ValueError(f"bad {kind} key {key!r}")
-        return self.root / kind / f"{key}.json"
-
     def get(self, kind: str, key: str) -> dict | None:
-        try:
-            return json.loads(self._path(kind, str(key)).read_text())
-        except FileNotFoundError:
-            return None
+        return self.shelf.get(kind, str(key))
 
     def put(self, kind: str, key: str, record: dict) -> None:
-        from ..machines.state import write_json  # noqa: PLC0415
-
-        if not self.store._depth:  # noqa: SLF001 - the Cloud's own check, for our records too
-            raise RuntimeError("lab cloud: a provider record was written without the state lock")
-        write_json(self._path(kind, str(key)), record)
+        self.shelf.put(kind, str(key), record)
 
     def delete(self, kind: str, key: str) -> None:
-        if not self.store._depth:  # noqa: SLF001
-            raise RuntimeError("lab cloud: a provider record was deleted without the state lock")
-        with contextlib.suppress(FileNotFoundError):
-            self._path(kind, str(key)).unlink()
+        self.shelf.delete(kind, str(key))
 
     def all(self, kind: str) -> list[dict]:
-        directory = self.root / kind
-        if not directory.is_dir():
-            return []
-        records = []
-        for path in sorted(directory.glob("*.json")):
-            with contextlib.suppress(FileNotFoundError):
-                records.append(json.loads(path.read_text()))
-        return records
+        return self.shelf.all(kind)
 
     def next_id(self, kind: str, start: int) -> str:
         """A numeric id never used before in this cloud (the Cloud's counters, one per provider and kind)."""
