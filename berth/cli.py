@@ -102,8 +102,9 @@ class Context:
 
     @property
     def stack_file(self) -> Path:
-        """`Pulumi.<stack>.yaml` beside Pulumi.yaml, in the project directory berth runs in."""
-        return Path.cwd() / f"Pulumi.{self.stack.rsplit('/', 1)[-1]}.yaml"
+        from .engine import stack_file
+
+        return stack_file(Path.cwd(), self.stack)
 
     def hosts(self, role: str | None, host: str | None) -> list[HostAccess]:
         try:
@@ -401,9 +402,6 @@ def maintenance(ctx: typer.Context, state: str = typer.Argument(..., help="on or
     if message is not None:
         settings["maintenanceMessage"] = message
     _change(c, settings, f"maintenance {state} for stack {c.stack}", yes)
-
-
-@app.command(rich_help_panel="Deploy")
 
 
 @app.command(rich_help_panel="Deploy")

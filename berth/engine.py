@@ -35,6 +35,11 @@ PROGRAM = PROJECT_DIR / "__main__.py"
 PROJECT = "berth"  # Pulumi.yaml's name; the workspace reads the file itself from the work directory
 
 
+def stack_file(work_dir: Path, stack: str) -> Path:
+    """`Pulumi.<stack>.yaml` in the project directory `work_dir`, as the CLI names it (a stack's short name)."""
+    return Path(work_dir) / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
+
+
 def program(work_dir: Path) -> Callable[[], None]:
     """The program, reading `Pulumi.<stack>.yaml` from `work_dir` (an inline program runs in this
     process, whose working directory is not the project's)."""
@@ -45,8 +50,8 @@ def program(work_dir: Path) -> Callable[[], None]:
     from components.settings import STACK_FILE_ENV
 
     def run() -> None:
-        stack_file = Path(work_dir) / f"Pulumi.{pulumi.get_stack()}.yaml"
-        os.environ[STACK_FILE_ENV] = str(stack_file) if stack_file.exists() else ""
+        path = stack_file(work_dir, pulumi.get_stack())
+        os.environ[STACK_FILE_ENV] = str(path) if path.exists() else ""
         try:
             runpy.run_path(str(PROGRAM), run_name="__main__")
         finally:
@@ -76,11 +81,11 @@ def select(stack: str, work_dir: Path, env: dict[str, str] | None = None, cli: s
     return chooser(stack, project_name=PROJECT, program=program(work_dir), opts=options)
 
 
-def warm(stack_file: Path | None = None) -> None:
+def warm(path: Path | None = None) -> None:
     """Load what the program imports on a thread, while berth waits on the CLI and the hosts: the Pulumi SDK,
-    Berth's components and the provider SDKs the stack uses (about 1 s of Python for a stack behind Cloudflare)
-    would otherwise load only once the engine asks the program to run. A subprocess berth waits on releases
-    the interpreter's lock, so the two overlap.
+    Berth's components and the provider SDKs the stack file at `path` uses (about 1 s of Python for a stack
+    behind Cloudflare) would otherwise load only once the engine asks the program to run. A subprocess berth
+    waits on releases the interpreter's lock, so the two overlap.
 
     First the modules `__main__.py` imports (read from it, so the list never drifts); every use of the SDK here
     waits for those (`_warmed`), as two threads importing one package at once see it half-initialized. Then
@@ -105,7 +110,7 @@ def warm(stack_file: Path | None = None) -> None:
             _imported.set()
         from components import sdk
 
-        for name in provider_sdks(stack_file):
+        for name in provider_sdks(path):
             with contextlib.suppress(Exception):
                 getattr(sdk, name).load()
 
@@ -120,14 +125,14 @@ def _warmed() -> None:
         _imported.wait()
 
 
-def provider_sdks(stack_file: Path | None) -> list[str]:
-    """The provider SDKs (components/sdk.py) the program loads for the stack in `stack_file`, in the order it
+def provider_sdks(path: Path | None) -> list[str]:
+    """The provider SDKs (components/sdk.py) the program loads for the stack file at `path`, in the order it
     first needs them: the origin's Cloudflare ranges, then each host's resources. Only a hint for `warm`: were
     it wrong, the program would load what it needs itself, later."""
     import yaml
 
     try:
-        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {} if stack_file else {}
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {} if path else {}
     except (OSError, yaml.YAMLError, AttributeError):
         config = {}
     cloud = config.get("berth:cloud") if isinstance(config.get("berth:cloud"), dict) else {}

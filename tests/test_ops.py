@@ -262,6 +262,48 @@ def test_a_rollback_asks_what_a_release_changes_before_it_sets_anything(evaluati
     assert [call[-1].split()[:2] for call in recorder.calls] == [["docker", "ps"]]
 
 
+def test_a_rollback_with_yes_runs_one_up_that_sets_the_version_and_looks_at_no_host(evaluations, monkeypatch,
+                                                                                   tmp_path):
+    """--yes asks nothing, so nothing reads the versions the hosts kept: no ssh. The version rides on the one
+    `pulumi up` (--config), and the stack file is left to the CLI."""
+    from berth import engine
+
+    ups = []
+    monkeypatch.setattr(engine, "warm", lambda path=None: None)
+    monkeypatch.setattr(engine, "up", lambda stack, work_dir, config, on_output: ups.append((stack, dict(config))))
+    monkeypatch.chdir(tmp_path)
+    recorder = Recorder()
+    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
+                                obj=context(evaluations, "production", recorder))
+    assert result.exit_code == 0, result.output
+    assert recorder.calls == []
+    assert ups == [("production", {"version": "2b7e1d0"})]
+    assert "$ pulumi up --stack production --config berth:version=2b7e1d0" in result.output
+
+
+def test_a_rollback_the_lock_refused_puts_the_stack_file_back_byte_for_byte(evaluations, monkeypatch, tmp_path):
+    """`pulumi up --config` saves the setting before it meets the lock (up.go `parseAndSaveConfigArray`): when the
+    lock refuses the up, berth writes the stack file back as it was, comments and all."""
+    from berth import engine
+
+    stack_file = tmp_path / "Pulumi.production.yaml"
+    stack_file.write_text("config:\n  berth:version: 3f9c2e1  # the release\n")
+    before = stack_file.read_bytes()
+
+    def locked_up(stack, work_dir, config, on_output):
+        stack_file.write_text("config:\n  berth:version: 2b7e1d0\n")  # what the CLI saved before the lock
+        raise engine.UpFailed(LOCKED)
+
+    monkeypatch.setattr(engine, "warm", lambda path=None: None)
+    monkeypatch.setattr(engine, "up", locked_up)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
+                                obj=context(evaluations, "production", Recorder()))
+    assert result.exit_code == 1
+    assert "stack production is locked by alice@laptop" in " ".join(result.output.split())
+    assert stack_file.read_bytes() == before
+
+
 def test_logs_and_exec_of_a_role_that_shares_its_host(evaluations):
     from conftest import variant
     from tooling.evaluate import evaluate

@@ -34,23 +34,25 @@ class Ops:
     deployment: Any  # world.Deployment
     stack: str | None | object = _OWN  # --stack: the deployment's by default, None for none
 
-    def __call__(self, *args: str, input: str | None = None, timeout: int = 600) -> Result:
-        """`berth [--stack <stack>] <args>` in the stack's directory."""
+    def _argv(self, args: tuple[str, ...]) -> list[str]:
+        """`berth [--stack <stack>] <args>`, the stack file written first."""
         self.deployment.write()
         stack = self.deployment.stack_name if self.stack is _OWN else self.stack
-        result = subprocess.run([str(BERTH), *(["--stack", stack] if stack else []), *args], cwd=self.deployment.work,
-                                env=self.deployment.env(), input=input, capture_output=True, text=True,
-                                timeout=timeout, check=False)
+        return [str(BERTH), *(["--stack", stack] if stack else []), *args]
+
+    def __call__(self, *args: str, input: str | None = None, timeout: int = 600) -> Result:
+        """`berth [--stack <stack>] <args>` in the stack's directory."""
+        result = subprocess.run(self._argv(args), cwd=self.deployment.work, env=self.deployment.env(), input=input,
+                                capture_output=True, text=True, timeout=timeout, check=False)
         self.deployment.adopt()
         return Result(result.returncode, result.stdout + result.stderr)
 
     def timed(self, *args: str, timeout: int = 600) -> Result:
         """`berth [--stack <stack>] <args>`, each line of its output (merged) timed as it arrives."""
-        self.deployment.write()
-        stack = self.deployment.stack_name if self.stack is _OWN else self.stack
+        argv = self._argv(args)
         started = time.monotonic()
-        berth = subprocess.Popen([str(BERTH), *(["--stack", stack] if stack else []), *args], cwd=self.deployment.work,
-                                 env=self.deployment.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        berth = subprocess.Popen(argv, cwd=self.deployment.work, env=self.deployment.env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
         lines = []
         try:
             for line in berth.stdout:

@@ -111,11 +111,11 @@ def _rollback_breakdown(rolled_back) -> list[str]:
              ("image and container (created, started)", r"-app created replacement"),
              ("switch (kamal-proxy deploy, health checks)", r"-switch created replacement"),
              ("prune (the old container stopped)", r"-prune created replacement"),
-             ("the update ends (state written, plugins closed), berth exits", r"$^")]
+             ("the update ends (state written, plugins closed), berth exits", None)]
     lines = ["| rollback, by phase (from berth's output as it came) | until (s) | took (s) |", "|---|---|---|"]
     previous = 0.0
     for what, pattern in marks:
-        at = rolled_back.lines[-1][0] if pattern == r"$^" else rolled_back.when(pattern)
+        at = rolled_back.lines[-1][0] if pattern is None else rolled_back.when(pattern)
         if at is None:
             lines.append(f"| {what} | - | - |")
             continue

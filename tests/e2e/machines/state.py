@@ -36,6 +36,7 @@ class Store:
         self.root = Path(root)
         self._depth = 0
         self._lock_file = None
+        self.records = Shelf(self, self.root / "records", kinds=KINDS)  # the Cloud's own records
 
     @contextlib.contextmanager
     def locked(self, timeout: float = 300.0) -> Iterator[Store]:
@@ -68,11 +69,6 @@ class Store:
             handle.close()
 
     # --- records -------------------------------------------------------------------------------
-
-    @property
-    def records(self) -> Shelf:
-        """The Cloud's own records (`records/<kind>/<id>.json`)."""
-        return Shelf(self, self.root / "records", kinds=KINDS)
 
     def get(self, kind: str, key: str) -> dict | None:
         return self.records.get(kind, key)
