@@ -785,18 +785,24 @@ def test_an_ed25519_key_is_pkcs8_pem_and_an_openssh_public_key_as_terraform_prov
 @pytest.mark.parametrize(("algorithm", "named"), [("ED25519", "ED25519"), ("ECDSA", "ECDSA"), ("RSA", "RSA")])
 def test_a_cert_request_is_signed_by_its_key_and_names_its_algorithm(algorithm, named):
     """resource_cert_request.go signs with the key it is given and reports that key's algorithm
-    (`key_algorithm`, one of internal/provider/types.go `Algorithm`); an ED25519 key signs with PureEd25519, no hash."""
+    (`key_algorithm`, one of internal/provider/types.go `Algorithm`); an ED25519 key signs with PureEd25519, no hash.
+    Its id is `hashForState` of the request's DER."""
+    import hashlib
+
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     tls = {k.token.split(":")[-1]: k for k in package("tls").kinds}
     _, key = tls["PrivateKey"].create(Config(), "origin-key", {"algorithm": algorithm, "rsaBits": 2048,
                                                                "ecdsaCurve": "P256"})
-    _, request = tls["CertRequest"].create(Config(), "origin-csr", {
+    request_id, request = tls["CertRequest"].create(Config(), "origin-csr", {
         "privateKeyPem": key["privateKeyPem"], "subject": {"commonName": "shop.example"},
         "dnsNames": ["shop.example"]})
     assert request["keyAlgorithm"] == named
     csr = x509.load_pem_x509_csr(request["certRequestPem"].encode())
     assert csr.is_signature_valid
+    der = csr.public_bytes(serialization.Encoding.DER)
+    assert request_id == hashlib.sha1(der.strip(b"\t\n\v\f\r ")).hexdigest()  # noqa: S324 - hashForState
     assert csr.subject.rfc4514_string() == "CN=shop.example"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 from typing import Any
 
 from .schema import Attr, Schema
@@ -13,6 +12,12 @@ from .server import Failed, Kind, Package
 
 SOURCE = ("hashicorp/terraform-provider-tls internal/provider/resource_private_key.go (Create: RSA PKCS#1, ECDSA SEC1, "
           "ED25519 PKCS#8 PEM; OpenSSH by ssh.MarshalPrivateKey), common_key.go, resource_cert_request.go")
+
+
+def _hash_for_state(value: bytes) -> str:
+    """The provider's resource ids: the SHA1 of the value, ASCII whitespace trimmed (internal/provider/common.go
+    `hashForState`, `strings.TrimSpace`)."""
+    return hashlib.sha1(value.strip(b"\t\n\v\f\r ")).hexdigest()  # noqa: S324 - the provider's own
 
 
 def _fingerprints(public: Any) -> dict[str, str]:
@@ -73,7 +78,7 @@ class PrivateKey(Kind):
             **_fingerprints(public),
         }
         der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return hashlib.sha1(der).hexdigest(), state  # noqa: S324 - the provider's id (common.go `hashForState`)
+        return _hash_for_state(der), state
 
 
 class CertRequest(Kind):
@@ -114,7 +119,9 @@ class CertRequest(Kind):
             csr = builder.sign(key, hashes.SHA256())
             algorithm = "ECDSA" if isinstance(key, ec.EllipticCurvePrivateKey) else "RSA"
         pem = csr.public_bytes(serialization.Encoding.PEM).decode()
-        return str(uuid.uuid4()), {**inputs, "certRequestPem": pem, "keyAlgorithm": algorithm}
+        # resource_cert_request.go `Create`: the id is hashForState of the request's DER bytes
+        return _hash_for_state(csr.public_bytes(serialization.Encoding.DER)), {
+            **inputs, "certRequestPem": pem, "keyAlgorithm": algorithm}
 
 
 PACKAGE = Package("tls", "pulumi_tls", [PrivateKey(), CertRequest()])
