@@ -143,6 +143,26 @@ def test_a_private_key_is_the_only_identity_pulumi_command_offers(tmp_path):
     assert "IdentityFile=none" in agent_only and "-i" not in agent_only
 
 
+def test_the_lab_offers_the_go_clients_algorithms_in_its_order():
+    """pulumi-command sets no ssh.Config: Go's defaults, not OpenSSH's (whose first key exchange,
+    sntrup761x25519-sha512, Go does not implement); what the local client lacks is left out, never reordered."""
+    from tests.e2e.plugins import command
+
+    openssh_9_2 = frozenset({"sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",
+                             "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+                             "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1"})
+    ciphers = frozenset(command.GO_CIPHERS) | {"aes128-cbc"}
+    assert command.go_algorithms(openssh_9_2, ciphers) == [
+        "-o", "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+              "ecdh-sha2-nistp521,diffie-hellman-group14-sha256,diffie-hellman-group14-sha1",
+        "-o", "Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,"
+              "aes192-ctr,aes256-ctr"]
+    openssh_10 = openssh_9_2 | {"mlkem768x25519-sha256"}
+    assert command.go_algorithms(openssh_10, ciphers)[1].startswith("KexAlgorithms=mlkem768x25519-sha256,curve25519")
+    session = command._Session({"host": "h"}, "/nonexistent")
+    assert any(option.startswith("KexAlgorithms=") and "sntrup" not in option for option in session.options)
+
+
 def test_unknowns_and_secrets_cross_the_wire_as_the_engine_writes_them():
     encoded = wire.encode({"a": wire.Secret("s"), "b": wire.UNKNOWN, "n": 3, "f": 1.5, "l": [True, None]})
     assert wire.decode(encoded) == {"a": wire.Secret("s"), "b": wire.UNKNOWN, "n": 3, "f": 1.5, "l": [True, None]}

@@ -6,6 +6,10 @@ As provider/pkg/provider/remote at v1.2.1 does it:
   attempt's TCP connect bounded by `perDialTimeout` (default 15 s; Go's ssh.Dial hands it to net.DialTimeout,
   so the SSH handshake is not bounded by it), waits of 100 ms growing 1.5x to at most 5 s between them
   (sdk/go/common/util/retry `Retryer`);
+- the algorithms the Go client offers: pulumi-command sets no `ssh.Config`, so golang.org/x/crypto/ssh v0.48.0's
+  defaults (common.go `defaultKexAlgos`, with `curve25519-sha256@libssh.org` added after `curve25519-sha256` by
+  `Config.SetDefaults`, and `defaultCiphers`), in its order; OpenSSH's own first choice,
+  sntrup761x25519-sha512, is not among them, and costs its client about 70 ms a dial on the lab's machine;
 - the host key is not checked unless `hostKey` is given (`ssh.InsecureIgnoreHostKey`); given, only that key's type
   is asked for (`HostKeyAlgorithms`) and any other key fails the dial, which is retried like any dial error,
   as `ssh: handshake failed: ssh: host key mismatch` (golang.org/x/crypto/ssh v0.48.0 `FixedHostKey`,
@@ -27,6 +31,7 @@ apart from a command that failed, exactly as the Go client's separate Dial and R
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -44,10 +49,32 @@ from .server import Config, Failed, Kind, Package
 SOURCE = "pulumi/pulumi-command v1.2.1 provider/pkg/provider/remote/command.go, common/inputs.go, connection.go"
 CONNECTION_DEFAULTS = {"user": "root", "port": 22, "dialErrorLimit": 10, "perDialTimeout": 15}
 RUN_TIMEOUT = 900  # the lab's bound on one command: nothing Berth runs should take this long
+# golang.org/x/crypto/ssh v0.48.0 common.go `defaultKexAlgos` (as `Config.SetDefaults` completes it) and
+# `defaultCiphers` (= `supportedCiphers`), in preference order.
+GO_KEX_ALGORITHMS = ("mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org",
+                     "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+                     "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1")
+GO_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+              "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
 
 def _go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+@functools.cache
+def _client_knows(query: str) -> frozenset[str]:
+    """What this machine's OpenSSH client implements (`ssh -Q kex`, `ssh -Q cipher`)."""
+    listed = subprocess.run(["ssh", "-Q", query], capture_output=True, text=True, timeout=30)
+    return frozenset(listed.stdout.split())
+
+
+def go_algorithms(kex_known: frozenset[str], ciphers_known: frozenset[str]) -> list[str]:
+    """The Go client's preferences as OpenSSH options, less what this OpenSSH does not implement
+    (mlkem768x25519-sha256 before OpenSSH 9.9, whose sshd would not take it either)."""
+    kex = [name for name in GO_KEX_ALGORITHMS if name in kex_known]
+    ciphers = [name for name in GO_CIPHERS if name in ciphers_known]
+    return ["-o", f"KexAlgorithms={','.join(kex)}", "-o", f"Ciphers={','.join(ciphers)}"]
 
 
 def _delays():
@@ -89,7 +116,8 @@ class _Session:
         self.workdir = workdir
         self.control = os.path.join(workdir, "control")
         self.options = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", f"ControlPath={self.control}",
-                        "-p", str(int(self.connection["port"])), "-l", self.connection["user"]]
+                        "-p", str(int(self.connection["port"])), "-l", self.connection["user"],
+                        *go_algorithms(_client_knows("kex"), _client_knows("cipher"))]
         if self.connection.get("hostKey"):
             known = os.path.join(workdir, "known_hosts")
             with open(known, "w") as file:
