@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +28,13 @@ class Kamal:
     env: dict[str, str]
 
     @classmethod
-    def project(cls, world, host: TestHost, stack) -> "Kamal":
-        """A Kamal project equivalent to the Berth stack `stack` (a validated Stack), deploying to `host`."""
+    def project(cls, world, host: TestHost, stack, *, also: Sequence[TestHost] = ()) -> "Kamal":
+        """A Kamal project equivalent to the Berth stack `stack` (a validated Stack), deploying its web role to
+        `host` and the hosts in `also`."""
         work = world.lab.run / "kamal" / host.name
         home = world.lab.run / "kamal" / f"{host.name}-home"
-        shutil.rmtree(work.parent, ignore_errors=True)
+        for directory in (work, home):
+            shutil.rmtree(directory, ignore_errors=True)
         (work / "config").mkdir(parents=True)
         (work / ".kamal").mkdir()
         (home / ".ssh").mkdir(parents=True)
@@ -40,7 +43,7 @@ class Kamal:
         config = {
             "service": stack.service,
             "image": stack.image.split("/", 1)[1],
-            "servers": {"web": [host.address]},
+            "servers": {"web": [host.address, *[other.address for other in also]]},
             "registry": {"server": stack.registry.server, "username": stack.registry.username,
                          "password": ["KAMAL_REGISTRY_PASSWORD"]},
             "ssh": {"user": "root", "keys": [str(world.lab.key)], "keys_only": True},
