@@ -17,7 +17,9 @@ from components.release import Release, ReleaseArgs
 from components.render.edge import manual_records
 from components.secrets import Secrets
 from components.settings import read_stack
+from components.stack_traces import keep_program_frames
 
+keep_program_frames()  # the state keeps where each resource was declared, not the runner's frames
 try:
     stack = read_stack()  # validates everything before a single resource is declared
 except ConfigError as error:

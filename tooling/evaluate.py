@@ -178,6 +178,8 @@ class Registration:
     provider: str
     import_id: str  # the `import_` option: adopt this cloud resource if the state does not have it
     alias_names: list[str]  # earlier names (the `aliases` option) the engine looks the state up under
+    stack_trace: list[str]  # the frames the engine keeps in the state, innermost first ("file:///…#line")
+    source_position: str  # the first frame's position, as the engine shows where a resource was declared
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -260,6 +262,9 @@ def registration(request, urn: str, id_: str) -> Registration:
         provider=request.provider,
         import_id=request.importId,
         alias_names=[alias.spec.name for alias in request.aliases if alias.spec.name],
+        stack_trace=[f"{frame.pc.uri}#{frame.pc.line}" for frame in request.stackTrace.frames],
+        source_position=f"{request.sourcePosition.uri}#{request.sourcePosition.line}" if request.sourcePosition.uri
+        else "",
     )
 
 
