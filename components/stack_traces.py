@@ -15,7 +15,8 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAM_FILES = (ROOT / "__main__.py", ROOT / "components")
+PROGRAM = ROOT / "__main__.py"
+COMPONENTS = ROOT / "components"
 
 
 def is_program_file(uri: str) -> bool:
@@ -24,7 +25,7 @@ def is_program_file(uri: str) -> bool:
     if parsed.scheme != "file":
         return False
     path = Path(urllib.parse.unquote(parsed.path))
-    return path == PROGRAM_FILES[0] or path.is_relative_to(PROGRAM_FILES[1])
+    return path == PROGRAM or path.is_relative_to(COMPONENTS)
 
 
 def keep_program_frames() -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from components import sdk
-from conftest import SHIPPED, SHIPPED_IDS, ready
-from tooling.evaluate import PROJECT_DIR, evaluate
+from tooling.evaluate import PROJECT_DIR
 
 PACKAGES = {name: value for name, value in vars(sdk).items() if isinstance(value, sdk.Sdk)}
 # What the SDK's modules import from their own package besides each other (components/sdk.py's docstring).
@@ -151,27 +150,25 @@ def test_the_sdk_layout_the_loader_relies_on(name):
             assert ast.unparse(statement).startswith("_utilities.register("), (init, ast.unparse(statement)[:80])
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=SHIPPED_IDS)
-def test_the_state_keeps_only_the_frames_of_the_program(path):
+def test_the_state_keeps_only_the_frames_of_the_program(shipped):
     """components/stack_traces.py: each resource's stack trace (which the engine keeps in the state) holds the
     frames of __main__.py and components/ alone, outermost __main__.py, and its first frame is still where the
     resource was declared (the SDK's source position)."""
-    from components.stack_traces import PROGRAM_FILES, is_program_file
+    from components.stack_traces import PROGRAM, is_program_file
 
-    main = PROGRAM_FILES[0].as_uri()
-    resources = evaluate(ready(path)).resources
-    assert resources
-    for resource in resources:
+    _, evaluation = shipped
+    assert evaluation.resources
+    for resource in evaluation.resources:
         frames = [frame.rsplit("#", 1)[0] for frame in resource.stack_trace]
         assert frames and all(is_program_file(frame) for frame in frames), (resource.urn, resource.stack_trace)
-        assert frames[-1] == main, resource.urn
+        assert frames[-1] == PROGRAM.as_uri(), resource.urn
         assert resource.source_position == resource.stack_trace[0], resource.urn
 
 
 def test_only_file_uris_inside_the_program_count_as_its_frames():
-    from components.stack_traces import PROGRAM_FILES, ROOT, is_program_file
+    from components.stack_traces import PROGRAM, ROOT, is_program_file
 
-    assert is_program_file(PROGRAM_FILES[0].as_uri())
+    assert is_program_file(PROGRAM.as_uri())
     assert is_program_file((ROOT / "components" / "render" / "release.py").as_uri())
     assert not is_program_file((ROOT / "berth" / "engine.py").as_uri())
     assert not is_program_file((ROOT / ".venv" / "lib" / "pulumi" / "resource.py").as_uri())

@@ -262,10 +262,14 @@ def registration(request, urn: str, id_: str) -> Registration:
         provider=request.provider,
         import_id=request.importId,
         alias_names=[alias.spec.name for alias in request.aliases if alias.spec.name],
-        stack_trace=[f"{frame.pc.uri}#{frame.pc.line}" for frame in request.stackTrace.frames],
-        source_position=f"{request.sourcePosition.uri}#{request.sourcePosition.line}" if request.sourcePosition.uri
-        else "",
+        stack_trace=[_position(frame.pc) for frame in request.stackTrace.frames],
+        source_position=_position(request.sourcePosition),
     )
+
+
+def _position(position) -> str:
+    """A SourcePosition as `file:///…#line`, or "" when the SDK sent none."""
+    return f"{position.uri}#{position.line}" if position.uri else ""
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
