@@ -1,16 +1,20 @@
 """The lab cloud's pure parts (tests/e2e/machines): the NoCloud seed, the address plan, firewall rules and
-the router's nft table. The machines themselves are proven by `python -m tests.e2e.machines.smoke`."""
+the router's nft table, and its bridge in a throwaway namespace. The machines themselves are proven by
+`python -m tests.e2e.machines.smoke`."""
 
 from __future__ import annotations
 
 import email
 import json
+import os
+import shutil
 import subprocess
+import uuid
 
 import pytest
 from shell import shellcheck
 
-from tests.e2e.machines import addresses, nft, seed, volumes
+from tests.e2e.machines import addresses, network, nft, seed, volumes
 from tests.e2e.machines.firewall import Firewall, Rule, chain_lines, ipv4_set, port_range, statement
 from tests.e2e.machines.state import Store
 
@@ -59,6 +63,33 @@ def test_address_plan_keeps_standalone_addresses_apart():
         addresses.first_free(("10.0.0.1",), {"10.0.0.1"})
     with pytest.raises(ValueError):
         addresses.plan("10.0.0.0/28")
+
+
+def _link_address(ns: str, link: str) -> str:
+    return json.loads(subprocess.run(["ip", "-n", ns, "-j", "link", "show", link], capture_output=True, text=True,
+                                     check=True).stdout)[0]["address"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2")
+def test_the_gateways_mac_stays_as_machines_come_and_go():
+    """A machine created or deleted must not change the gateway's MAC under the others (their ARP entries would
+    point at a MAC nobody answers to): the bridge's address is set, so the kernel never swaps in a port's."""
+    settings = network.NetworkSettings(netns=f"berth-test-{uuid.uuid4().hex[:8]}", bridge="cloud0")
+    subprocess.run(["ip", "netns", "add", settings.netns], check=True)
+    try:
+        network.add_bridge(settings)
+        gateway = addresses.mac_for(settings.gateway)
+        assert _link_address(settings.netns, settings.bridge) == gateway
+        for tap in ("vm101", "vm102"):
+            network.add_tap(settings, tap)
+        # The lowest MAC a port can have: an unset bridge address would now be this one.
+        subprocess.run(["ip", "-n", settings.netns, "link", "set", "vm101", "address", "02:00:00:00:00:01"], check=True)
+        network.add_tap(settings, "vm103")
+        assert _link_address(settings.netns, settings.bridge) == gateway
+        network.remove_tap(settings, "vm101")
+        assert _link_address(settings.netns, settings.bridge) == gateway
+    finally:
+        subprocess.run(["ip", "netns", "del", settings.netns], check=False)
 
 
 def test_ports_and_addresses():

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import nft
-from .addresses import plan
+from .addresses import mac_for, plan
 from .procs import alive, in_ns, kill, read_pid, sh
 
 RULE_PRIORITY = 2330  # two policy rules at this priority and the next: the cloud subnet's way out
@@ -103,7 +103,7 @@ def up(settings: NetworkSettings, run_dir: Path) -> tuple[str, ...]:
     if in_ns(ns, "test", "-e", "/proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode == 0:
         in_ns(ns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
               "net.bridge.bridge-nf-call-arptables=0")
-    in_ns(ns, "ip", "link", "add", settings.bridge, "type", "bridge")
+    add_bridge(settings)
     in_ns(ns, "ip", "addr", "add", f"{network.gateway}/{network.prefixlen}", "dev", settings.bridge)
     # IPv4 only: machines get no IPv6 address, and the router offers them no link-local way around the
     # IPv4 firewall to its own services.
@@ -191,6 +191,17 @@ def taps(settings: NetworkSettings) -> list[str]:
     """The machines' taps on the bridge (whatever the records say: down() must find strays too)."""
     out = in_ns(settings.netns, "ip", "-o", "link", "show", "master", settings.bridge, check=False).stdout
     return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line]
+
+
+def add_bridge(settings: NetworkSettings) -> None:
+    """The machines' bridge, with a MAC address of its own that never changes, as a cloud's gateway keeps its MAC.
+
+    A bridge given no address takes the lowest MAC among its ports, and takes another when that port leaves
+    or a lower one joins (the kernel's br_stp_recalculate_bridge_id; only an address set by hand stays). A
+    machine deleted or created then changed the gateway's MAC under every other machine: their ARP entries
+    for the gateway pointed at the old one until they went stale, and for that half minute or so nothing
+    reached them (a destroy's `docker stop` over SSH timed out, CI of 2026-12-07)."""
+    in_ns(settings.netns, "ip", "link", "add", settings.bridge, "address", mac_for(settings.gateway), "type", "bridge")
 
 
 def add_tap(settings: NetworkSettings, tap: str) -> None:
