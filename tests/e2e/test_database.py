@@ -26,7 +26,7 @@ def test_the_release_command_creates_a_table_in_a_database_its_admin_owns(world)
     host = world.add_host()
     images.postgres_client_image(host, "postgres:18-alpine")
     os.environ["BERTH_LAB_POSTGRES_FOR_TESTS"] = world.engine.extra_env["BERTH_LAB_POSTGRES"]
-    stack = world.deployment("e2e-ledger", servers={"web": {"hosts": [host.address]}}, jobs=None, accessories=None,
+    stack = world.deployment("e2e-ledger", servers={"web": {"hosts": [host.address]}, "jobs": None}, accessories=None,
                              backups=None, assetPath=None,
                              database={"name": "ledger", "user": "ledger", "region": "nyc3"})
     up = stack.up()
