@@ -15,7 +15,8 @@ a volume, a reserved/primary IP and a cloud firewall do. One job per module:
     packages.py   the Debian packages it needs, installed with apt-get when missing
     state.py      records on disk under a lock, shared by every plugin process
     procs.py      finding and stopping our own processes again
-    devnet.py     a router namespace of its own, for development and the smoke test
+    devnet.py     a router namespace of its own, for the hand-run proofs (the smoke test, cloudproof)
+    proof.py      what those proofs share: timed steps, checks, SSH into a guest, TCP probes
     smoke.py      `python -m tests.e2e.machines.smoke`: the whole backend on two machines, timed
 
 The image comes from tools/machine-image.sh. Everything runs as root.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import http.server
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from . import devnet
 from .cloud import Cloud, build_image, down
 from .firewall import Rule
 from .procs import sh
+from .proof import Proof, tcp_open
 
 STATE = Path("/var/tmp/bmdev-machines")
 WORK = Path("/var/tmp/bmdev-smoke")
@@ -30,38 +30,9 @@ USER_DATA = """#cloud-config
 runcmd:
   - [sh, -c, 'echo "user data ran on $(hostname)" > /root/user-data-marker']
 """
-timings: list[tuple[str, float]] = []
-
-
-def step(name: str):
-    """Print and keep the seconds a step took."""
-    class Timer:
-        def __enter__(self):
-            self.start = time.monotonic()
-            print(f"-- {name}", flush=True)
-
-        def __exit__(self, kind, *_):
-            took = time.monotonic() - self.start
-            if kind is None:
-                timings.append((name, took))
-                print(f"   ok {took:.1f} s", flush=True)
-    return Timer()
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise SystemExit(f"smoke: FAILED: {what}")
-    print(f"   {what}", flush=True)
-
-
-def ssh(address: str, command: str, check_rc: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    argv = ["ssh", "-q", "-i", str(WORK / "id_ed25519"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-            f"root@{address}", command]
-    result = subprocess.run(argv, text=True, capture_output=True, timeout=timeout)
-    if check_rc and result.returncode != 0:
-        raise SystemExit(f"smoke: FAILED: ssh {address} {command!r}: {result.returncode} {result.stderr.strip()}")
-    return result
+PROOF = Proof("smoke", WORK)
+step, check, ssh, guest_open = PROOF.step, PROOF.check, PROOF.ssh, PROOF.guest_open
+NET = devnet.SMOKE
 
 
 def wait_guest(address: str, command: str, what: str, timeout: float = 300, interval: float = 3) -> None:
@@ -70,24 +41,6 @@ def wait_guest(address: str, command: str, what: str, timeout: float = 300, inte
             return
         time.sleep(interval)
     raise SystemExit(f"smoke: FAILED: {what} not within {timeout:.0f}s")
-
-
-def tcp_open(address: str, port: int, netns: str | None = None, timeout: float = 5) -> bool:
-    """A TCP connect from the lab machine, or from inside `netns` (another source address)."""
-    if netns:
-        probe = f"import socket; socket.create_connection(({address!r}, {port}), timeout={timeout})"
-        return sh("nsenter", f"--net=/run/netns/{netns}", sys.executable, "-c", probe, check=False).returncode == 0
-    try:
-        socket.create_connection((address, port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def guest_open(address: str, target: str, port: int) -> bool:
-    """A TCP connect from inside the machine at `address` (8 s at most)."""
-    probe = f"timeout 8 bash -c 'echo > /dev/tcp/{target}/{port}' 2>/dev/null && echo open || echo closed"
-    return ssh(address, probe).stdout.strip() == "open"
 
 
 def keys_and_ca() -> str:
@@ -104,7 +57,7 @@ def keys_and_ca() -> str:
 
 def teardown() -> None:
     down(STATE)
-    devnet.down()
+    NET.down()
     sh("rm", "-rf", str(WORK))
 
 
@@ -115,7 +68,7 @@ def run() -> None:
     ca = keys_and_ca()
     public_key = (WORK / "id_ed25519.pub").read_text().strip()
     with step("network: bmdev-net router, cloud bridge, dnsmasq, slirp4netns, nft"):
-        settings = devnet.up({"download.docker.com": "10.241.0.1"})
+        settings = NET.up({"download.docker.com": "10.241.0.1"})
         cloud = Cloud.up(STATE, settings, image=image, ca_certificate=ca, memory_cap_mib=1024)
 
     with step("create two machines at once (db-1 by a separate process that exits: machines outlive it)"):
@@ -130,21 +83,11 @@ def run() -> None:
             print(f"   {m.provider} {m.name}: id {m.id}, {m.address}, memory {m.memory_mib} MiB "
                   f"(asked {m.requested_memory_mib}), disk {m.disk_gib} GiB")
 
-    results: dict[str, float] = {}
-
-    def boot(m):
-        results[m.id] = cloud.wait_ssh(m.id, WORK / "id_ed25519", timeout=TIMEOUT)
     with step("both machines: qemu start to SSH as root with the injected key (two booting at once)"):
-        threads = [threading.Thread(target=boot, args=(m,)) for m in (web, db)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = PROOF.wait_ssh_all(cloud, [web.id, db.id], TIMEOUT)
         for m in (web, db):
-            if m.id not in results:
-                raise SystemExit(f"smoke: FAILED: machine {m.name} never answered SSH")
             print(f"   {m.name}: SSH after {results[m.id]:.1f} s from qemu start")
-            timings.append((f"{m.name} boot to SSH (two at once)", results[m.id]))
+            PROOF.timings.append((f"{m.name} boot to SSH (two at once)", results[m.id]))
     with step("cloud-init done on both"):
         for m in (web, db):
             ssh(m.address, "cloud-init status --wait >/dev/null", timeout=TIMEOUT)
@@ -223,20 +166,20 @@ def run() -> None:
         wait_guest(web.address, "python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8080), 2)\"",
                    "the test web server on web-1")
         check(tcp_open(web.address, 8080), "before: port 8080 open from the lab machine")
-        check(tcp_open(web.address, 22, netns=devnet.NETNS), "before: port 22 open from the router (10.241.0.1)")
+        check(tcp_open(web.address, 22, netns=NET.netns), "before: port 22 open from the router (10.241.0.1)")
         firewall = cloud.create_firewall(
-            "digitalocean", [Rule("tcp", (f"{devnet.HOST_ADDRESS}/32", "::/0"), "22")],
+            "digitalocean", [Rule("tcp", (f"{NET.host_address}/32", "::/0"), "22")],
             [Rule("tcp", ("0.0.0.0/0",), "80"), Rule("tcp", ("0.0.0.0/0",), "443"),
              Rule("udp", ("0.0.0.0/0",), "53"), Rule("tcp", ("0.0.0.0/0",), "53")], [web.id])
         check(tcp_open(web.address, 22), "after: 22 from the lab machine works")
         check(not tcp_open(web.address, 8080), "after: 8080 from the lab machine is dropped (no answer in 5 s)")
-        check(not tcp_open(web.address, 22, netns=devnet.NETNS), "after: 22 from another source is dropped")
+        check(not tcp_open(web.address, 22, netns=NET.netns), "after: 22 from another source is dropped")
         check(not guest_open(db.address, web.address, 22), "after: 22 from db-1 (machine to machine) is dropped")
         cloud.update_firewall(firewall.id, inbound=[*firewall.inbound, Rule("tcp", ("0.0.0.0/0",), "8000-8100")])
         check(tcp_open(web.address, 8080), "updated in place: 8000-8100 from anywhere, 8080 open again")
         check(guest_open(web.address, "10.241.0.1", 53), "web-1's outbound tcp 53 to the resolver is allowed")
         cloud.delete_firewall(firewall.id)
-        check(tcp_open(web.address, 22, netns=devnet.NETNS), "removed: 22 open from the router again")
+        check(tcp_open(web.address, 22, netns=NET.netns), "removed: 22 open from the router again")
 
     with step("apt-get update on web-1 through the lab's way out"):
         ssh(web.address, "apt-get update -q -o DPkg::Lock::Timeout=600", timeout=TIMEOUT)
@@ -250,7 +193,7 @@ def run() -> None:
         try:
             host = next((a for a in cloud.blocked if not a.startswith("10.")), cloud.blocked[-1])
             check(tcp_open(host, 8089), f"a service on the lab machine ({host}:8089) answers the lab machine")
-            for target in (host, devnet.HOST_ADDRESS, "10.0.2.2"):
+            for target in (host, NET.host_address, "10.0.2.2"):
                 check(not guest_open(web.address, target, 8089), f"web-1 cannot reach it at {target}:8089")
         finally:
             server.shutdown()
@@ -277,7 +220,7 @@ def run() -> None:
         db2 = cloud.create_machine("db-2", "hetzner", [public_key], USER_DATA, memory_mib=1024, address=primary)
         seconds = cloud.wait_ssh(db2.id, WORK / "id_ed25519", timeout=TIMEOUT)
         print(f"   db-2: SSH after {seconds:.1f} s from qemu start (alone)")
-        timings.append(("db-2 boot to SSH (alone)", seconds))
+        PROOF.timings.append(("db-2 boot to SSH (alone)", seconds))
         check(ssh(primary, "hostname").stdout.strip() == "db-2", f"{primary} is db-2's own address now")
     with step("web-1's volume moves to db-2 with its data"):
         start = time.monotonic()
@@ -304,11 +247,8 @@ def main() -> None:
         if not options.keep:
             with step("down(): every machine, disk, tap, rule, process and the namespace"):
                 teardown()
-                check(not Path("/run/netns/bmdev-net").exists() and not STATE.exists(), "nothing left")
-    print("\nstep timings (s):")
-    for name, took in timings:
-        print(f"  {took:7.1f}  {name}")
-    print(f"  {time.monotonic() - started:7.1f}  total")
+                check(not Path(f"/run/netns/{NET.netns}").exists() and not STATE.exists(), "nothing left")
+    PROOF.report(started)
 
 
 if __name__ == "__main__":

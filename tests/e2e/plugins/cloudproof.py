@@ -12,69 +12,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 from ..machines.cloud import Cloud, build_image, down
-from ..machines.network import NetworkSettings
+from ..machines.devnet import CLOUDPROOF
 from ..machines.procs import sh
+from ..machines.proof import Proof, tcp_open
 from . import labcloud, package
 from .server import Config, Failed
 
-NETNS, HOST_LINK, ROUTER_LINK = "bmplug-net", "bmplug-h0", "op"
-HOST_ADDRESS, ROUTER_ADDRESS, SUBNET = "10.244.0.1", "10.244.0.2", "10.245.0.0/24"
+NET = CLOUDPROOF
 STATE = Path("/var/tmp/bmplug/cloud")
 WORK = Path("/var/tmp/bmplug/work")
 TIMEOUT = 900.0
-timings: list[tuple[str, float]] = []
-
-
-def step(name: str):
-    class Timer:
-        def __enter__(self):
-            self.start = time.monotonic()
-            print(f"-- {name}", flush=True)
-
-        def __exit__(self, kind, *_):
-            took = time.monotonic() - self.start
-            if kind is None:
-                timings.append((name, took))
-                print(f"   ok {took:.1f} s", flush=True)
-    return Timer()
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise SystemExit(f"cloudproof: FAILED: {what}")
-    print(f"   {what}", flush=True)
-
-
-def ssh(address: str, command: str, user: str = "root", check_rc: bool = True) -> subprocess.CompletedProcess:
-    argv = ["ssh", "-q", "-i", str(WORK / "id_ed25519"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-            f"{user}@{address}", command]
-    result = subprocess.run(argv, text=True, capture_output=True, timeout=300)
-    if check_rc and result.returncode != 0:
-        raise SystemExit(f"cloudproof: FAILED: ssh {user}@{address} {command!r}: {result.returncode} "
-                         f"{result.stderr.strip()}")
-    return result
-
-
-def tcp_open(address: str, port: int, timeout: float = 5) -> bool:
-    try:
-        socket.create_connection((address, port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def guest_open(address: str, target: str, port: int) -> bool:
-    probe = f"timeout 6 bash -c 'echo > /dev/tcp/{target}/{port}' 2>/dev/null && echo open || echo closed"
-    return ssh(address, probe).stdout.strip() == "open"
+PROOF = Proof("cloudproof", WORK)
+step, check, ssh, guest_open = PROOF.step, PROOF.check, PROOF.ssh, PROOF.guest_open
 
 
 def listen(address: str, port: int) -> None:
@@ -83,23 +38,9 @@ def listen(address: str, port: int) -> None:
                  f"for i in $(seq 60); do ss -ltn | grep -q ':{port} ' && exit 0; sleep 1; done; exit 1")
 
 
-def net_up() -> NetworkSettings:
-    if Path(f"/run/netns/{NETNS}").exists():
-        raise RuntimeError(f"{NETNS} exists: python -m tests.e2e.plugins.cloudproof --down removes it")
-    sh("ip", "netns", "add", NETNS)
-    sh("ip", "link", "add", HOST_LINK, "type", "veth", "peer", "name", ROUTER_LINK, "netns", NETNS)
-    sh("ip", "addr", "add", f"{HOST_ADDRESS}/30", "dev", HOST_LINK)
-    sh("ip", "link", "set", HOST_LINK, "up")
-    sh("ip", "netns", "exec", NETNS, "ip", "addr", "add", f"{ROUTER_ADDRESS}/30", "dev", ROUTER_LINK)
-    sh("ip", "netns", "exec", NETNS, "ip", "link", "set", ROUTER_LINK, "up")
-    sh("ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up")
-    return NetworkSettings(netns=NETNS, subnet=SUBNET, operator=ROUTER_LINK, host_route_via=ROUTER_ADDRESS)
-
-
 def teardown() -> None:
     down(STATE)
-    sh("ip", "link", "del", HOST_LINK, check=False)
-    sh("ip", "netns", "del", NETNS, check=False)
+    NET.down()
     sh("rm", "-rf", str(STATE.parent))
 
 
@@ -118,7 +59,7 @@ def run() -> None:
         WORK.mkdir(parents=True, exist_ok=True)
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bmplug", "-f", str(WORK / "id_ed25519"))
         key = (WORK / "id_ed25519.pub").read_text().strip()
-        cloud = Cloud.up(STATE, net_up(), image=image, ca_certificate=None, memory_cap_mib=1024)
+        cloud = Cloud.up(STATE, NET.up(), image=image, ca_certificate=None, memory_cap_mib=1024)
         os.environ[labcloud.ENV] = str(STATE)
         print(f"   {image}; {labcloud.ENV}={STATE}")
     sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(WORK / "host_ed25519"))
@@ -165,17 +106,8 @@ def run() -> None:
             print(f"   machine {m.id} {m.provider}: {m.address}, {m.memory_mib} MiB (asked {m.requested_memory_mib})"
                   f", disk {m.disk_gib} GiB")
 
-    waited: dict[str, float] = {}
-
-    def boot(machine_id):
-        waited[machine_id] = cloud.wait_ssh(machine_id, WORK / "id_ed25519", timeout=TIMEOUT)
     with step("both boot to SSH as root with the account key (two at once)"):
-        threads = [threading.Thread(target=boot, args=(m,)) for m in (droplet_id, server_id)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        check(set(waited) == {droplet_id, server_id}, "both answer")
+        waited = PROOF.wait_ssh_all(cloud, [droplet_id, server_id], TIMEOUT)
         print(f"   droplet {waited[droplet_id]:.1f} s, server {waited[server_id]:.1f} s from qemu start")
     web, stg = droplet["ipv4Address"], server["ipv4Address"]
 
@@ -223,12 +155,12 @@ def run() -> None:
         check(tcp_open(web, 8080) and tcp_open(stg, 8080), "before: 8080 open on both from the lab machine")
         fw_id, _ = do["Firewall"].create(config, "fw", {
             "name": "shop-production", "tags": ["shop-production"],
-            "inboundRules": [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{HOST_ADDRESS}/32"]},
+            "inboundRules": [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{NET.host_address}/32"]},
                              {"protocol": "tcp", "portRange": "8080", "sourceTags": ["shop-production"]}],
             "outboundRules": [{"protocol": "udp", "portRange": "53", "destinationAddresses": ["0.0.0.0/0"]},
                               {"protocol": "tcp", "portRange": "443", "destinationAddresses": ["0.0.0.0/0"]}]})
         hfw_id, _ = hc["Firewall"].create(config, "fw", {"name": "shop-staging", "rules": [
-            {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": [f"{HOST_ADDRESS}/32"]},
+            {"direction": "in", "protocol": "tcp", "port": "22", "sourceIps": [f"{NET.host_address}/32"]},
             {"direction": "in", "protocol": "tcp", "port": "8080", "sourceIps": [f"{web}/32"]}]})
         hc["FirewallAttachment"].create(config, "fa", {"firewallId": int(hfw_id), "serverIds": [int(server_id)]})
         check(tcp_open(web, 22) and tcp_open(stg, 22), "22 from the lab machine: open on both")
@@ -239,7 +171,7 @@ def run() -> None:
         check(guest_open(stg, web, 22) is False, "server -> droplet 22: dropped (22 only from the lab machine)")
         do["Firewall"].update(config, fw_id, {}, {
             "name": "shop-production", "tags": ["shop-production"],
-            "inboundRules": [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{HOST_ADDRESS}/32"]},
+            "inboundRules": [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{NET.host_address}/32"]},
                              {"protocol": "tcp", "portRange": "8080", "sourceTags": ["shop-production"],
                               "sourceAddresses": [f"{stg}/32"]}],
             "outboundRules": [{"protocol": "udp", "portRange": "53", "destinationAddresses": ["0.0.0.0/0"]},
@@ -306,11 +238,8 @@ def main() -> None:
     finally:
         with step("down(): every machine, disk, tap, rule, process and the namespace"):
             teardown()
-            check(not Path(f"/run/netns/{NETNS}").exists() and not STATE.exists(), "nothing left")
-        print("\nstep timings (s):")
-        for name, took in timings:
-            print(f"  {took:7.1f}  {name}")
-        print(f"  {time.monotonic() - started:7.1f}  total")
+            check(not Path(f"/run/netns/{NET.netns}").exists() and not STATE.exists(), "nothing left")
+        PROOF.report(started)
 
 
 if __name__ == "__main__":
