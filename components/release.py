@@ -2,20 +2,21 @@
 
 Why the container name carries the version: a new version is a new Docker name, so Pulumi creates the
 new container while the old one still serves; the switch (`kamal-proxy deploy`) depends on the new
-container, waits for its health check and drains the old target; only then does the prune step stop
-the superseded container. A failed health check fails the `up` at the switch with the old version
-still serving.
+container, waits for its health check and drains the old target; only then does the same script stop
+the superseded container and prune. A failed health check fails the `up` at the switch with the old
+version still serving.
 
 Why app containers are `retain_on_delete`: Pulumi deletes a replaced resource at the end of a
 successful update, but after a failed one it deletes it at the *start* of the next update — which for
 the container still serving traffic would be an outage. So Pulumi only forgets superseded containers;
-the prune command removes them after a successful switch and keeps `retainContainers` stopped ones,
+the switch's prune removes them after a successful deploy and keeps `retainContainers` stopped ones,
 with their images, for a rollback that needs no pull.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -35,8 +36,9 @@ from .secrets import Secrets, resolved
 
 @dataclass(frozen=True)
 class Unit:
-    """One role on one host: its container, revision, switch and prune. The role that has the host names them
-    as it always has (`<host>-app`); another role on the same machine adds its name (`<host>-jobs-app`)."""
+    """One role on one host: its container, revision, and switch (a prune, for a role the proxy does not serve).
+    The role that has the host names them as it always has (`<host>-app`); another role on the same machine adds
+    its name (`<host>-jobs-app`)."""
 
     host: Host
     role: str
@@ -138,8 +140,9 @@ class Release(pulumi.ComponentResource):
             if unit.role not in args.proxied_roles:
                 self._container(unit)
         for unit in units:
-            self._prune(unit, switches.get(unit) or self.containers[unit])
-            if unit in switches and args.maintenance:
+            if unit not in switches:
+                self._prune(unit)
+            elif args.maintenance:
                 self._maintenance(unit, switches[unit])
 
         primary_image = self.images[primary.spec.name]
@@ -254,26 +257,30 @@ class Release(pulumi.ComponentResource):
 
     def _switch(self, unit: Unit, container: docker.Container,
                 previous_batch: list[pulumi.Resource]) -> remote.Command:
-        """No `delete`: when a new version replaces this command, Pulumi deletes the old one after the new
-        one ran, and a `kamal-proxy remove` there would take the route, and the site, down."""
+        """The proxied role's switch (`kamal-proxy deploy`) and its prune, in one SSH session. No `delete`: when
+        a new version replaces this command, Pulumi deletes the old one after the new one ran, and a
+        `kamal-proxy remove` there would take the route, and the site, down."""
         a = self.args
         host = unit.host
         route = proxy_text.route_name(a.service, unit.role)
-        create = container.name.apply(lambda target: text.started_then(target, proxy_text.proxy_exec(
-            proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy))))
         gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
         if self.release_command is not None:
             gates.append(self.release_command)
-        return host.run(unit.named("switch"), create=create, parent=self, triggers=[container.id],
-                        depends_on=gates)
+        return self._release_script(unit, "switch", gates, switch=lambda target: proxy_text.proxy_exec(
+            proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)))
 
-    def _prune(self, unit: Unit, gate: pulumi.Resource) -> None:
+    def _prune(self, unit: Unit) -> None:
+        """A role kamal-proxy does not serve (jobs): its new container runs, the old ones go."""
+        self._release_script(unit, "prune", [self.containers[unit]])
+
+    def _release_script(self, unit: Unit, name: str, gates: list[pulumi.Resource],
+                        switch: Callable[[str], str] | None = None) -> remote.Command:
         a = self.args
         container = self.containers[unit]
         script = container.name.apply(lambda current: text.prune_script(
-            a.service, unit.role, current, a.repository, a.retain,
-            int(duration_seconds(a.deploy.drain_timeout))))
-        unit.host.run_script(unit.named("prune"), script, parent=self, triggers=[container.id], depends_on=[gate])
+            a.service, unit.role, current, a.repository, a.retain, int(duration_seconds(a.deploy.drain_timeout)),
+            switch=switch(current) if switch else None))
+        return unit.host.run_script(unit.named(name), script, parent=self, triggers=[container.id], depends_on=gates)
 
     def _maintenance(self, unit: Unit, switch: remote.Command) -> None:
         """Exists only while `berth:maintenance` is true: creating it stops the route (503 with the

@@ -19,6 +19,13 @@ CONTAINER = "docker:index/container:Container"
 COMMAND = "command:remote:Command"
 
 
+def deploy_line(switch) -> str:
+    """The `kamal-proxy deploy` line of a switch's script (it is fed to `bash -s`, never on a command line)."""
+    assert switch.plain_inputs["create"] == "bash -s"
+    (line,) = [line for line in switch.plain_inputs["stdin"].splitlines() if " kamal-proxy deploy " in line]
+    return line
+
+
 def app_containers(ev):
     return [c for c in ev.of_type(CONTAINER) if c.name.endswith("-app")]
 
@@ -104,7 +111,7 @@ def test_shared_proxy_is_not_declared_but_routed_into():
     assert [c for c in ev.of_type(CONTAINER) if c.plain_inputs["name"] == "kamal-proxy"] == []
     assert "basecamp/kamal-proxy" not in str([i.plain_inputs for i in ev.of_type("docker:index/remoteImage:RemoteImage")])
     (switch,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
-    assert "&& docker exec kamal-proxy kamal-proxy deploy covertext-web " in switch.plain_inputs["create"]
+    assert deploy_line(switch).startswith("docker exec kamal-proxy kamal-proxy deploy covertext-web ")
 
 
 def test_origin_certificate_reaches_the_proxy_as_a_secret(evaluations):
@@ -119,7 +126,7 @@ def test_origin_certificate_reaches_the_proxy_as_a_secret(evaluations):
         assert "install -m 0600 /dev/null" in stdin
         assert command.plain_inputs["create"] == "bash -s"
     for switch in [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]:
-        create = switch.plain_inputs["create"]
+        create = deploy_line(switch)
         assert "--tls --tls-certificate-path=/home/kamal-proxy/.apps-config/zen-miner/tls/cert.pem" in create
         assert "--tls-private-key-path=/home/kamal-proxy/.apps-config/zen-miner/tls/key.pem" in create
         tls = next(c for c in files if c.name.startswith(switch.name.removesuffix("-switch")))
@@ -235,11 +242,14 @@ def test_switch_runs_kamal_proxy_deploy_with_exact_flags(name, evaluations):
         host = switch.name.removesuffix("-switch")
         container = containers[host]
         target = f"{container.plain_inputs['name']}:{stack.proxy.app_port}"
-        # started first: a container the provider created but could not start is started here, or the `up` fails
-        assert switch.plain_inputs["create"] == (
-            f"docker start {container.plain_inputs['name']} >/dev/null && "
+        assert deploy_line(switch) == (
             f"docker exec kamal-proxy kamal-proxy deploy {stack.service}-web --target={target} {EXPECTED_FLAGS[name]} "
             f"{KAMAL_LOG_HEADERS}")
+        # started first: a container the provider created but could not start is started here, or the `up` fails;
+        # the old ones stop only once the proxy moved to it
+        script = switch.plain_inputs["stdin"]
+        assert script.index('docker start "$current"') < script.index(deploy_line(switch)) < script.index("docker stop")
+        assert f"current={container.plain_inputs['name']}\n" in script
         assert "delete" not in switch.plain_inputs  # a delete would remove the route on every release
         assert switch.plain_inputs["triggers"][0] == container.id  # then the machine's generation (test_hosts.py)
         assert container.urn in switch.dependencies
@@ -281,12 +291,13 @@ def test_batches_of_two():
     assert {one.urn, two.urn} <= set(three.dependencies)
 
 
-def test_prune_keeps_retained_containers_after_the_switch(evaluations):
+def test_the_switch_prunes_in_the_same_session_keeping_retained_containers(evaluations):
+    """One SSH session per role and host, as Kamal's `app boot` (deploy, then stop the old one): no prune of its
+    own for a proxied role, which would dial the host again."""
     stack, ev = evaluations["production"]
-    (prune,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-prune")]
+    assert [c for c in ev.of_type(COMMAND) if c.name.endswith("-prune")] == []
     (switch,) = [c for c in ev.of_type(COMMAND) if c.name.endswith("-switch")]
-    assert switch.urn in prune.dependencies
-    assert f"tail -n +{stack.retain_containers + 1}" in prune.plain_inputs["stdin"]
+    assert f"tail -n +{stack.retain_containers + 1}" in switch.plain_inputs["stdin"]
 
 
 def test_maintenance_stops_the_route_and_resumes_on_delete():
@@ -420,23 +431,27 @@ def _host_with_five_releases(repository: str, tmp_path):
     return state
 
 
+def _fake_docker_env(state, tmp_path, store: str = "overlay2") -> dict[str, str]:
+    import sys
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text(
+        f"#!/bin/sh\nexec {sys.executable} {PROJECT_DIR / 'tests' / 'fake_docker.py'} \"$@\"\n")
+    (tmp_path / "bin" / "docker").chmod(0o755)
+    return {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "DOCKER_STATE": str(state), "DOCKER_STORE": store}
+
+
 @pytest.mark.parametrize("store", ["overlay2", "containerd"])
 @pytest.mark.parametrize("repository", ["docker.io/acme/app", "acme/app"])
 def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repository, tmp_path):
     """Run for real (bash) against a docker that models both image stores (tests/fake_docker.py): with
     retainContainers 1, v4 is stopped and kept with its image, v1-v3 and their images go, v2's although it
     has no tag, and the current v5 and the accessory's image stay."""
-    import sys
-
     from components.render.release import prune_script
 
     state = _host_with_five_releases("acme/app", tmp_path)
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "docker").write_text(
-        f"#!/bin/sh\nexec {sys.executable} {PROJECT_DIR / 'tests' / 'fake_docker.py'} \"$@\"\n")
-    (tmp_path / "bin" / "docker").chmod(0o755)
-    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "DOCKER_STATE": str(state), "DOCKER_STORE": store}
-    script = prune_script("shop", "web", "shop-web-v5", repository, retain=1, stop_timeout=30)
+    env = _fake_docker_env(state, tmp_path, store)
+    script = prune_script("shop", "web", "shop-web-v5", repository, retain=1, stop_timeout=30, switch="true")
     result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     after = json.loads(state.read_text())
@@ -446,13 +461,27 @@ def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repos
         "acme/app:v5", "acme/app@sha256:" + "4a" * 32, "acme/app@sha256:" + "5a" * 32, "litestream/litestream:0.5.16"]
 
 
+def test_a_switch_that_fails_stops_nothing_and_prunes_nothing(tmp_path):
+    """kamal-proxy refusing the new container (a failed health check) ends the script at the switch: the old
+    container keeps serving, nothing stopped, nothing removed, and the command fails with the proxy's exit status."""
+    from components.render.release import prune_script
+
+    state = _host_with_five_releases("acme/app", tmp_path)
+    before = state.read_text()
+    script = prune_script("shop", "web", "shop-web-v5", "acme/app", retain=1, stop_timeout=30, switch="exit 3")
+    result = subprocess.run(["bash", "-c", script], env=_fake_docker_env(state, tmp_path), capture_output=True,
+                            text=True)
+    assert result.returncode == 3, result.stderr
+    assert state.read_text() == before
+
+
 def test_tls_ending_before_the_proxy_deploys_plain_http_to_every_name_with_forwarded_headers():
     """proxy.ssl: external (Kamal's ssl: false): no --tls, no --host when hosts is empty (kamal-proxy then routes
     every name), and --forward-headers, kamal-proxy's own default without TLS (deploy.go), which Kamal keeps."""
     stack_file = variant(PROJECT_DIR / "examples" / "dbcours.yaml",
                          proxy={"ssl": "external", "acknowledgePlaintextOrigin": True, "hosts": []})
     (switch,) = [c for c in evaluate(stack_file).of_type(COMMAND) if c.name.endswith("-switch")]
-    argv = switch.plain_inputs["create"].split()
+    argv = deploy_line(switch).split()
     assert "--tls" not in argv and not any(a.startswith(("--host=", "--tls-")) for a in argv)
     assert "--forward-headers" in argv
 
@@ -462,7 +491,7 @@ def test_a_route_below_a_path_on_a_shared_proxy_takes_its_tls_from_the_route_at_
     at / of its first host (service_map.go syncTLSOptionsFromRootDomain): no --tls, the paths, the strip flag."""
     stack_file = variant(PRODUCTION, proxy={"shared": True, "pathPrefixes": ["/api"], "stripPathPrefix": False})
     (switch,) = [c for c in evaluate(stack_file).of_type(COMMAND) if c.name.endswith("-switch")]
-    argv = switch.plain_inputs["create"].split()
+    argv = deploy_line(switch).split()
     assert "--tls" not in argv and "--path-prefix=/api" in argv and "--strip-path-prefix=false" in argv
     assert "--host=covertext.app" in argv
 

@@ -136,6 +136,8 @@ def _hcloud_firewall(i: dict) -> str:
             f"out: {_rules([r for r in rules if r['direction'] == 'out'], 'out')}")
 
 
+_PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
+
 # The settings a reviewer checks, per resource type.
 DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "digitalocean:index/droplet:Droplet":
@@ -152,7 +154,9 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
         lambda i: "trusted: " + ", ".join(f"{r['type']} {r['value']}" for r in i.get("rules", [])),
     "digitalocean:index/spacesBucket:SpacesBucket": lambda i: f"{i.get('name')} in {i.get('region')}, {i.get('acl')}",
     "hcloud:index/primaryIp:PrimaryIp": lambda i: f"{i.get('type')} in {i.get('location')}, kept when the server goes",
-    "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')}",
+    "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')}" + "".join(
+        f", which runs {line.strip()}" for line in str(i.get("stdin") or "").splitlines()
+        if line.startswith(shlex.join(_PROXY_EXEC) + " deploy ")),
     "pulumi:providers:docker": lambda i: f"docker at {i.get('host')}",
     "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')}" + "".join(
         f", published {p.get('ip')}:{_num(p.get('external'))}" for p in i.get("ports") or [] if _num(p.get("external"))
@@ -257,8 +261,6 @@ def _review_cost_policy(plan: Plan, console: Console) -> None:
 
 
 _PROVIDER_HOST = re.compile(r"^ssh://(?P<user>[^@]+)@(?P<address>.+):(?P<port>\d+)$")
-_PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
-
 
 def hosts(plan: Plan) -> list[dict[str, Any]]:
     """What each host runs, read from what the program declared: its roles and SSH address; per role the app's
@@ -276,15 +278,20 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         return sorted(e.split("=", 1)[0] for e in container.plain_inputs.get("envs") or [])
 
     def proxy_args(command: str) -> list[str] | None:
-        """The `kamal-proxy deploy` arguments a command runs on the host (in a root shell for a user other than
-        root, after the `docker start` of its target)."""
+        """The `kamal-proxy deploy` arguments a command runs on the host: its command line (in a root shell for a
+        user other than root), or a line of the script it feeds to the shell (a switch, after the `docker start`
+        of its target)."""
         found = next((r for r in resources if r.name == command), None)
-        argv = shlex.split(str(found.plain_inputs.get("create", ""))) if found else []
+        if found is None:
+            return None
+        argv = shlex.split(str(found.plain_inputs.get("create", "")))
         if argv[:4] == ["sudo", "-n", "sh", "-c"]:
             argv = shlex.split(argv[4])
-        argv = [plan.shown(a) for a in argv]
-        start = next((i for i in range(len(argv)) if argv[i:i + len(_PROXY_EXEC)] == _PROXY_EXEC), None)
-        return argv[start + len(_PROXY_EXEC):] if start is not None else None
+        for line in [shlex.join(argv), *str(found.plain_inputs.get("stdin", "")).splitlines()]:
+            words = [plan.shown(a) for a in shlex.split(line, comments=True)]
+            if words[:len(_PROXY_EXEC)] == _PROXY_EXEC:
+                return words[len(_PROXY_EXEC):]
+        return None
 
     def docker(container: Registration) -> dict[str, Any]:
         """What else reaches `docker run`: mounts (Kamal's source:target[:ro]), user, groups, extra hosts, logging."""

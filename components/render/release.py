@@ -123,23 +123,23 @@ find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -p
 """
 
 
-# Why the gates after a new app container start it first: the Docker provider keeps a container whose start
+# Why the release script starts the new app container first: the Docker provider keeps a container whose start
 # failed in state, and the next `up` never starts it (containers.REPLACE_ON_ANY_CHANGE says why; an app
-# container cannot simply be replaced, its name being its revision's). Its switch and prune, which never ran,
-# run on that next `up`: starting it there either serves or fails the `up` with Docker's reason. On a running
+# container cannot simply be replaced, its name being its revision's). Its release script, which never ran,
+# runs on that next `up`: starting it there either serves or fails the `up` with Docker's reason. On a running
 # container `docker start` does nothing.
 START_COMMENT = "# Started, in case the provider created it but could not start it (release.py says why)."
 
 
-def started_then(container: str, command: str) -> str:
-    """`command` once the app container `container` runs (a shell line)."""
-    return f"docker start {shlex.quote(container)} >/dev/null && {command}"
+def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int,
+                 switch: str | None = None) -> str:
+    """Once the new container `current` exists: start it, run `switch` (a proxied role's `kamal-proxy deploy`,
+    which returns once the new target is healthy and the old one drained; a failure ends the script there, with
+    the old version serving), then stop this role's other containers, keep the newest `retain` stopped ones for
+    an instant rollback, remove the rest, then every image of the repository that no container uses any more.
 
-
-def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int) -> str:
-    """After a successful switch: stop this role's other containers (already drained by kamal-proxy),
-    keep the newest `retain` stopped ones for an instant rollback, remove the rest, then every image of the
-    repository that no container uses any more.
+    One script, so one SSH session per role and host: what Kamal's `app boot` does over its one connection
+    (start, deploy, stop the old one), where a switch and a prune of their own each dialled the host again.
 
     Images are found by id and removed by their references in this repository, because a release by digest
     has no tag (`docker images` shows `repo <none>`, and the containerd image store lists it under its
@@ -149,13 +149,14 @@ def prune_script(service: str, role: str, current: str, repository: str, retain:
     q = shlex.quote
     labels = f"--filter label=service={q(service)} --filter label=role={q(role)}"
     references = "{{range .RepoTags}}{{println .}}{{end}}{{range .RepoDigests}}{{println .}}{{end}}"
+    switching = f"{switch}\n" if switch else ""
     return f"""#!/usr/bin/env bash
 set -euo pipefail
 current={q(current)}
 repository={q(familiar_name(repository))}
 {START_COMMENT}
 docker start "$current" >/dev/null
-docker ps {labels} --format '{{{{.Names}}}}' | while read -r name; do
+{switching}docker ps {labels} --format '{{{{.Names}}}}' | while read -r name; do
   if [ "$name" != "$current" ]; then docker stop -t {stop_timeout} "$name" >/dev/null; fi
 done
 docker ps -a {labels} --filter status=exited --format '{{{{.Names}}}}' | tail -n +{retain + 1} \\

@@ -93,10 +93,12 @@ def proxy_deploy_argv(output: str) -> list[str]:
     return shlex.split(commands[-1])[5:]
 
 
-def berth_deploy_argv(create: str) -> list[str]:
-    """The `kamal-proxy deploy` arguments (route, flags) in a Berth switch's command line, which starts the
-    container first (`docker start NAME >/dev/null && docker exec kamal-proxy kamal-proxy deploy ...`)."""
-    argv = shlex.split(create)
+def berth_deploy_argv(switch: dict) -> list[str]:
+    """The `kamal-proxy deploy` arguments (route, flags) in a Berth switch (a state resource): a line of the script
+    it feeds to `bash -s`, after the `docker start` of its container."""
     exec_ = ["docker", "exec", "kamal-proxy", "kamal-proxy", "deploy"]
-    start = next(i for i in range(len(argv)) if argv[i:i + len(exec_)] == exec_)
-    return argv[start + len(exec_):]
+    for line in switch["inputs"]["stdin"].splitlines():
+        argv = shlex.split(line, comments=True)
+        if argv[:len(exec_)] == exec_:
+            return argv[len(exec_):]
+    raise AssertionError(f"no kamal-proxy deploy in the switch's script: {switch['inputs']['stdin']!r}")

@@ -129,8 +129,8 @@ def _rollback_breakdown(rolled_back) -> list[str]:
              ("the CLI starts, loads the state, begins the update", r"^Updating \("),
              ("the program runs, the plugins start (to the first step)", r"^ \+\+ "),
              ("image and container (created, started)", r"-app created replacement"),
-             ("switch (kamal-proxy deploy, health checks)", r"-switch created replacement"),
-             ("prune (the old container stopped)", r"-prune created replacement"),
+             ("switch (kamal-proxy deploy, health checks, the old container stopped, the prune)",
+              r"-switch created replacement"),
              ("the update ends (state written, plugins closed), berth exits", None)]
     lines = ["| rollback, by phase (from berth's output as it came) | until (s) | took (s) |", "|---|---|---|"]
     previous = 0.0
@@ -200,8 +200,8 @@ def _hosts_in_parallel(world) -> list[str]:
     first = {c: min(runs[c].steps.started.values()) - starts[c] for c in (1, 4)}
     lines.append(f"| engine start, program and plugins (up to the first step) | {first[1]:.1f} | {first[4]:.1f} |")
     for what, names in (("image pulls", ("-image",)), ("new revisions", ("-revision",)),
-                        ("app containers (create, start)", ("-app",)), ("switches (kamal-proxy deploy)", ("-switch",)),
-                        ("prunes", ("-prune",))):
+                        ("app containers (create, start)", ("-app",)),
+                        ("switches (kamal-proxy deploy, the old container stopped, the prune)", ("-switch",))):
         lines.append(f"| {what} | {span(1, *names)} | {span(4, *names)} |")
     lines.append(f"| command start to end | {times[1]:.1f} | {times[4]:.1f} |")
     lines.append(f"| four hosts / one host | | {times[4] / times[1]:.2f} |")

@@ -40,7 +40,7 @@ def test_berth_sends_kamal_proxy_what_kamal_deploy_sends(world):
     shop = world.deployment()
     assert shop.converged()
     switch = shop.resource("shop-web-1-switch")
-    berth = berth_deploy_argv(switch["inputs"]["create"])
+    berth = berth_deploy_argv(switch)
     host = world.add_host()
     kamal = Kamal.project(world, host, load(shop.stack_file().program_view()))
     result, _ = kamal("deploy", "--skip-push", "--version=v2")
@@ -133,7 +133,7 @@ def test_an_imported_kamal_configuration_runs_as_kamal_runs_it(world):
     assert get(berth_host.address, "shop.e2e.test", ca=world.lab.ca_cert).body.strip() == "app v2"
     assert get(kamal_host.address, "shop.e2e.test", ca=world.lab.ca_cert).body.strip() == "app v2"
 
-    berth = berth_deploy_argv(stack.resource("shop-web-1-switch")["inputs"]["create"])
+    berth = berth_deploy_argv(stack.resource("shop-web-1-switch"))
     theirs = proxy_deploy_argv(result.stdout)
     ours, kamals = ({**KAMAL_PROXY_DEFAULTS, **flags(argv[1:])} for argv in (berth, theirs))
     differing = {name for name in set(ours) | set(kamals) if ours.get(name) != kamals.get(name)}
