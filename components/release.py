@@ -266,18 +266,18 @@ class Release(pulumi.ComponentResource):
         gates = [container, *a.proxies[host.spec.name].ready, *previous_batch]
         if self.release_command is not None:
             gates.append(self.release_command)
-        return self._release_script(unit, "switch", gates, switch=lambda target: proxy_text.proxy_exec(
+        return self._boot(unit, "switch", gates, switch=lambda target: proxy_text.proxy_exec(
             proxy_text.deploy_args(route, f"{target}:{a.app_port}", a.deploy)))
 
     def _prune(self, unit: Unit) -> None:
         """A role kamal-proxy does not serve (jobs): its new container runs, the old ones go."""
-        self._release_script(unit, "prune", [self.containers[unit]])
+        self._boot(unit, "prune", [self.containers[unit]])
 
-    def _release_script(self, unit: Unit, name: str, gates: list[pulumi.Resource],
+    def _boot(self, unit: Unit, name: str, gates: list[pulumi.Resource],
                         switch: Callable[[str], str] | None = None) -> remote.Command:
         a = self.args
         container = self.containers[unit]
-        script = container.name.apply(lambda current: text.prune_script(
+        script = container.name.apply(lambda current: text.boot_script(
             a.service, unit.role, current, a.repository, a.retain, int(duration_seconds(a.deploy.drain_timeout)),
             switch=switch(current) if switch else None))
         return unit.host.run_script(unit.named(name), script, parent=self, triggers=[container.id], depends_on=gates)

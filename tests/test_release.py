@@ -447,11 +447,11 @@ def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repos
     """Run for real (bash) against a docker that models both image stores (tests/fake_docker.py): with
     retainContainers 1, v4 is stopped and kept with its image, v1-v3 and their images go, v2's although it
     has no tag, and the current v5 and the accessory's image stay."""
-    from components.render.release import prune_script
+    from components.render.release import boot_script
 
     state = _host_with_five_releases("acme/app", tmp_path)
     env = _fake_docker_env(state, tmp_path, store)
-    script = prune_script("shop", "web", "shop-web-v5", repository, retain=1, stop_timeout=30, switch="true")
+    script = boot_script("shop", "web", "shop-web-v5", repository, retain=1, stop_timeout=30, switch="true")
     result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     after = json.loads(state.read_text())
@@ -464,11 +464,11 @@ def test_the_prune_removes_every_unused_release_tagged_or_by_digest(store, repos
 def test_a_switch_that_fails_stops_nothing_and_prunes_nothing(tmp_path):
     """kamal-proxy refusing the new container (a failed health check) ends the script at the switch: the old
     container keeps serving, nothing stopped, nothing removed, and the command fails with the proxy's exit status."""
-    from components.render.release import prune_script
+    from components.render.release import boot_script
 
     state = _host_with_five_releases("acme/app", tmp_path)
     before = state.read_text()
-    script = prune_script("shop", "web", "shop-web-v5", "acme/app", retain=1, stop_timeout=30, switch="exit 3")
+    script = boot_script("shop", "web", "shop-web-v5", "acme/app", retain=1, stop_timeout=30, switch="exit 3")
     result = subprocess.run(["bash", "-c", script], env=_fake_docker_env(state, tmp_path), capture_output=True,
                             text=True)
     assert result.returncode == 3, result.stderr

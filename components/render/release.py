@@ -131,15 +131,15 @@ find "$root/extracted" -mindepth 1 -maxdepth 1 -type d -name {q(role + "-*")} -p
 START_COMMENT = "# Started, in case the provider created it but could not start it (release.py says why)."
 
 
-def prune_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int,
+def boot_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int,
                  switch: str | None = None) -> str:
-    """Once the new container `current` exists: start it, run `switch` (a proxied role's `kamal-proxy deploy`,
+    """Kamal's `app boot` for one role on one host, then the prune, in one script and so one SSH session (Kamal's
+    boot runs over its one connection; a switch and a prune of their own each dialled the host again).
+
+    Once the new container `current` exists: start it, run `switch` (a proxied role's `kamal-proxy deploy`,
     which returns once the new target is healthy and the old one drained; a failure ends the script there, with
     the old version serving), then stop this role's other containers, keep the newest `retain` stopped ones for
     an instant rollback, remove the rest, then every image of the repository that no container uses any more.
-
-    One script, so one SSH session per role and host: what Kamal's `app boot` does over its one connection
-    (start, deploy, stop the old one), where a switch and a prune of their own each dialled the host again.
 
     Images are found by id and removed by their references in this repository, because a release by digest
     has no tag (`docker images` shows `repo <none>`, and the containerd image store lists it under its
