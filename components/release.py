@@ -274,7 +274,7 @@ class Release(pulumi.ComponentResource):
         self._boot(unit, "prune", [self.containers[unit]])
 
     def _boot(self, unit: Unit, name: str, gates: list[pulumi.Resource],
-                        switch: Callable[[str], str] | None = None) -> remote.Command:
+              switch: Callable[[str], str] | None = None) -> remote.Command:
         a = self.args
         container = self.containers[unit]
         script = container.name.apply(lambda current: text.boot_script(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 from shell import shellcheck
@@ -22,8 +23,8 @@ COMMAND = "command:remote:Command"
 def deploy_line(switch) -> str:
     """The `kamal-proxy deploy` line of a switch's script (it is fed to `bash -s`, never on a command line)."""
     assert switch.plain_inputs["create"] == "bash -s"
-    (line,) = [line for line in switch.plain_inputs["stdin"].splitlines() if " kamal-proxy deploy " in line]
-    return line
+    (deploy,) = [call for call in proxy_text.proxy_calls(switch.plain_inputs["stdin"]) if call[:1] == ["deploy"]]
+    return proxy_text.proxy_exec(deploy)
 
 
 def app_containers(ev):
@@ -432,8 +433,6 @@ def _host_with_five_releases(repository: str, tmp_path):
 
 
 def _fake_docker_env(state, tmp_path, store: str = "overlay2") -> dict[str, str]:
-    import sys
-
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "docker").write_text(
         f"#!/bin/sh\nexec {sys.executable} {PROJECT_DIR / 'tests' / 'fake_docker.py'} \"$@\"\n")

@@ -27,6 +27,7 @@ from components import catalog, checks, stackfile, yamlv3
 from components.config import Stack
 from components.errors import ConfigError, Problem, besides, loc_of
 from components.hosts import host_specs
+from components.render.proxy import proxy_calls, proxy_exec
 from components.render.registry import DOCKER_HUB
 from components.render.release import image_ref
 from components.validation import load
@@ -136,8 +137,6 @@ def _hcloud_firewall(i: dict) -> str:
             f"out: {_rules([r for r in rules if r['direction'] == 'out'], 'out')}")
 
 
-_PROXY_EXEC = ["docker", "exec", "kamal-proxy", "kamal-proxy"]
-
 # The settings a reviewer checks, per resource type.
 DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "digitalocean:index/droplet:Droplet":
@@ -155,8 +154,7 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "digitalocean:index/spacesBucket:SpacesBucket": lambda i: f"{i.get('name')} in {i.get('region')}, {i.get('acl')}",
     "hcloud:index/primaryIp:PrimaryIp": lambda i: f"{i.get('type')} in {i.get('location')}, kept when the server goes",
     "command:remote:Command": lambda i: f"over SSH: {i.get('create', '')}" + "".join(
-        f", which runs {line.strip()}" for line in str(i.get("stdin") or "").splitlines()
-        if line.startswith(shlex.join(_PROXY_EXEC) + " deploy ")),
+        f", which runs {proxy_exec(call)}" for call in proxy_calls(str(i.get("stdin") or "")) if call[:1] == ["deploy"]),
     "pulumi:providers:docker": lambda i: f"docker at {i.get('host')}",
     "docker:index/container:Container": lambda i: f"{i.get('name')} from {i.get('image', '')}" + "".join(
         f", published {p.get('ip')}:{_num(p.get('external'))}" for p in i.get("ports") or [] if _num(p.get("external"))
@@ -262,6 +260,7 @@ def _review_cost_policy(plan: Plan, console: Console) -> None:
 
 _PROVIDER_HOST = re.compile(r"^ssh://(?P<user>[^@]+)@(?P<address>.+):(?P<port>\d+)$")
 
+
 def hosts(plan: Plan) -> list[dict[str, Any]]:
     """What each host runs, read from what the program declared: its roles and SSH address; per role the app's
     image, command, env names (never values), `kamal-proxy deploy` arguments and what else reaches `docker run`
@@ -287,11 +286,8 @@ def hosts(plan: Plan) -> list[dict[str, Any]]:
         argv = shlex.split(str(found.plain_inputs.get("create", "")))
         if argv[:4] == ["sudo", "-n", "sh", "-c"]:
             argv = shlex.split(argv[4])
-        for line in [shlex.join(argv), *str(found.plain_inputs.get("stdin", "")).splitlines()]:
-            words = [plan.shown(a) for a in shlex.split(line, comments=True)]
-            if words[:len(_PROXY_EXEC)] == _PROXY_EXEC:
-                return words[len(_PROXY_EXEC):]
-        return None
+        calls = proxy_calls(f"{shlex.join(argv)}\n{found.plain_inputs.get('stdin', '')}")
+        return [plan.shown(a) for a in calls[0]] if calls else None
 
     def docker(container: Registration) -> dict[str, Any]:
         """What else reaches `docker run`: mounts (Kamal's source:target[:ro]), user, groups, extra hosts, logging."""

@@ -132,9 +132,20 @@ def resume_args(route: str) -> list[str]:
     return ["resume", route]
 
 
+PROXY_EXEC = ["docker", "exec", CONTAINER, "kamal-proxy"]
+
+
 def proxy_exec(args: list[str]) -> str:
     """The shell line that runs a kamal-proxy subcommand inside the running proxy container."""
-    return shlex.join(["docker", "exec", CONTAINER, "kamal-proxy", *args])
+    return shlex.join([*PROXY_EXEC, *args])
+
+
+def proxy_calls(text: str) -> list[list[str]]:
+    """The kamal-proxy subcommands (`["deploy", route, flags...]`) that `proxy_exec` lines of a rendered command
+    line or script run, in order: what the plan shows and the tests compare with Kamal's."""
+    prefix = proxy_exec([])
+    return [shlex.split(line, comments=True)[len(PROXY_EXEC):] for line in text.splitlines()
+            if line.startswith(prefix + " ")]
 
 
 def route_name(service: str, role: str) -> str:

@@ -132,7 +132,7 @@ START_COMMENT = "# Started, in case the provider created it but could not start 
 
 
 def boot_script(service: str, role: str, current: str, repository: str, retain: int, stop_timeout: int,
-                 switch: str | None = None) -> str:
+                switch: str | None = None) -> str:
     """Kamal's `app boot` for one role on one host, then the prune, in one script and so one SSH session (Kamal's
     boot runs over its one connection; a switch and a prune of their own each dialled the host again).
 

