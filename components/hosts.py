@@ -127,6 +127,21 @@ class Host(pulumi.ComponentResource):
         else:
             self.machine = args.cloud.machine(args.spec, self)
             self.host_key = pulumi.Output.from_input(None)
+        # The engine starts a provider's plugin as it first meets it, one plugin at a time: declared first, with
+        # nothing to wait for, Docker's starts before the others and a release's images and containers go ahead
+        # while they start (a rollback's critical path is Docker's, then pulumi-command's).
+        self.docker_provider = docker.Provider(
+            f"{name}-docker",
+            host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
+            ssh_opts=self.host_key.apply(host_key_options.provider_options),
+            # Every resource on the machine waits for `ready` (`on_machine`), which proves the daemon answers; skipping
+            # the check lets a preview run without SSH.
+            disable_docker_daemon_check=True,
+            registry_auth=[docker.ProviderRegistryAuthArgs(
+                address=address, username=args.registry.username, password=args.registry.password,
+            ) for address in auth_addresses(args.registry.server)] if args.registry else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         script = pulumi.Output.all(self.machine.volume_device, args.host_firewall).apply(
             lambda v: bootstrap_script(replace(args.bootstrap, volume_device=v[0], host_firewall=v[1])))
         self.connection = args.ssh.connection(self.machine.public_ipv4, self.host_key)
@@ -145,17 +160,6 @@ class Host(pulumi.ComponentResource):
                               triggers=[script.apply(script_hash)],
                               depends_on=[bootstrap, *self.resized(name, info, bootstrap)])
         self.daemon = self.ready.stdout.apply(daemon_facts)
-        self.docker_provider = docker.Provider(
-            f"{name}-docker",
-            host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),
-            ssh_opts=self.host_key.apply(host_key_options.provider_options),
-            # `ready` already proved the daemon answers; skipping the check lets a preview run without SSH.
-            disable_docker_daemon_check=True,
-            registry_auth=[docker.ProviderRegistryAuthArgs(
-                address=address, username=args.registry.username, password=args.registry.password,
-            ) for address in auth_addresses(args.registry.server)] if args.registry else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
-        )
         self.register_outputs({"publicIpv4": self.machine.public_ipv4})
 
     def resized(self, name: str, info: str, bootstrap: remote.Command) -> list[remote.Command]:
@@ -172,7 +176,8 @@ class Host(pulumi.ComponentResource):
         generation: a replaced server, another address) has none of them, though the state still lists them: the
         generation is their replacement trigger, so they are made again there, as its commands run again. A
         trigger that was null before (a stack from an earlier Berth) replaces nothing (`shouldTriggerReplace`)."""
-        return pulumi.ResourceOptions(parent=parent, provider=self.docker_provider,
+        depends_on = [self.ready, *(kwargs.pop("depends_on", None) or [])]  # the daemon answers (bootstrap done)
+        return pulumi.ResourceOptions(parent=parent, provider=self.docker_provider, depends_on=depends_on,
                                       replacement_trigger=self.machine_generation.hex, **kwargs)
 
     @property

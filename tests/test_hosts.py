@@ -97,7 +97,9 @@ def test_three_web_hosts_each_with_volume_and_firewall_cover(evaluations):
     assert len(ev.outputs["servers"]["web"]) == 3
 
 
-def test_bootstrap_then_readiness_then_docker_provider(shipped):
+def test_bootstrap_then_readiness_then_everything_docker_keeps_on_the_machine(shipped):
+    """The Docker provider itself waits for nothing the host runs (the engine starts its plugin early); what it
+    makes on the machine (images, containers) waits for `ready`, as a first `up` installs Docker before."""
     _, ev = shipped
     for host in ev.of_type("berth:index:Host"):
         bootstrap = ev.named(f"{host.name}-bootstrap")
@@ -106,7 +108,10 @@ def test_bootstrap_then_readiness_then_docker_provider(shipped):
         generation = ev.named(f"{host.name}-machine")
         assert bootstrap.plain_inputs["triggers"] == [script_hash(bootstrap.plain_inputs["stdin"]), _hex(generation)]
         assert bootstrap.urn in ready.dependencies
-        assert ready.urn in provider.dependencies
+        assert not {bootstrap.urn, ready.urn, generation.urn} & set(provider.dependencies)
+        on_machine = [r for r in ev.resources if r.provider.startswith(provider.urn + "::")]
+        assert {r.type for r in on_machine} >= {"docker:index/remoteImage:RemoteImage", "docker:index/container:Container"}
+        assert all(ready.urn in r.dependencies for r in on_machine)
         assert "docker info" in ready.plain_inputs["create"]
         assert provider.plain_inputs["host"].startswith("ssh://root@")
 
