@@ -11,6 +11,7 @@ four-host stack's state, which the engine serializes whole at every checkpoint (
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from pathlib import Path
 
@@ -19,6 +20,7 @@ PROGRAM = ROOT / "__main__.py"
 COMPONENTS = ROOT / "components"
 
 
+@functools.cache  # a program's frames come from a few dozen files, and every resource asks again
 def is_program_file(uri: str) -> bool:
     """Whether a frame's `file://` URI is one of the program's files."""
     parsed = urllib.parse.urlparse(uri)

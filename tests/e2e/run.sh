@@ -38,5 +38,9 @@ fi
 trap '"$PY" -m tests.e2e.testhost down' EXIT
 # hypothesis is not used here, and its end-of-run import trips a CPython 3.11 AST bug under the
 # threads the SDK leaves behind ("AST constructor recursion depth mismatch").
+# Bytecode for what `berth`, the program and the lab's plugins load, as pip compiles an installed package: an
+# editable install is left uncompiled, and where PYTHONDONTWRITEBYTECODE is set (this project's machines set it)
+# every `berth` and every plugin start compiled them from source again, about 50 ms each time.
+"$PY" -m compileall -q __main__.py berth components tests/e2e/plugins >/dev/null
 read -ra tests <<< "${E2E_TESTS:-tests/e2e}"  # E2E_TESTS: one or more test paths, space-separated
 BERTH_E2E=1 "$PY" -m pytest -p no:cacheprovider -p no:hypothesispytest "${tests[@]}" "$@"
