@@ -30,6 +30,8 @@ from .outputs import HostAccess, StackOutputs
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
+    from .engine import Gate
+
 Runner = Callable[..., subprocess.CompletedProcess]
 DEFAULT_STACK = "production"
 INSTALL_PULUMI = "https://www.pulumi.com/docs/iac/download-install/"
@@ -324,7 +326,8 @@ def proxy_logs(ctx: typer.Context, follow: bool = typer.Option(False, "--follow"
 
 # --- Deploy: changes go through `pulumi up`, after a preview and a question ------------------------------
 
-def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question: str | None = None) -> None:
+def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question: str | None = None,
+            gate: Gate | None = None) -> None:
     """Ask, then `pulumi up` with the new settings. The question is about the preview of exactly what
     `pulumi up` will do, unless the caller knows that already (`question`: a rollback, which changes the
     release alone), which spares the program's second run.
@@ -353,7 +356,7 @@ def _change(c: Context, settings: dict[str, str], what: str, yes: bool, question
         except typer.Exit:
             put_back()
             raise
-    _up(c, what, settings, put_back)
+    _up(c, what, settings, put_back, gate)
 
 
 def _preview(c: Context, what: str) -> None:
@@ -366,16 +369,21 @@ def _preview(c: Context, what: str) -> None:
         c.fail(f"the preview failed; nothing was changed on the hosts ({what})")
 
 
-def _up(c: Context, what: str, settings: dict[str, str], put_back: Callable[[], None]) -> None:
-    """`pulumi up`, saving `settings` to the stack file as it starts (`--config`)."""
+def _up(c: Context, what: str, settings: dict[str, str], put_back: Callable[[], None],
+        gate: Gate | None = None) -> None:
+    """`pulumi up`, saving `settings` to the stack file as it starts (`--config`); with a `gate`, berth's checks
+    run beside the CLI's start (berth/engine.py `Gate`)."""
     from . import engine
 
     shown = "".join(f" --config berth:{key}={value}" for key, value in settings.items())
     c.console.print(f"$ pulumi up --stack {c.stack}{shown}", style="dim", markup=False)
     with c.timed(what):
         try:
-            engine.up(c.stack, Path.cwd(), settings, on_output=c.echo)
+            engine.up(c.stack, Path.cwd(), settings, on_output=c.echo, gate=gate)
         except engine.UpFailed as error:
+            if gate is not None and not gate.wait():  # refused before the program declared anything; it said why
+                put_back()
+                raise typer.Exit(1) from None
             holders = recovery.lock_holders(str(error))
             if holders is not None:  # another operation runs: this one never started
                 put_back()
@@ -418,6 +426,9 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     from . import engine
 
     engine.warm(c.stack_file)  # the program's modules load while the CLI reads the outputs
+    if yes:
+        _rollback_unasked(c, version)
+        return
     if version == c.outputs.version:
         c.fail(f"stack {c.stack} runs {version} already")
     # A version is a release and nothing else (the stack's invariant, tests/test_stacks.py): what changes needs no
@@ -437,6 +448,21 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     question = (f"{what}: the app's containers of every role are replaced, kamal-proxy switches after their health "
                 f"checks, nothing else changes{pulls}. Go ahead?")
     _change(c, {"version": version}, what, yes, question)
+
+
+def _rollback_unasked(c: Context, version: str) -> None:
+    """`rollback VERSION --yes`: with nothing to ask, `pulumi up` starts at once, and the checks a question would
+    have come after (the stack has been released, and runs another version) read its outputs meanwhile; the
+    program declares nothing until they pass (berth/engine.py `Gate`), and a refusal changes nothing."""
+    from . import engine
+
+    def check() -> bool:
+        if version == c.outputs.version:  # c.outputs says itself why it cannot read them
+            c.fail(f"stack {c.stack} runs {version} already")
+        return True
+
+    _change(c, {"version": version}, f"roll stack {c.stack} back to {version}", True,
+            question=f"roll stack {c.stack} back to {version}?", gate=engine.Gate(check))
 
 
 # --- Setup -----------------------------------------------------------------------------------------------

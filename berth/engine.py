@@ -161,20 +161,73 @@ def up_argv(stack: str, address: str, config: Mapping[str, str]) -> list[str]:
             f"--client={address}", "--exec-kind", "auto.inline"]
 
 
-def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callable[[str], None]) -> None:
+class Gate:
+    """Checks that run beside the CLI's start (berth's own, on the stack's outputs), so that neither waits on
+    the other: the program declares nothing until they pass, and a refusal ends the update there, with nothing
+    declared. `check` says why it refuses itself; it returns whether the change may go ahead."""
+
+    def __init__(self, check: Callable[[], bool]):
+        self._passed = False
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(check,), name="berth-gate", daemon=True).start()
+
+    def _run(self, check: Callable[[], bool]) -> None:
+        try:
+            self._passed = bool(check())
+        except BaseException:  # noqa: BLE001 - a refusal (typer.Exit) or a failure: the check has said which
+            self._passed = False
+        finally:
+            self._done.set()
+
+    @property
+    def decided(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self) -> bool:
+        """Whether the change may go ahead, once the checks are done."""
+        self._done.wait()
+        return self._passed
+
+
+def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callable[[str], None],
+       gate: Gate | None = None) -> None:
     """One `pulumi up` of the program, inline: the CLI started once, its progress streamed line by line.
 
     The Automation API's `Stack.up` also runs `pulumi version` and `pulumi stack select` before, and two
     `pulumi stack output` and a `pulumi stack history` after, for a result berth does not read: about 1.2 s of
-    a rollback's time on the lab's machine."""
+    a rollback's time on the lab's machine.
+
+    With a `gate`, the program waits for it before it declares anything, and the CLI's output (progress and
+    errors) is held until it has passed: a refused change shows only the check's own words."""
     _warmed()
     import grpc
     from pulumi.automation._server import LanguageServer  # the runtime the Automation API serves (pinned SDK)
     from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
-    from pulumi.runtime.proto import language_pb2_grpc
+    from pulumi.runtime.proto import language_pb2, language_pb2_grpc
+
+    class GatedLanguageServer(LanguageServer):
+        def Run(self, request, context):  # noqa: N802 - the gRPC method's name
+            if gate is not None and not gate.wait():  # `bail`: the error is said, the CLI adds none of its own
+                return language_pb2.RunResponse(error="berth refused the change", bail=True)
+            return super().Run(request, context)
+
+    held: list[tuple[Callable[[str], None], str]] = []
+    holding = threading.Lock()
+
+    def say(line: str, sink: Callable[[str], None]) -> None:
+        with holding:
+            if gate is not None and not gate.decided:
+                held.append((sink, line))
+                return
+            if gate is not None and not gate.wait():
+                return
+            for earlier, text in held:
+                earlier(text)
+            held.clear()
+            sink(line)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
-    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageServer(program(work_dir)), server)
+    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(GatedLanguageServer(program(work_dir)), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -185,16 +238,21 @@ def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callabl
         def read_errors() -> None:  # the CLI's own errors (a lock, a missing project) reach the operator as said
             for line in cli.stderr:
                 errors.append(line)
-                sys.stderr.write(line)
+                say(line, sys.stderr.write)
 
         reader = threading.Thread(target=read_errors, daemon=True)
         reader.start()
         said = []
         for line in cli.stdout:
             said.append(line)
-            on_output(line.rstrip("\n"))
+            say(line.rstrip("\n"), on_output)
         code = cli.wait()
         reader.join()
+        if gate is not None and gate.wait():  # what came before the checks passed, when nothing came after
+            with holding:
+                for sink, text in held:
+                    sink(text)
+                held.clear()
     finally:
         server.stop(0)
     if code != 0:

@@ -4,9 +4,11 @@ outputs, a rollback or maintenance through preview and up) runs against the real
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -269,16 +271,50 @@ def test_a_rollback_with_yes_runs_one_up_that_sets_the_version_and_looks_at_no_h
     from berth import engine
 
     ups = []
+
+    def up(stack, work_dir, config, on_output, gate):
+        ups.append((stack, dict(config), gate.wait()))  # as the program does before it declares anything
+
     monkeypatch.setattr(engine, "warm", lambda path=None: None)
-    monkeypatch.setattr(engine, "up", lambda stack, work_dir, config, on_output: ups.append((stack, dict(config))))
+    monkeypatch.setattr(engine, "up", up)
     monkeypatch.chdir(tmp_path)
     recorder = Recorder()
     result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
                                 obj=context(evaluations, "production", recorder))
     assert result.exit_code == 0, result.output
     assert recorder.calls == []
-    assert ups == [("production", {"version": "2b7e1d0"})]
+    assert ups == [("production", {"version": "2b7e1d0"}, True)]
     assert "$ pulumi up --stack production --config berth:version=2b7e1d0" in result.output
+
+
+def test_a_rollback_with_yes_to_the_version_running_is_refused_before_the_program_declares_anything(
+        evaluations, monkeypatch, tmp_path):
+    """With --yes, `pulumi up` starts at once and berth's checks read the outputs beside it; the program waits for
+    them (berth/engine.py `Gate`). Refused, it declares nothing, and the stack file the CLI saved is put back."""
+    from berth import engine
+
+    stack_file = tmp_path / "Pulumi.production.yaml"
+    stack_file.write_text("config:\n  berth:version: 3f9c2e1  # the release\n")
+    before = stack_file.read_bytes()
+    declared = []
+
+    def up(stack, work_dir, config, on_output, gate):
+        stack_file.write_text("config:\n  berth:version: 3f9c2e1\n")  # `--config`, saved as the CLI starts
+        if gate.wait():
+            declared.append(stack)
+            return
+        raise engine.UpFailed("error: an unhandled error occurred: berth refused the change\n")
+
+    monkeypatch.setattr(engine, "warm", lambda path=None: None)
+    monkeypatch.setattr(engine, "up", up)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "3f9c2e1", "--yes"],
+                                obj=context(evaluations, "production", Recorder()))
+    assert result.exit_code == 1
+    assert "stack production runs 3f9c2e1 already" in result.output
+    assert "unhandled error" not in result.output and "pulumi up failed" not in result.output
+    assert declared == []
+    assert stack_file.read_bytes() == before
 
 
 def test_a_rollback_the_lock_refused_puts_the_stack_file_back_byte_for_byte(evaluations, monkeypatch, tmp_path):
@@ -290,7 +326,7 @@ def test_a_rollback_the_lock_refused_puts_the_stack_file_back_byte_for_byte(eval
     stack_file.write_text("config:\n  berth:version: 3f9c2e1  # the release\n")
     before = stack_file.read_bytes()
 
-    def locked_up(stack, work_dir, config, on_output):
+    def locked_up(stack, work_dir, config, on_output, gate=None):
         stack_file.write_text("config:\n  berth:version: 2b7e1d0\n")  # what the CLI saved before the lock
         raise engine.UpFailed(LOCKED)
 
@@ -539,3 +575,34 @@ def test_a_change_runs_the_up_the_automation_api_runs_for_an_inline_program_and_
     assert sorted(a for a in ours[1:] if not a.startswith("--config") and a != "--non-interactive") == sorted(sdk_up)
     assert [args[:2] for args in calls if args[:1] != ["up"]] == [
         ["stack", "select"], ["stack", "output"], ["stack", "output"], ["stack", "history"]]
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_gated_up_shows_the_clis_words_only_once_the_checks_pass(monkeypatch, tmp_path, passes):
+    """berth/engine.py `up` with a `Gate`: the CLI's progress and errors are held while the checks run beside its
+    start, then shown in their order if they pass, and dropped if they refuse (the check has said why)."""
+    from berth import engine
+
+    cli = ("import sys; print('Updating (production):', flush=True); print('warning: said on stderr', "
+           f"file=sys.stderr, flush=True); print(' ++ a step', flush=True); sys.exit({0 if passes else 255})")
+    monkeypatch.setattr(engine, "up_argv", lambda stack, address, config: [sys.executable, "-c", cli])
+    release = threading.Event()
+    gate = engine.Gate(lambda: release.wait(30) and passes)
+    shown: list[str] = []
+    errors = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", errors)
+
+    def said(line: str) -> None:
+        shown.append(line)
+        if not release.is_set():  # nothing reaches the operator before the checks end
+            raise AssertionError(f"shown before the checks ended: {line}")
+
+    threading.Timer(0.5, release.set).start()
+    if passes:
+        engine.up("production", tmp_path, {"version": "v1"}, on_output=said, gate=gate)
+        assert shown == ["Updating (production):", " ++ a step"]
+        assert errors.getvalue() == "warning: said on stderr\n"
+    else:
+        with pytest.raises(engine.UpFailed):
+            engine.up("production", tmp_path, {"version": "v1"}, on_output=said, gate=gate)
+        assert shown == [] and errors.getvalue() == ""

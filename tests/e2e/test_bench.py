@@ -125,7 +125,7 @@ def test_bench_release(world):
 
 def _rollback_breakdown(rolled_back) -> list[str]:
     """Where `berth rollback --yes` spends its time, from when its lines (berth's, then the CLI's progress) came."""
-    marks = [("berth starts, reads the stack's outputs", r"^\$ pulumi up "),
+    marks = [("berth starts (its checks read the stack's outputs beside the CLI's start)", r"^\$ pulumi up "),
              ("the CLI starts, loads the state, begins the update", r"^Updating \("),
              ("the program runs, the plugins start (to the first step)", r"^ \+\+ "),
              ("image and container (created, started)", r"-app created replacement"),
