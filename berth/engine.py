@@ -42,14 +42,15 @@ def stack_file(work_dir: Path, stack: str) -> Path:
 
 def program(work_dir: Path) -> Callable[[], None]:
     """The program, reading `Pulumi.<stack>.yaml` from `work_dir` (an inline program runs in this
-    process, whose working directory is not the project's)."""
-    _warmed()
-
-    import pulumi
-
-    from components.settings import STACK_FILE_ENV
+    process, whose working directory is not the project's). Its modules are waited for when it runs, not
+    before: the CLI starts meanwhile."""
 
     def run() -> None:
+        _warmed()
+        import pulumi
+
+        from components.settings import STACK_FILE_ENV
+
         path = stack_file(work_dir, pulumi.get_stack())
         os.environ[STACK_FILE_ENV] = str(path) if path.exists() else ""
         try:
@@ -97,7 +98,12 @@ def warm(path: Path | None = None) -> None:
 
     def load() -> None:
         try:
-            names = ["pulumi", "pulumi.automation._server", "components.settings", "components.sdk"]
+            try:  # what the language server needs, so the CLI can start while the program's modules load
+                for name in SERVER_MODULES:
+                    importlib.import_module(name)
+            finally:
+                _server_imported.set()
+            names = ["components.settings", "components.sdk"]
             for node in ast.walk(ast.parse(PROGRAM.read_text())):
                 if isinstance(node, ast.ImportFrom) and node.module:
                     names.append(node.module)
@@ -117,12 +123,15 @@ def warm(path: Path | None = None) -> None:
     threading.Thread(target=load, name="berth-warm", daemon=True).start()
 
 
-_warming, _imported = threading.Event(), threading.Event()
+_warming, _server_imported, _imported = threading.Event(), threading.Event(), threading.Event()
+SERVER_MODULES = ("grpc", "pulumi", "pulumi.automation._server", "pulumi.runtime._grpc_settings",
+                  "pulumi.runtime.proto.language_pb2_grpc")
 
 
-def _warmed() -> None:
+def _warmed(server_only: bool = False) -> None:
+    """Once `warm` has imported the program's modules (`server_only`: the SDK's language server's)."""
     if _warming.is_set():
-        _imported.wait()
+        (_server_imported if server_only else _imported).wait()
 
 
 def provider_sdks(path: Path | None) -> list[str]:
@@ -198,8 +207,11 @@ def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callabl
     a rollback's time on the lab's machine.
 
     With a `gate`, the program waits for it before it declares anything, and the CLI's output (progress and
-    errors) is held until it has passed: a refused change shows only the check's own words."""
-    _warmed()
+    errors) is held until it has passed: a refused change shows only the check's own words.
+
+    The CLI starts once the language server can answer it (the SDK imported); the program's own modules go on
+    loading meanwhile, while the CLI starts and derives the stack's key, and the program waits for them."""
+    _warmed(server_only=True)
     import grpc
     from pulumi.automation._server import LanguageServer  # the runtime the Automation API serves (pinned SDK)
     from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
