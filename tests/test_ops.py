@@ -264,23 +264,28 @@ def test_a_rollback_asks_what_a_release_changes_before_it_sets_anything(evaluati
     assert [call[-1].split()[:2] for call in recorder.calls] == [["docker", "ps"]]
 
 
+def _rollback_yes(evaluations, monkeypatch, tmp_path, version: str, up, recorder: Recorder | None = None):
+    """`berth --stack production rollback VERSION --yes` in `tmp_path`, with `up` standing for engine.up."""
+    from berth import engine
+
+    monkeypatch.setattr(engine, "warm", lambda path=None: None)
+    monkeypatch.setattr(engine, "up", up)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(app, ["--stack", "production", "rollback", version, "--yes"],
+                              obj=context(evaluations, "production", recorder or Recorder()))
+
+
 def test_a_rollback_with_yes_runs_one_up_that_sets_the_version_and_looks_at_no_host(evaluations, monkeypatch,
                                                                                    tmp_path):
     """--yes asks nothing, so nothing reads the versions the hosts kept: no ssh. The version rides on the one
     `pulumi up` (--config), and the stack file is left to the CLI."""
-    from berth import engine
-
     ups = []
 
     def up(stack, work_dir, config, on_output, gate):
         ups.append((stack, dict(config), gate.wait()))  # as the program does before it declares anything
 
-    monkeypatch.setattr(engine, "warm", lambda path=None: None)
-    monkeypatch.setattr(engine, "up", up)
-    monkeypatch.chdir(tmp_path)
     recorder = Recorder()
-    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
-                                obj=context(evaluations, "production", recorder))
+    result = _rollback_yes(evaluations, monkeypatch, tmp_path, "2b7e1d0", up, recorder)
     assert result.exit_code == 0, result.output
     assert recorder.calls == []
     assert ups == [("production", {"version": "2b7e1d0"}, True)]
@@ -305,11 +310,7 @@ def test_a_rollback_with_yes_to_the_version_running_is_refused_before_the_progra
             return
         raise engine.UpFailed("error: an unhandled error occurred: berth refused the change\n")
 
-    monkeypatch.setattr(engine, "warm", lambda path=None: None)
-    monkeypatch.setattr(engine, "up", up)
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "3f9c2e1", "--yes"],
-                                obj=context(evaluations, "production", Recorder()))
+    result = _rollback_yes(evaluations, monkeypatch, tmp_path, "3f9c2e1", up)
     assert result.exit_code == 1
     assert "stack production runs 3f9c2e1 already" in result.output
     assert "unhandled error" not in result.output and "pulumi up failed" not in result.output
@@ -330,11 +331,7 @@ def test_a_rollback_the_lock_refused_puts_the_stack_file_back_byte_for_byte(eval
         stack_file.write_text("config:\n  berth:version: 2b7e1d0\n")  # what the CLI saved before the lock
         raise engine.UpFailed(LOCKED)
 
-    monkeypatch.setattr(engine, "warm", lambda path=None: None)
-    monkeypatch.setattr(engine, "up", locked_up)
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
-                                obj=context(evaluations, "production", Recorder()))
+    result = _rollback_yes(evaluations, monkeypatch, tmp_path, "2b7e1d0", locked_up)
     assert result.exit_code == 1
     assert "stack production is locked by alice@laptop" in " ".join(result.output.split())
     assert stack_file.read_bytes() == before
