@@ -380,10 +380,15 @@ def _up(c: Context, what: str, settings: dict[str, str], put_back: Callable[[], 
     with c.timed(what):
         try:
             engine.up(c.stack, Path.cwd(), settings, on_output=c.echo, gate=gate)
+        except FileNotFoundError:  # no `pulumi` to start
+            put_back()
+            _refused(gate)
+            c.fail(f"the Pulumi CLI is not installed: berth changes the stack through `pulumi up`. Install it: "
+                   f"{INSTALL_PULUMI}")
         except engine.UpFailed as error:
-            if gate is not None and not gate.wait():  # refused before the program declared anything; it said why
+            if gate is not None and not gate.wait():  # refused before the program declared anything
                 put_back()
-                raise typer.Exit(1) from None
+                _refused(gate)
             holders = recovery.lock_holders(str(error))
             if holders is not None:  # another operation runs: this one never started
                 put_back()
@@ -393,6 +398,16 @@ def _up(c: Context, what: str, settings: dict[str, str], put_back: Callable[[], 
                 c.fail(no_project(Path.cwd()))
             c.explain_refused_keys(str(error))
             c.fail(f"pulumi up failed ({what}); the output above says where")
+
+
+def _refused(gate: Gate | None) -> None:
+    """Ends berth when `gate`'s checks refused the change: they said why (a refusal, typer.Exit), or failed
+    unexpectedly, which is raised as it came."""
+    if gate is None or gate.wait():
+        return
+    if gate.error is not None and not isinstance(gate.error, typer.Exit):
+        raise gate.error
+    raise typer.Exit(1)
 
 
 @app.command(rich_help_panel="Deploy")
@@ -432,28 +447,25 @@ def rollback(ctx: typer.Context, version: str | None = typer.Argument(None), yes
     if version == c.outputs.version:
         c.fail(f"stack {c.stack} runs {version} already")
     # A version is a release and nothing else (the stack's invariant, tests/test_stacks.py): what changes needs no
-    # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls,
-    # for the question; --yes asks none, and spares the look.
+    # preview, which would run the program a second time. Whether the hosts kept the version says if it pulls.
     what = f"roll stack {c.stack} back to {version} (now {c.outputs.version})"
-    pulls = ""
-    if not yes:
-        h = c.outputs.select()[0]
-        kept = c.ssh(h, commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service,
-                                                                                    c.outputs.primary_role))),
-                     capture=True)
-        versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
-        pulls = "; " + version + (" is kept on the hosts, so nothing is pulled" if version in versions else
-                                  f" is not among the versions kept on {h.name}, so the hosts pull it from the "
-                                  "registry")
+    h = c.outputs.select()[0]
+    kept = c.ssh(h, commands.ssh(h, commands.sudo(h, commands.retained_versions(c.outputs.service,
+                                                                                c.outputs.primary_role))),
+                 capture=True)
+    versions = {line.split("\t", 1)[0] for line in kept.stdout.splitlines()} if kept.returncode == 0 else set()
+    pulls = version + (" is kept on the hosts, so nothing is pulled" if version in versions else
+                       f" is not among the versions kept on {h.name}, so the hosts pull it from the registry")
     question = (f"{what}: the app's containers of every role are replaced, kamal-proxy switches after their health "
-                f"checks, nothing else changes{pulls}. Go ahead?")
+                f"checks, nothing else changes; {pulls}. Go ahead?")
     _change(c, {"version": version}, what, yes, question)
 
 
 def _rollback_unasked(c: Context, version: str) -> None:
     """`rollback VERSION --yes`: with nothing to ask, `pulumi up` starts at once, and the checks a question would
     have come after (the stack has been released, and runs another version) read its outputs meanwhile; the
-    program declares nothing until they pass (berth/engine.py `Gate`), and a refusal changes nothing."""
+    program declares nothing until they pass (berth/engine.py `Gate`), and a refusal changes no resource (the
+    stack's history keeps it as a failed update)."""
     from . import engine
 
     def check() -> bool:

@@ -88,10 +88,11 @@ def warm(path: Path | None = None) -> None:
     behind Cloudflare) would otherwise load only once the engine asks the program to run. A subprocess berth
     waits on releases the interpreter's lock, so the two overlap.
 
-    First the modules `__main__.py` imports (read from it, so the list never drifts); every use of the SDK here
-    waits for those (`_warmed`), as two threads importing one package at once see it half-initialized. Then
-    the provider SDKs, each behind components/sdk.py's own lock, which the program waits on if it gets there
-    first."""
+    First the SDK's language server (`SERVER_MODULES`), which `up` waits for before it starts the CLI; then the
+    modules `__main__.py` imports (read from it, so the list never drifts), which every other use of the SDK here
+    waits for (`_warmed`), the program too, as two threads importing one package at once see it
+    half-initialized. Then the provider SDKs, each behind components/sdk.py's own lock, which the program waits on
+    if it gets there first."""
     if _imported.is_set() or _warming.is_set():
         return
     _warming.set()
@@ -100,7 +101,8 @@ def warm(path: Path | None = None) -> None:
         try:
             try:  # what the language server needs, so the CLI can start while the program's modules load
                 for name in SERVER_MODULES:
-                    importlib.import_module(name)
+                    with contextlib.suppress(Exception):  # `up` imports them itself, and says what is missing
+                        importlib.import_module(name)
             finally:
                 _server_imported.set()
             names = ["components.settings", "components.sdk"]
@@ -177,14 +179,15 @@ class Gate:
 
     def __init__(self, check: Callable[[], bool]):
         self._passed = False
+        self.error: BaseException | None = None  # what the check raised: its refusal, or its failure
         self._done = threading.Event()
         threading.Thread(target=self._run, args=(check,), name="berth-gate", daemon=True).start()
 
     def _run(self, check: Callable[[], bool]) -> None:
         try:
             self._passed = bool(check())
-        except BaseException:  # noqa: BLE001 - a refusal (typer.Exit) or a failure: the check has said which
-            self._passed = False
+        except BaseException as error:  # noqa: BLE001 - kept for the caller, on its own thread (berth/cli.py)
+            self.error = error
         finally:
             self._done.set()
 

@@ -1,7 +1,8 @@
 """Hosts: one `Host` per role and count, and `Servers`, which owns what they share (keys, network, firewall).
 
-A host is ready when `docker info` answers over SSH after the bootstrap script ran; its Docker provider
-(`ssh://user@ip`) depends on that, so nothing is released onto a half-configured machine.
+A host is ready when `docker info` answers over SSH after the bootstrap script ran; everything its Docker
+provider (`ssh://user@ip`) makes there depends on that (`Host.on_machine`), so nothing is released onto a
+half-configured machine.
 """
 
 from __future__ import annotations
@@ -127,9 +128,9 @@ class Host(pulumi.ComponentResource):
         else:
             self.machine = args.cloud.machine(args.spec, self)
             self.host_key = pulumi.Output.from_input(None)
-        # The engine starts a provider's plugin as it first meets it, one plugin at a time: declared first, with
-        # nothing to wait for, Docker's starts before the others and a release's images and containers go ahead
-        # while they start (a rollback's critical path is Docker's, then pulumi-command's).
+        # The engine starts a provider's plugin as it first meets it, one plugin at a time: declared before the
+        # host's commands, with nothing of theirs to wait for, Docker's starts before the plugins a release does not
+        # wait on.
         self.docker_provider = docker.Provider(
             f"{name}-docker",
             host=self.machine.public_ipv4.apply(lambda ip: f"ssh://{args.ssh.user}@{ip}:{args.ssh.port}"),

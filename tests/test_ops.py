@@ -603,3 +603,49 @@ def test_a_gated_up_shows_the_clis_words_only_once_the_checks_pass(monkeypatch, 
         with pytest.raises(engine.UpFailed):
             engine.up("production", tmp_path, {"version": "v1"}, on_output=said, gate=gate)
         assert shown == [] and errors.getvalue() == ""
+
+
+def _rollback_yes_with(runner, up, monkeypatch, tmp_path):
+    """`berth --stack production rollback 2b7e1d0 --yes`, the outputs read through `runner` (the CLI's stand-in)
+    and `up` standing for engine.up."""
+    from berth import engine
+
+    monkeypatch.setattr(engine, "warm", lambda path=None: None)
+    monkeypatch.setattr(engine, "up", up)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(app, ["--stack", "production", "rollback", "2b7e1d0", "--yes"],
+                              obj=Context("production", runner=runner))
+
+
+def test_a_rollback_with_yes_without_the_pulumi_cli_says_so_in_a_line(monkeypatch, tmp_path):
+    """The checks read the outputs through the CLI and `up` starts it, both at once: without it, one line says
+    what to install, no traceback, and the stack file stays as it was."""
+    stack_file = tmp_path / "Pulumi.production.yaml"
+    stack_file.write_text("config:\n  berth:version: 3f9c2e1\n")
+
+    def no_cli(argv, **kwargs):
+        raise FileNotFoundError(argv[0])
+
+    def up(stack, work_dir, config, on_output, gate):
+        raise FileNotFoundError("pulumi")  # what subprocess.Popen raises
+
+    result = _rollback_yes_with(no_cli, up, monkeypatch, tmp_path)
+    assert result.exit_code == 1 and not isinstance(result.exception, FileNotFoundError), result.exception
+    assert " ".join(result.output.split()).count("the Pulumi CLI is not installed") == 1, result.output
+    assert stack_file.read_text() == "config:\n  berth:version: 3f9c2e1\n"
+
+
+def test_a_check_that_fails_unexpectedly_is_raised_not_hidden(monkeypatch, tmp_path):
+    """A refusal says why itself; anything else the checks raise (here the CLI not allowed to run) reaches the
+    operator as it came, never an exit 1 with nothing said."""
+    from berth import engine
+
+    def denied(argv, **kwargs):
+        raise PermissionError(13, "Permission denied", argv[0])
+
+    def up(stack, work_dir, config, on_output, gate):
+        gate.wait()
+        raise engine.UpFailed("error: berth refused the change\n")
+
+    result = _rollback_yes_with(denied, up, monkeypatch, tmp_path)
+    assert isinstance(result.exception, PermissionError), result.output
