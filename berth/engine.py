@@ -229,6 +229,11 @@ def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callabl
     held: list[tuple[Callable[[str], None], str]] = []
     holding = threading.Lock()
 
+    def release_held() -> None:  # under `holding`, once the checks passed
+        for sink, text in held:
+            sink(text)
+        held.clear()
+
     def say(line: str, sink: Callable[[str], None]) -> None:
         with holding:
             if gate is not None and not gate.decided:
@@ -236,9 +241,7 @@ def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callabl
                 return
             if gate is not None and not gate.wait():
                 return
-            for earlier, text in held:
-                earlier(text)
-            held.clear()
+            release_held()
             sink(line)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)
@@ -265,9 +268,7 @@ def up(stack: str, work_dir: Path, config: Mapping[str, str], on_output: Callabl
         reader.join()
         if gate is not None and gate.wait():  # what came before the checks passed, when nothing came after
             with holding:
-                for sink, text in held:
-                    sink(text)
-                held.clear()
+                release_held()
     finally:
         server.stop(0)
     if code != 0:
