@@ -138,7 +138,7 @@ def _warmed(server_only: bool = False) -> None:
 
 def provider_sdks(path: Path | None) -> list[str]:
     """The provider SDKs (components/sdk.py) the program loads for the stack file at `path`, in the order it
-    first needs them: the origin's Cloudflare ranges, then each host's resources. Only a hint for `warm`: were
+    first needs them: each host's resources. Only a hint for `warm`: were
     it wrong, the program would load what it needs itself, later."""
     import yaml
 
@@ -147,7 +147,7 @@ def provider_sdks(path: Path | None) -> list[str]:
     except (OSError, yaml.YAMLError, AttributeError):
         config = {}
     cloud = config.get("berth:cloud") if isinstance(config.get("berth:cloud"), dict) else {}
-    return [*(["cloudflare"] if "berth:dns" in config else []), "random", "remote", "tls", "docker",
+    return ["random", "remote", "tls", "docker",
             *{"digitalocean": ["digitalocean"], "hetzner": ["hcloud"]}.get(cloud.get("provider"), [])]
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from . import cloudflare
 from .config import Stack
 from .hosts import WebHost
 from .render.edge import AUTO_TTL, ORIGIN_CERTIFICATE_DAYS, ZoneSettings, record_specs, zone_setting_values
-from .sdk import cloudflare, tls
+from .sdk import tls
 
 
 @dataclass
@@ -59,9 +60,7 @@ class Edge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("berth:index:Edge", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone = cloudflare.get_zone_output(filter=cloudflare.GetZoneFilterArgs(match="all", name=args.zone),
-                                          opts=pulumi.InvokeOutputOptions(parent=self))
-        self.zone_id = zone.id
+        self.zone_id = cloudflare.zone_id(args.zone, opts=pulumi.InvokeOutputOptions(parent=self))
 
         hosts = {host.name: host for host in args.web_hosts}
         self.records = []

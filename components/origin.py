@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pulumi
 
+from . import cloudflare
 from .render.firewall import WORLD
-from .sdk import cloudflare
 
 # Cloudflare's published ranges (https://www.cloudflare.com/ips/), the fallback when the API is silent.
 CLOUDFLARE_IPV4 = (
@@ -33,5 +33,4 @@ def cloudflare_ranges(ipv4: list[str] | None, ipv6: list[str] | None) -> list[st
 def web_sources(restrict_to_cloudflare: bool) -> pulumi.Output[list[str]]:
     if not restrict_to_cloudflare:
         return pulumi.Output.from_input(list(WORLD))
-    ranges = cloudflare.get_ip_ranges_output()
-    return ranges.apply(lambda r: cloudflare_ranges(list(r.ipv4_cidrs or []), list(r.ipv6_cidrs or [])))
+    return cloudflare.ip_ranges().apply(lambda ranges: cloudflare_ranges(*ranges))

@@ -3,13 +3,14 @@
 Why: a generated Pulumi SDK's `__init__.py` imports every module of its package. `import pulumi_cloudflare`
 ran all of its ~780 modules (2.7 s of the plan's 3.2 s, issue 18) for the five resources and functions the
 Edge declares, and `import pulumi_digitalocean` ~190 for sixteen. Every `pulumi preview`, `up` and `make plan` paid
-for that before declaring a single resource. Here each package is a namespace (`cloudflare.DnsRecord`) whose
+for that before declaring a single resource. (Cloudflare's few declarations now skip its SDK's types altogether:
+components/cloudflare.py.) Here each package is a namespace (`docker.Container`) whose
 names are the SDK's own classes and functions, loaded from their modules on first use, so a Hetzner stack
 never loads DigitalOcean's modules and no stack loads a module it does not declare from.
 
 What this relies on in the layout of the SDKs that pulumi-language-python generates (checked on every
 package below by tests/test_sdk.py):
-- each resource or function is in a module of its own (`pulumi_cloudflare/dns_record.py`) that names it in
+- each resource or function is in a module of its own (`pulumi_docker/container.py`) that names it in
   `__all__`; the `<Name>Args` types of nested inputs are in `_inputs` (the package exports its `__all__`);
 - such a module reaches its package only through `from . import _utilities`, `from . import outputs`,
   `from ._inputs import *` and `from ._enums import *` (`from .. import _utilities` in a subpackage such as
@@ -55,14 +56,14 @@ def _run_init(package: ModuleType, name: str) -> Any:
     return getattr(package, name)
 
 
-def _deferred(package: str) -> ModuleType:
+def deferred(package: str) -> ModuleType:
     """The package as in `sys.modules`: imported already (whole or deferred), or created there without
     running its `__init__` (its parent packages likewise)."""
     if package in sys.modules:
         return sys.modules[package]
     parent, _, child = package.rpartition(".")
     if parent:
-        _deferred(parent)
+        deferred(parent)
     spec = importlib.util.find_spec(package)
     if spec is None or spec.submodule_search_locations is None:
         raise ModuleNotFoundError(f"no package named {package!r}", name=package)
@@ -96,7 +97,7 @@ class Sdk:
         global _loading
         with _lock:
             if self._names is None:
-                _deferred(self.package)
+                deferred(self.package)
                 _loading, collecting = True, gc.isenabled()
                 gc.disable()
                 try:
@@ -129,7 +130,6 @@ class Sdk:
 
 
 if TYPE_CHECKING:  # to a type checker these are the packages themselves: the same classes, fully typed
-    import pulumi_cloudflare as cloudflare
     import pulumi_command.remote as remote
     import pulumi_digitalocean as digitalocean
     import pulumi_docker as docker
@@ -137,8 +137,6 @@ if TYPE_CHECKING:  # to a type checker these are the packages themselves: the sa
     import pulumi_random as random
     import pulumi_tls as tls
 else:
-    cloudflare = Sdk("pulumi_cloudflare", "dns_record", "zone_setting", "origin_ca_certificate", "get_zone",
-                     "get_ip_ranges")
     digitalocean = Sdk("pulumi_digitalocean", "vpc", "tag", "ssh_key", "get_ssh_keys", "droplet", "volume",
                        "volume_attachment", "reserved_ip", "reserved_ip_assignment", "firewall", "database_cluster",
                        "database_db", "database_user", "database_firewall", "spaces_bucket", "spaces_key")

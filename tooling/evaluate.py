@@ -178,6 +178,8 @@ class Registration:
     provider: str
     import_id: str  # the `import_` option: adopt this cloud resource if the state does not have it
     alias_names: list[str]  # earlier names (the `aliases` option) the engine looks the state up under
+    alias_types: list[str]  # earlier types, likewise (a provider's renamed resource)
+    version: str  # the provider plugin version the engine is asked for
     stack_trace: list[str]  # the frames the engine keeps in the state, innermost first ("file:///…#line")
     source_position: str  # the first frame's position, as the engine shows where a resource was declared
 
@@ -262,6 +264,8 @@ def registration(request, urn: str, id_: str) -> Registration:
         provider=request.provider,
         import_id=request.importId,
         alias_names=[alias.spec.name for alias in request.aliases if alias.spec.name],
+        alias_types=[alias.spec.type for alias in request.aliases if alias.spec.type],
+        version=request.version,
         stack_trace=[_position(frame.pc) for frame in request.stackTrace.frames],
         source_position=_position(request.sourcePosition),
     )
