@@ -1,7 +1,7 @@
 """Who may reach the hosts on 80/443: everyone, or only Cloudflare when the origin is restricted.
 
-The live list comes from Cloudflare's API (`get_ip_ranges`). When it answers nothing, as under the
-offline plan's mocks, the published list below is used, so the plan still shows a restricted origin.
+The live list comes from Cloudflare's API (`getIpRanges`). When it answers nothing, as under the
+offline plan's mocks, the published list (render/origin.py) is used, so the plan still shows a restricted origin.
 """
 
 from __future__ import annotations
@@ -10,24 +10,7 @@ import pulumi
 
 from . import cloudflare
 from .render.firewall import WORLD
-
-# Cloudflare's published ranges (https://www.cloudflare.com/ips/), the fallback when the API is silent.
-CLOUDFLARE_IPV4 = (
-    "173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22", "141.101.64.0/18",
-    "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22", "198.41.128.0/17",
-    "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
-)
-CLOUDFLARE_IPV6 = (
-    "2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32", "2405:8100::/32",
-    "2a06:98c0::/29", "2c0f:f248::/32",
-)
-
-
-def cloudflare_ranges(ipv4: list[str] | None, ipv6: list[str] | None) -> list[str]:
-    """The API's answer in a stable order, or the published list when the API gave none."""
-    if not ipv4 and not ipv6:
-        return list(CLOUDFLARE_IPV4 + CLOUDFLARE_IPV6)
-    return sorted(ipv4 or []) + sorted(ipv6 or [])
+from .render.origin import cloudflare_ranges
 
 
 def web_sources(restrict_to_cloudflare: bool) -> pulumi.Output[list[str]]:

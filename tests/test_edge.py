@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, cloudflare_ranges
 from components.render.edge import ZoneSettings, manual_records, record_specs, zone_setting_values
+from components.render.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, cloudflare_ranges
 from conftest import ready, variant
 from tooling.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from components.render.bootstrap import command_digest, script_hash
+from components.render.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 from conftest import ready, variant
 from tooling.evaluate import PROJECT_DIR, OfflineMocks, evaluate, secret_paths, unwrap
 

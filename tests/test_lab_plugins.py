@@ -877,3 +877,24 @@ def test_a_plugin_starts_without_the_sdks_runtime_and_serves_the_engines_protoco
     loaded = {line.rsplit("|", 1)[-1].strip() for line in imports.splitlines() if line.startswith("import time:")}
     assert "pulumi.runtime.proto.provider_pb2" in loaded
     assert not {"pulumi.runtime.rpc", "pulumi.automation", "pulumi.runtime.stack"} & loaded
+
+
+def test_cloudflares_published_ranges_answer_in_a_plugins_process():
+    """A lab plugin runs with the SDK's packages bare (tests/e2e/plugins/__main__.py): outside the lab, its
+    `getIpRanges` answers with Berth's published list, which must load without the Pulumi SDK (the program's
+    components/origin.py declares through it; components/render/origin.py holds the list)."""
+    code = """
+import json, os, sys, types, importlib.util
+root = importlib.util.find_spec("pulumi").submodule_search_locations[0]
+for name, path in (("pulumi", root), ("pulumi.runtime", root + "/runtime")):
+    bare = types.ModuleType(name); bare.__path__ = [path]; sys.modules[name] = bare
+os.environ.pop("BERTH_LAB_ORIGIN_RANGES", None)
+from tests.e2e.plugins.cloudflare import get_ip_ranges
+print(json.dumps(get_ip_ranges(None, {}, True)))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    from components.render.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+
+    answer = json.loads(result.stdout)
+    assert (answer["ipv4Cidrs"], answer["ipv6Cidrs"]) == (list(CLOUDFLARE_IPV4), list(CLOUDFLARE_IPV6))

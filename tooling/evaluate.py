@@ -152,7 +152,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"id": hashlib.sha256(name.encode()).hexdigest()[:32], "name": name, "zoneId": "zone"}
         if args.token in SSH_KEY_LISTS:
             return {"id": "offline", "sshKeys": []}  # offline, the account holds none of the keys yet
-        # getIpRanges stays unanswered: offline, the published list in components/origin.py stands in.
+        # getIpRanges stays unanswered: offline, the published list in components/render/origin.py stands in.
         return {}
 
 

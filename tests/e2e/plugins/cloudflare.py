@@ -104,7 +104,7 @@ def get_ip_ranges(config: Config, args: dict, preview: bool) -> dict:
         ranges = json.loads(lab)
         v4, v6 = ranges["ipv4"], ranges["ipv6"]
     else:  # Cloudflare's published list, which Berth also carries as its offline fallback
-        from components.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
+        from components.render.origin import CLOUDFLARE_IPV4, CLOUDFLARE_IPV6
 
         v4, v6 = list(CLOUDFLARE_IPV4), list(CLOUDFLARE_IPV6)
     # v5 has no `cidrs` output (ip_ranges/data_source_schema.go): ipv4Cidrs, ipv6Cidrs, jdcloudCidrs, etag.
