@@ -137,9 +137,9 @@ def _warmed(server_only: bool = False) -> None:
 
 
 def provider_sdks(path: Path | None) -> list[str]:
-    """The provider SDKs (components/sdk.py) the program loads for the stack file at `path`, in the order it
-    first needs them: each host's resources. Only a hint for `warm`: were
-    it wrong, the program would load what it needs itself, later."""
+    """The provider SDKs (components/sdk.py) the program loads for the stack file at `path`, in the order its
+    hosts first need them (Cloudflare's declarations need none: components/cloudflare.py). Only a hint for `warm`:
+    were it wrong, the program would load what it needs itself, later."""
     import yaml
 
     try:
